@@ -1,0 +1,83 @@
+"""Settings: one object, read from a TOML file, then environment variables, then the command line.
+
+Every setting has an environment variable POLICYKG_<NAME> (POLICYKG_BASE, POLICYKG_STORE...)
+and a key of the same name, lower case, in the file named by --config or POLICYKG_CONFIG.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from policykg.graph.uris import DEFAULT_BASE
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the data lives and how it is served."""
+
+    home: str = "policykg-data"            # quarantine, harvest state; the default store's parent
+    store: str | None = None               # oxigraph:PATH (default: oxigraph:{home}/store)
+    base: str = DEFAULT_BASE               # the base of every IRI the graph mints
+    mapping: str | None = None             # a mapping TOML (default: the bundled IDB mapping)
+    batch_size: int = 1000
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    query_timeout: float = 30.0            # seconds a SPARQL query may run
+    max_rows: int = 10_000                 # result rows returned before truncation
+    update_token: str | None = None        # bearer token for SPARQL Update; none: updates off
+    service_allow: tuple[str, ...] = ()    # endpoints SERVICE may call; none by default
+
+    @property
+    def store_location(self) -> str:
+        """The store to open: the configured one, or the embedded store under home."""
+        return self.store or f"oxigraph:{Path(self.home) / 'store'}"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Where rejected records are kept."""
+        return Path(self.home) / "quarantine"
+
+
+def load_settings(config_file: str | None = None, **overrides: object) -> Settings:
+    """Settings from defaults, the config file, POLICYKG_* variables, then explicit overrides."""
+    settings = Settings()
+    path = config_file or os.environ.get("POLICYKG_CONFIG")
+    if path:
+        with open(path, "rb") as handle:
+            settings = _apply(settings, tomllib.load(handle))
+    environment = {
+        f.name: os.environ[f"POLICYKG_{f.name.upper()}"]
+        for f in fields(Settings)
+        if f"POLICYKG_{f.name.upper()}" in os.environ
+    }
+    settings = _apply(settings, environment)
+    return _apply(settings, {k: v for k, v in overrides.items() if v is not None})
+
+
+def _apply(settings: Settings, values: dict[str, object]) -> Settings:
+    known = {f.name: f for f in fields(Settings)}
+    changes = {}
+    for name, value in values.items():
+        key = name.replace("-", "_")
+        if key not in known:
+            raise ValueError(f"unknown setting '{name}'; known: {', '.join(sorted(known))}")
+        changes[key] = _coerce(known[key].type, value)
+    return replace(settings, **changes)
+
+
+def _coerce(type_name: object, value: object) -> object:
+    text = str(type_name)
+    if isinstance(value, str):
+        if text.startswith("int"):
+            return int(value)
+        if text.startswith("float"):
+            return float(value)
+        if text.startswith("tuple"):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, list):
+        return tuple(value)
+    return value

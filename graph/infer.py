@@ -1,0 +1,100 @@
+"""OWL RL inference: the closure of ontology + vocabularies once, and per-record entailments.
+
+owlrl computes the closure of the ontology and the reference vocabularies (skos:broaderTransitive,
+narrower, the class and property hierarchies). Running owlrl again on every record would cost
+~25 ms a record, so the per-record rules that matter here (rdfs7 super-properties, rdfs9/cax-sco
+super-classes, prp-inv inverses, prp-symp symmetry) are applied from tables read off that
+closure. Axiomatic junk (reflexive owl:sameAs, X subClassOf X, owl:Thing types...) never lands.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import owlrl
+from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
+
+_AXIOMATIC_NAMESPACES = (str(OWL), str(RDF), str(RDFS), "http://www.w3.org/2001/XMLSchema#")
+_REFLEXIVE_JUNK = {OWL.sameAs, OWL.equivalentClass, OWL.equivalentProperty,
+                   RDFS.subClassOf, RDFS.subPropertyOf}
+_TRIVIAL_TYPES = {OWL.Thing, RDFS.Resource, OWL.Class, RDFS.Class, OWL.NamedIndividual,
+                  RDF.Property, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty,
+                  RDFS.Datatype, RDFS.Literal, OWL.Nothing}
+
+
+def is_junk(triple: tuple) -> bool:
+    """Whether an inferred triple says nothing a user asked for: axiomatic or reflexive."""
+    subject, predicate, obj = triple
+    if isinstance(subject, Literal):
+        return True
+    if predicate in _REFLEXIVE_JUNK and subject == obj:
+        return True
+    if predicate == RDF.type and obj in _TRIVIAL_TYPES:
+        return True
+    if predicate in (OWL.sameAs, OWL.differentFrom) and isinstance(obj, Literal):
+        return True
+    return str(subject).startswith(_AXIOMATIC_NAMESPACES)
+
+
+def closure(asserted: Graph) -> Graph:
+    """The OWL RL entailments of a graph, minus what it asserts and minus axiomatic junk."""
+    expanded = Graph(bind_namespaces="none")
+    for triple in asserted:
+        expanded.add(triple)
+    owlrl.DeductiveClosure(
+        owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False
+    ).expand(expanded)
+    inferred = Graph(bind_namespaces="none")
+    for triple in expanded:
+        if triple not in asserted and not is_junk(triple):
+            inferred.add(triple)
+    return inferred
+
+
+@dataclass
+class Entailment:
+    """Per-record rules read off the closure of ontology + vocabularies."""
+
+    super_properties: dict[URIRef, set[URIRef]] = field(default_factory=dict)
+    super_classes: dict[URIRef, set[URIRef]] = field(default_factory=dict)
+    inverses: dict[URIRef, set[URIRef]] = field(default_factory=dict)
+
+    @classmethod
+    def from_graph(cls, graph: Graph) -> Entailment:
+        """Read the rule tables from a graph holding the ontology and its closure."""
+        supers: dict[URIRef, set[URIRef]] = defaultdict(set)
+        classes: dict[URIRef, set[URIRef]] = defaultdict(set)
+        inverses: dict[URIRef, set[URIRef]] = defaultdict(set)
+        for sub, sup in graph.subject_objects(RDFS.subPropertyOf):
+            if sub != sup and isinstance(sub, URIRef) and isinstance(sup, URIRef):
+                supers[sub].add(sup)
+        for sub, sup in graph.subject_objects(RDFS.subClassOf):
+            if sub != sup and isinstance(sub, URIRef) and isinstance(sup, URIRef):
+                classes[sub].add(sup)
+        for prop, inverse in graph.subject_objects(OWL.inverseOf):
+            if isinstance(prop, URIRef) and isinstance(inverse, URIRef):
+                inverses[prop].add(inverse)
+                inverses[inverse].add(prop)
+        for prop in graph.subjects(RDF.type, OWL.SymmetricProperty):
+            if isinstance(prop, URIRef):
+                inverses[prop].add(prop)
+        return cls(dict(supers), dict(classes), dict(inverses))
+
+    def materialise(self, record_graph: Graph) -> Graph:
+        """The entailments of a record's triples under the tables, minus what it asserts."""
+        inferred = Graph(bind_namespaces="none")
+        for subject, predicate, obj in record_graph:
+            for sup in self.super_properties.get(predicate, ()):
+                inferred.add((subject, sup, obj))
+            if predicate == RDF.type:
+                for sup in self.super_classes.get(obj, ()):
+                    inferred.add((subject, RDF.type, sup))
+        for subject, predicate, obj in list(inferred) + list(record_graph):
+            if isinstance(obj, URIRef | BNode):
+                for inverse in self.inverses.get(predicate, ()):
+                    inferred.add((obj, inverse, subject))
+        for triple in list(inferred):
+            if triple in record_graph or is_junk(triple):
+                inferred.remove(triple)
+        return inferred

@@ -1,0 +1,74 @@
+"""Whole-store operations of the steward: removing publications, re-validating everything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import islice
+
+from rdflib import Graph
+
+from policykg.graph.pipeline import RECORD_KIND, remove_records
+from policykg.graph.store import GraphStore
+from policykg.graph.terms import rdflib_graph
+from policykg.graph.uris import Uris
+from policykg.graph.validate import Issue, union, validate, validate_graph
+from policykg.graph.vocabularies import vocabulary_graphs
+
+
+def remove_publications(store: GraphStore, uris: Uris,
+                        identifiers: list[str]) -> tuple[list[str], list[str]]:
+    """Remove publications named by key, IRI or source identifier: (removed keys, not found)."""
+    removed, missing = [], []
+    for identifier in identifiers:
+        graphs = _record_graphs(store, uris, identifier)
+        if not graphs:
+            missing.append(identifier)
+            continue
+        remove_records(store, uris, graphs)
+        removed.extend(graph.rsplit("/", 1)[-1] for graph in graphs)
+    return removed, missing
+
+
+def _record_graphs(store: GraphStore, uris: Uris, identifier: str) -> list[str]:
+    kind_key = uris.split(identifier)
+    key = kind_key[1] if kind_key and kind_key[0] == RECORD_KIND else identifier
+    graph = str(uris.graph(RECORD_KIND, key))
+    if store.has_graph(graph):
+        return [graph]
+    return store.graphs_with_source(identifier)
+
+
+def record_graphs(store: GraphStore, uris: Uris, batch: int = 500) -> Iterator[dict[str, Graph]]:
+    """The store's publications, batch by batch, each with the graphs of the things it links to."""
+    names = sorted(store.graph_names(str(uris.graph(RECORD_KIND, ""))))
+    iterator = iter(names)
+    while chunk := list(islice(iterator, batch)):
+        graphs = {}
+        for name in chunk:
+            graph = rdflib_graph(store.quads(name))
+            for iri in store.objects_of(name):
+                kind_key = uris.split(iri)
+                if kind_key and kind_key[0] != RECORD_KIND:
+                    for triple in rdflib_graph(store.quads(str(uris.graph(*kind_key)))):
+                        graph.add(triple)
+            graphs[name.rsplit("/", 1)[-1]] = graph
+        yield graphs
+
+
+def validate_store(store: GraphStore, uris: Uris) -> tuple[bool, Graph, list[str]]:
+    """Validate every publication in the store: (conforms, SHACL report graph, readable lines)."""
+    reference = union(vocabulary_graphs(uris.base).values())
+    report = Graph()
+    lines: list[str] = []
+    for graphs in record_graphs(store, uris):
+        _, batch_report, _ = validate_graph(union(graphs.values()), reference)
+        report += batch_report
+        issues = validate(graphs, reference)
+        lines.extend(_line(key, issue) for key, found in issues.items() for issue in found)
+    conforms = not any(": Violation: " in line for line in lines)
+    return conforms, report, lines
+
+
+def _line(key: str, issue: Issue) -> str:
+    shown = "" if issue.value is None else f" = {issue.value[:80]!r}"
+    return f"{key}: {issue.severity}: {issue.path or ''}{shown}: {issue.message}"

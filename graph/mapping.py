@@ -1,0 +1,370 @@
+"""The declarative mapping from DSpace fields to RDF, and its application to one record.
+
+The rules live in a TOML file (graph/data/mapping-idb.toml by default, ``--mapping`` for
+another repository); this module only knows the *kinds* of value a rule can name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from rdflib import RDF, RDFS, SKOS, BNode, Graph, Literal, Namespace, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import FOAF, XSD
+
+from policykg.graph import normalise
+from policykg.graph.normalise import InvalidValue
+from policykg.graph.record import FieldValue, Problem, Record
+from policykg.graph.uris import Uris
+
+PKG = Namespace("https://w3id.org/policykg/ontology#")
+DEFAULT_MAPPING = "mapping-idb.toml"
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """How one DSpace field becomes RDF: its kind, its property and the kind's options."""
+
+    field: str
+    kind: str
+    property: URIRef
+    options: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A repository's mapping: its rules, its record key fields and a digest of its text."""
+
+    name: str
+    digest: str
+    key_fields: list[str]
+    record_class: URIRef
+    language_field: str | None
+    rules: dict[str, FieldRule]
+    unmapped_namespace: Namespace
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> Mapping:
+        """Read a mapping file; the bundled IDB mapping when no path is given."""
+        if path is None:
+            text = (resources.files("policykg.graph") / "data" / DEFAULT_MAPPING).read_text("utf-8")
+            name = DEFAULT_MAPPING
+        else:
+            text, name = Path(path).read_text("utf-8"), str(path)
+        config = tomllib.loads(text)
+        prefixes = config.get("prefixes", {})
+        expand = _expander(prefixes, name)
+        record = config.get("record", {})
+        rules = {
+            field_name: _rule(field_name, table, expand)
+            for field_name, table in config.get("fields", {}).items()
+        }
+        return cls(
+            name=name,
+            digest=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
+            key_fields=list(record.get("key", [])),
+            record_class=expand(record.get("class", "pkg:Publication")),
+            language_field=record.get("language-field"),
+            rules=rules,
+            unmapped_namespace=Namespace(prefixes.get("dsf", "https://w3id.org/policykg/dspace-field/")),
+        )
+
+    def fields_of(self, property_iri: str) -> list[str]:
+        """The DSpace fields whose values land under a property (for naming fields in reports)."""
+        fields = [rule.field for rule in self.rules.values() if str(rule.property) == property_iri]
+        if property_iri.startswith(str(self.unmapped_namespace)):
+            fields.append(property_iri[len(self.unmapped_namespace):])
+        return fields
+
+
+def _expander(prefixes: dict[str, str], source: str) -> Callable[[str], URIRef]:
+    def expand(curie: str) -> URIRef:
+        prefix, _, local = curie.partition(":")
+        if prefix in prefixes:
+            return URIRef(prefixes[prefix] + local)
+        if curie.startswith(("http://", "https://")):
+            return URIRef(curie)
+        raise ValueError(f"{source}: unknown prefix in '{curie}'")
+
+    return expand
+
+
+_OPTION_IRIS = {"ordered", "same-as", "recorded-as"}
+
+
+def _rule(field_name: str, table: dict[str, str], expand: Callable[[str], URIRef]) -> FieldRule:
+    kind = table.get("kind")
+    if kind not in KINDS:
+        known = ", ".join(sorted(KINDS))
+        raise ValueError(f"mapping field {field_name}: unknown kind {kind!r}; known: {known}")
+    options = {
+        key: str(expand(value)) if key in _OPTION_IRIS else value
+        for key, value in table.items()
+        if key not in ("kind", "property")
+    }
+    return FieldRule(field_name, kind, expand(table["property"]), options)
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """Labels of the reference vocabularies, folded, to find a resource by any of its names."""
+
+    by_label: dict[str, dict[str, URIRef]]
+    document_classes: dict[URIRef, list[URIRef]]
+
+    @classmethod
+    def from_graphs(cls, graphs: dict[str, Graph]) -> Lookups:
+        """Index the vocabulary graphs (graph IRI -> Graph) by their last path segment."""
+        label_properties = (SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel, RDFS.label,
+                            SKOS.notation, PKG.acronym)
+        by_label: dict[str, dict[str, URIRef]] = {}
+        classes: dict[URIRef, list[URIRef]] = {}
+        for graph_iri, graph in graphs.items():
+            index = by_label.setdefault(graph_iri.rstrip("/").rsplit("/", 1)[-1], {})
+            for prop in label_properties:
+                for subject, label in graph.subject_objects(prop):
+                    if isinstance(subject, URIRef):
+                        index.setdefault(normalise.fold(normalise.tidy(str(label))), subject)
+            for concept, class_iri in graph.subject_objects(PKG.documentClass):
+                classes.setdefault(concept, []).append(class_iri)
+        return cls(by_label, classes)
+
+    def find(self, vocabulary: str, label: str) -> URIRef | None:
+        """The resource of a vocabulary with this label (case and accents ignored)."""
+        folded = normalise.fold(normalise.tidy(label))
+        index = self.by_label.get(vocabulary, {})
+        found = index.get(folded)
+        if found is None and folded.startswith("the "):
+            found = index.get(folded[4:])
+        return found
+
+
+@dataclass
+class MappedRecord:
+    """A record as RDF: its key, its publication IRI, its graph, and what was wrong with it."""
+
+    record: Record
+    key: str
+    iri: URIRef
+    graph: Graph
+    problems: list[Problem] = field(default_factory=list)
+    unmapped_fields: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Emitter:
+    """What a kind handler needs: where to write, about what, and how to name things."""
+
+    graph: Graph
+    subject: URIRef
+    uris: Uris
+    lookups: Lookups
+    language: str | None
+    lists: dict[URIRef, list[URIRef]] = field(default_factory=dict)
+
+    def add(self, predicate: URIRef, obj: URIRef | Literal | BNode) -> None:
+        self.graph.add((self.subject, predicate, obj))
+
+    def text(self, fv: FieldValue) -> Literal:
+        return Literal(fv.value, lang=fv.language or self.language)
+
+
+def map_record(record: Record, mapping: Mapping, uris: Uris, lookups: Lookups) -> MappedRecord:
+    """The RDF of one record; values that cannot be converted become Violations."""
+    key = record_key(record, mapping)
+    subject = uris.id("publication", key)
+    graph = Graph(bind_namespaces="none")
+    emitter = _Emitter(graph, subject, uris, lookups, _record_language(record, mapping))
+    mapped = MappedRecord(record, key, subject, graph)
+    graph.add((subject, RDF.type, mapping.record_class))
+    for fv in record.fields:
+        if normalise.control_characters(fv.value):
+            mapped.problems.append(Problem("Violation", fv.field, fv.value,
+                                           "contains control characters"))
+            continue
+        rule = mapping.rules.get(fv.field)
+        if rule is None:
+            emitter.add(mapping.unmapped_namespace[fv.field], emitter.text(fv))
+            mapped.unmapped_fields.append(fv.field)
+            continue
+        try:
+            KINDS[rule.kind](emitter, rule, fv)
+        except InvalidValue as error:
+            mapped.problems.append(Problem("Violation", fv.field, fv.value, str(error)))
+    for predicate, members in emitter.lists.items():
+        head = BNode()
+        Collection(graph, head, members)
+        emitter.add(predicate, head)
+    return mapped
+
+
+def record_key(record: Record, mapping: Mapping) -> str:
+    """The publication's natural key: the first key field present, else a hash of the source id."""
+    for key_field in mapping.key_fields:
+        value = record.first(key_field)
+        if not value:
+            continue
+        rule = mapping.rules.get(key_field)
+        if rule is not None and rule.kind == "doi":
+            try:
+                return "doi-" + normalise.doi(value).replace("/", "_")
+            except InvalidValue:
+                continue
+        key = normalise.tidy(value).replace(" ", "-")
+        if key:
+            return key
+    return "h-" + hashlib.sha256(f"{record.source}#{record.source_id}".encode()).hexdigest()[:16]
+
+
+def _record_language(record: Record, mapping: Mapping) -> str | None:
+    value = record.first(mapping.language_field) if mapping.language_field else None
+    if not value:
+        return None
+    code = value.strip().replace("_", "-").split("-")[0].lower()
+    return code if code.isalpha() and len(code) in (2, 3) else None
+
+
+# Kind handlers: each adds the triples of one value or raises InvalidValue.
+
+
+def _text(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+    out.add(rule.property, out.text(fv))
+
+
+def _string(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+    out.add(rule.property, Literal(normalise.tidy(fv.value)))
+
+
+def _date(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+    out.add(rule.property, normalise.date(fv.value))
+
+
+def _page_count(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+    out.add(rule.property, Literal(normalise.page_count(fv.value), datatype=XSD.integer))
+
+
+def _doi(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+    bare = normalise.doi(fv.value)
+    out.add(rule.property, Literal(bare))
+    if "same-as" in rule.options:
+        out.add(URIRef(rule.options["same-as"]), URIRef("https://doi.org/" + bare))
+
+
+def _iri(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+    value = fv.value.strip()
+    if not value.startswith(("http://", "https://")) or any(c in value for c in ' <>"{}|\\^`'):
+        raise InvalidValue(f"'{value}' is not a web address")
+    out.add(rule.property, URIRef(value))
+
+
+def _language(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+    out.add(rule.property, normalise.language_iri(fv.value))
+
+
+def _person(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+    family, given, display = normalise.person_name(fv.value)
+    if not normalise.slug(display):
+        raise InvalidValue(f"'{fv.value}' is not a person's name")
+    person = out.uris.id("person", normalise.slug(f"{family} {given or ''}"))
+    graph = out.graph
+    graph.add((person, RDF.type, FOAF.Person))
+    graph.add((person, FOAF.name, Literal(display)))
+    graph.add((person, FOAF.familyName, Literal(family)))
+    if given:
+        graph.add((person, FOAF.givenName, Literal(given)))
+    out.add(rule.property, person)
+    if "ordered" in rule.options:
+        members = out.lists.setdefault(URIRef(rule.options["ordered"]), [])
+        if person not in members:
+            members.append(person)
+
+
+def _organisation(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+    name = normalise.tidy(fv.value)
+    found = out.lookups.find(rule.options.get("vocabulary", "org"), name)
+    if found is None:
+        found = out.uris.id("org", normalise.slug(name))
+        out.graph.add((found, RDF.type, FOAF.Organization))
+        out.graph.add((found, RDFS.label, Literal(name, lang=fv.language)))
+    out.add(rule.property, found)
+
+
+def _region(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+    name = normalise.tidy(fv.value)
+    found = out.lookups.find("regions", name)
+    if found is None:
+        found = out.uris.id("region", normalise.slug(name))
+        out.graph.add((found, RDFS.label, Literal(name, lang=fv.language)))
+    out.add(rule.property, found)
+
+
+def _concept(out: _Emitter, rule: FieldRule, fv: FieldValue, label: str | None = None) -> None:
+    label = normalise.tidy(label or fv.value)
+    scheme = rule.options["scheme"]
+    kind = {"subjects": "subject", "keywords": "keyword"}.get(scheme, scheme)
+    key = normalise.slug(label)
+    if not key:
+        raise InvalidValue(f"'{label}' has no letters or digits")
+    concept = out.uris.id(kind, key)
+    out.graph.add((concept, RDF.type, SKOS.Concept))
+    out.graph.add((concept, SKOS.inScheme, out.uris.id("scheme", scheme)))
+    out.graph.add((concept, SKOS.prefLabel, Literal(label, lang=fv.language or out.language)))
+    out.add(rule.property, concept)
+
+
+def _keywords(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+    for keyword in normalise.keywords(fv.value):
+        _concept(out, rule, fv, keyword)
+
+
+def _jel(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+    code, _label = normalise.jel_code(fv.value)
+    out.add(rule.property, out.uris.id("jel", code))
+    if "recorded-as" in rule.options:
+        out.add(URIRef(rule.options["recorded-as"]), Literal(normalise.tidy(fv.value)))
+
+
+def _doctype(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+    name = normalise.tidy(fv.value)
+    concept = out.lookups.find("doctypes", name)
+    if concept is None:
+        concept = out.uris.id("doctype", normalise.slug(name))
+        out.graph.add((concept, RDFS.label, Literal(name, lang=fv.language)))
+    out.add(rule.property, concept)
+    for class_iri in out.lookups.document_classes.get(concept, []):
+        out.add(RDF.type, class_iri)
+
+
+def _operation(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+    number = normalise.tidy(fv.value).upper()
+    if not normalise.slug(number):
+        raise InvalidValue(f"'{fv.value}' is not an operation number")
+    operation = out.uris.id("operation", number.replace(" ", "-"))
+    out.graph.add((operation, RDF.type, PKG.Operation))
+    out.graph.add((operation, SKOS.notation, Literal(number)))
+    out.graph.add((operation, RDFS.label, Literal(number)))
+    out.add(rule.property, operation)
+
+
+KINDS: dict[str, Callable[[_Emitter, FieldRule, FieldValue], None]] = {
+    "text": _text,
+    "string": _string,
+    "date": _date,
+    "page-count": _page_count,
+    "doi": _doi,
+    "iri": _iri,
+    "language": _language,
+    "person": _person,
+    "organisation": _organisation,
+    "region": _region,
+    "concept": _concept,
+    "keywords": _keywords,
+    "jel": _jel,
+    "doctype": _doctype,
+    "operation": _operation,
+}

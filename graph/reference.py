@@ -1,0 +1,76 @@
+"""The reference side of the graph: ontology and vocabularies, their OWL RL closure, and the
+indexes the mapping, the shapes and the per-record inference read from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdflib import Graph, Literal, URIRef
+
+from policykg.graph.infer import Entailment, closure
+from policykg.graph.mapping import Lookups
+from policykg.graph.store import GraphStore
+from policykg.graph.terms import graph_quads, rdflib_graph
+from policykg.graph.uris import Uris
+from policykg.graph.vocabularies import vocabulary_digest, vocabulary_graphs
+
+CLOSURE_GRAPH = "graph/inferred/vocabularies"
+CONTENT_HASH = "https://w3id.org/policykg/ontology#contentHash"
+# Closures already computed in this process, by vocabulary digest (a closure takes seconds).
+_CLOSURES: dict[str, Graph] = {}
+
+
+@dataclass
+class Reference:
+    """Everything records are checked and enriched against, for one base IRI."""
+
+    graphs: dict[str, Graph]
+    closure: Graph
+    digest: str
+    lookups: Lookups
+    entailment: Entailment
+
+    @property
+    def union(self) -> Graph:
+        """Vocabularies and their closure as one graph (what SHACL checks records against)."""
+        union = Graph(bind_namespaces="none")
+        for graph in (*self.graphs.values(), self.closure):
+            for triple in graph:
+                union.add(triple)
+        return union
+
+
+def prepare(store: GraphStore, uris: Uris) -> Reference:
+    """Load the vocabularies into the store if they changed, computing their closure once."""
+    graphs = vocabulary_graphs(uris.base)
+    digest = vocabulary_digest(uris.base)
+    closure_iri = uris.named(CLOSURE_GRAPH)
+    if store.graph_hashes(str(closure_iri)).get(str(closure_iri)) == digest:
+        inferred = rdflib_graph(store.quads(str(closure_iri)))
+        inferred.remove((closure_iri, None, None))
+    else:
+        inferred = _install(store, graphs, closure_iri, digest)
+    ontology = Graph(bind_namespaces="none")
+    for triple in (*(t for g in graphs.values() for t in g), *inferred):
+        ontology.add(triple)
+    return Reference(graphs, inferred, digest, Lookups.from_graphs(graphs),
+                     Entailment.from_graph(ontology))
+
+
+def _install(store: GraphStore, graphs: dict[str, Graph], closure_iri: URIRef,
+             digest: str) -> Graph:
+    asserted = Graph(bind_namespaces="none")
+    for graph in graphs.values():
+        for triple in graph:
+            asserted.add(triple)
+    inferred = _CLOSURES.get(digest)
+    if inferred is None:
+        inferred = _CLOSURES[digest] = closure(asserted)
+    marked = Graph(bind_namespaces="none")
+    for triple in inferred:
+        marked.add(triple)
+    marked.add((closure_iri, URIRef(CONTENT_HASH), Literal(digest)))
+    quads = [q for name, graph in graphs.items() for q in graph_quads(graph, name)]
+    quads.extend(graph_quads(marked, str(closure_iri)))
+    store.replace([*graphs, str(closure_iri)], quads)
+    return inferred

@@ -1,0 +1,149 @@
+"""SHACL validation of mapped records against the policykg shapes and the reference vocabularies.
+
+Records are validated in batches: one pyshacl run over the union of the record graphs and the
+reference graph (ontology and vocabularies), each result then attributed to the records whose
+graph describes (has as a subject) the result's focus node. The shapes target only nodes that
+records assert, so the reference graph on its own yields no results.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+
+import pyshacl
+from rdflib import Graph, Literal
+from rdflib.namespace import FOAF, RDFS, SH, SKOS
+from rdflib.term import Node, URIRef
+
+SEVERITY_RANK = {"Violation": 0, "Warning": 1, "Info": 2}
+VALUE_CHARS = 200  # longer literal values are cut in Issue.value
+_LABELS = (SKOS.notation, RDFS.label, SKOS.prefLabel, FOAF.name)
+_PLACEHOLDER = re.compile(r"\{[?$](value|length)\}")
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One SHACL result: severity ("Violation", "Warning", "Info"), focus node IRI, the property
+    IRI (or None), the offending value (cut to VALUE_CHARS characters, or None), the message."""
+
+    severity: str
+    focus: str
+    path: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.message}"
+
+
+@cache
+def load_shapes() -> Graph:
+    """The policykg shapes graph (cached and shared: do not modify it)."""
+    text = (files("policykg.shapes") / "policykg-shapes.ttl").read_text(encoding="utf-8")
+    return Graph().parse(data=text, format="turtle")
+
+
+def validate(
+    record_graphs: Mapping[str, Graph], reference: Graph, shapes: Graph | None = None
+) -> dict[str, list[Issue]]:
+    """The issues of each record (every key present, clean records with an empty list)."""
+    owners: dict[str, set[str]] = defaultdict(set)
+    for key, graph in record_graphs.items():
+        for subject in graph.subjects(unique=True):
+            owners[str(subject)].add(key)
+    data = union([*record_graphs.values(), reference])
+    _, _, issues = _run(data, shapes)
+    found: dict[str, list[Issue]] = {key: [] for key in record_graphs}
+    for issue in issues:
+        for key in owners.get(issue.focus, ()):
+            found[key].append(issue)
+    return found
+
+
+def validate_graph(
+    data: Graph, reference: Graph | None = None, shapes: Graph | None = None
+) -> tuple[bool, Graph, list[Issue]]:
+    """(conforms, SHACL report graph, issues) for a whole data graph, e.g. a store's contents.
+
+    Warnings and infos do not break conformance. Messages in the report are filled in as in
+    the issues.
+    """
+    return _run(data if reference is None else union([data, reference]), shapes)
+
+
+def union(graphs: Iterable[Graph]) -> Graph:
+    """A new graph holding the triples of all the given graphs."""
+    merged = Graph()
+    for graph in graphs:
+        merged += graph
+    return merged
+
+
+def _run(data: Graph, shapes: Graph | None) -> tuple[bool, Graph, list[Issue]]:
+    """Validate data (not modified: no inference runs) and read the report."""
+    conforms, report, _ = pyshacl.validate(
+        data,
+        shacl_graph=shapes if shapes is not None else load_shapes(),
+        inference="none",
+        abort_on_first=False,
+        allow_warnings=True,
+        allow_infos=True,
+        inplace=True,
+    )
+    issues = [_issue(report, result, data) for result in report.objects(None, SH.result)]
+    issues.sort(key=lambda i: (SEVERITY_RANK.get(i.severity, 3), i.focus, i.path or "", i.message))
+    return bool(conforms), report, issues
+
+
+def _issue(report: Graph, result: Node, data: Graph) -> Issue:
+    """The Issue of one sh:ValidationResult; fills the message's placeholders in the report too."""
+    focus = report.value(result, SH.focusNode)
+    value = report.value(result, SH.value)
+    path = report.value(result, SH.resultPath)
+    if not isinstance(path, URIRef) and value is not None:  # alternative path: which property?
+        properties = set(data.predicates(focus, value))
+        path = properties.pop() if len(properties) == 1 else None
+    message = report.value(result, SH.resultMessage)
+    text = _fill(str(message), value, data) if message is not None else "does not conform"
+    if isinstance(message, Literal) and text != str(message):
+        report.set((result, SH.resultMessage, Literal(text, lang=message.language)))
+    value_text = None if value is None else str(value)
+    if value_text is not None and len(value_text) > VALUE_CHARS:
+        value_text = value_text[:VALUE_CHARS] + "…"
+    return Issue(
+        severity=str(report.value(result, SH.resultSeverity)).rpartition("#")[2],
+        focus=str(focus),
+        path=str(path) if isinstance(path, URIRef) else None,
+        value=value_text,
+        message=text,
+    )
+
+
+def _fill(message: str, value: Node | None, data: Graph) -> str:
+    """{?value}: the value's notation or label (or the value); {?length}: its characters."""
+    if value is None:
+        return message
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(1) == "length":
+            return f"{len(str(value)):,}"
+        return _display(value, data)
+
+    return _PLACEHOLDER.sub(replace, message)
+
+
+def _display(value: Node, data: Graph) -> str:
+    """How a message names a value: its skos:notation, rdfs:label, skos:prefLabel, foaf:name."""
+    if isinstance(value, Literal):
+        text = str(value)
+        return text if len(text) <= 80 else text[:80] + "…"
+    for prop in _LABELS:
+        label = data.value(value, prop)
+        if label is not None:
+            return str(label)
+    return str(value)

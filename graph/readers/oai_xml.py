@@ -1,0 +1,268 @@
+"""Reader ``oai-xml``: OAI-PMH responses (ListRecords, GetRecord) or bare sequences of
+<record> elements, many records a file, in DSpace ``dim`` or ``oai_dc`` metadata.
+
+dim fields keep their qualified names and languages (lang "" or "*" -> None); oai_dc elements
+are named by graph/data/oai_dc-fields.toml. A header with status="deleted" gives a deleted
+record without fields. source_id is the OAI identifier.
+
+The file is parsed incrementally (lxml iterparse, records released once read) and safely:
+entities are never resolved, no DTD is loaded, nothing is fetched from the network, huge
+trees are refused. A value holding an unexpanded entity reference rejects its record.
+Malformed XML ends the file with one ReadError naming the line; records before it stand.
+"""
+
+from __future__ import annotations
+
+import codecs
+import functools
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import BinaryIO
+
+from lxml import etree
+
+from policykg.graph.readers import (
+    BadRecord,
+    FileError,
+    Item,
+    bad_record,
+    field_value,
+    file_reader,
+)
+from policykg.graph.record import FieldValue, ReadError, Record
+
+FORMAT = "oai-xml"
+OAI_NS = "http://www.openarchives.org/OAI/2.0/"
+DIM_NS = "http://www.dspace.org/xmlns/dspace/dim"
+OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
+DC_NS = "http://purl.org/dc/elements/1.1/"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+CHUNK = 1 << 16
+
+# A file whose first element is a <record>: wrapped in a root so several records parse.
+_BARE = re.compile(
+    rb"((?:\xef\xbb\xbf)?\s*(?:<\?xml\b[^>]*\?>)?)(?:\s|<!--.*?-->|<\?.*?\?>)*"
+    rb"<(?:[\w.-]+:)?record[\s>/]",
+    re.DOTALL,
+)
+_RECORD_TAG = re.compile(rb"<(?:[\w.-]+:)?record[\s>]")
+
+
+def sniff(head: bytes) -> bool:
+    """Markup that names the OAI-PMH namespace or holds <record> elements."""
+    if not head.lstrip().startswith(b"<"):
+        return False
+    return OAI_NS.encode() in head or _RECORD_TAG.search(head) is not None
+
+
+# --- the oai_dc table ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _DcTable:
+    elements: dict[str, str]
+    identifiers: tuple[tuple[re.Pattern[str], str], ...]
+
+    def name(self, element: str, value: str) -> str:
+        """The qualified field an oai_dc element's value is read as."""
+        if element == "identifier":
+            for pattern, name in self.identifiers:
+                if pattern.search(value.strip()):
+                    return name
+        return self.elements[element]
+
+
+@functools.cache
+def _dc_table() -> _DcTable:
+    text = (files("policykg.graph") / "data" / "oai_dc-fields.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    rules = tuple(
+        (re.compile(rule["pattern"], re.IGNORECASE), rule["field"])
+        for rule in data.get("identifier", [])
+    )
+    return _DcTable(dict(data["elements"]), rules)
+
+
+# --- the byte stream ----------------------------------------------------------------------
+
+
+class _Utf8Check:
+    """Feeds bytes to a strict UTF-8 decoder; FileError names the first bad byte."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._offset = 0
+
+    def feed(self, data: bytes, final: bool = False) -> None:
+        pending = len(self._decoder.getstate()[0])
+        try:
+            self._decoder.decode(data, final=final)
+        except UnicodeDecodeError as exc:
+            raise FileError(f"not UTF-8 at byte {self._offset - pending + exc.start}") from None
+        self._offset += len(data)
+
+
+def _chunks(raw: BinaryIO) -> Iterator[bytes]:
+    """The file's bytes, checked as UTF-8, wrapped in a root if it is a bare <record> list
+    (the root goes after the XML declaration, on the same line: line numbers stay right)."""
+    check = _Utf8Check()
+    head = raw.read(CHUNK)
+    check.feed(head)
+    bare = _BARE.match(head)
+    if bare:
+        cut = bare.end(1)
+        head = head[:cut] + b"<records>" + head[cut:]
+    yield head
+    while data := raw.read(CHUNK):
+        check.feed(data)
+        yield data
+    check.feed(b"", final=True)
+    if bare:
+        yield b"</records>"
+
+
+class _Source:
+    """A file-like object over ``_chunks`` for lxml."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._rest = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._rest:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return b""
+            self._rest = chunk
+        size = len(self._rest) if size < 0 else size
+        out, self._rest = self._rest[:size], self._rest[size:]
+        return out
+
+
+# --- records ------------------------------------------------------------------------------
+
+
+def _qname(element: etree._Element) -> tuple[str | None, str]:
+    qname = etree.QName(element)
+    return qname.namespace, qname.localname
+
+
+def _child(element: etree._Element, local: str) -> etree._Element | None:
+    for child in element.iterchildren(etree.Element):
+        if _qname(child)[1] == local:
+            return child
+    return None
+
+
+def _text(element: etree._Element, name: str) -> str:
+    """An element's text; BadRecord if it holds an (unexpanded) entity reference."""
+    for node in element.iter():
+        if node.tag is etree.Entity:
+            raise BadRecord(f"field {name}: entity reference {node.text} is not expanded")
+    return "".join(element.itertext())
+
+
+def _dim(payload: etree._Element) -> list[FieldValue | None]:
+    values = []
+    for field in payload.iterchildren(f"{{{DIM_NS}}}field"):
+        parts = [field.get("mdschema"), field.get("element"), field.get("qualifier")]
+        if not parts[0] or not parts[1]:
+            raise BadRecord(f"dim:field without mdschema or element (line {field.sourceline})")
+        name = ".".join(part for part in parts if part)
+        values.append(field_value(name, _text(field, name), field.get("lang")))
+    return values
+
+
+def _oai_dc(payload: etree._Element) -> list[FieldValue | None]:
+    table = _dc_table()
+    values = []
+    for element in payload.iterchildren(etree.Element):
+        namespace, local = _qname(element)
+        if namespace != DC_NS or local not in table.elements:
+            raise BadRecord(f"unknown oai_dc element {element.tag} (line {element.sourceline})")
+        text = _text(element, f"dc:{local}")
+        values.append(field_value(table.name(local, text), text, element.get(XML_LANG)))
+    return values
+
+
+def _fields(payload: etree._Element) -> list[FieldValue]:
+    namespace, local = _qname(payload)
+    if (namespace, local) == (DIM_NS, "dim"):
+        values = _dim(payload)
+    elif (namespace, local) == (OAI_DC_NS, "dc"):
+        values = _oai_dc(payload)
+    else:
+        raise BadRecord(f"unsupported metadata format {payload.tag}")
+    return [value for value in values if value is not None]
+
+
+def _record(path: Path, record: etree._Element, number: int) -> Item:
+    header = _child(record, "header")
+    identifier = _child(header, "identifier") if header is not None else None
+    source_id = (identifier.text or "").strip() if identifier is not None else ""
+    if not source_id:
+        message = f"record without a header identifier (line {record.sourceline})"
+        return ReadError(str(path), f"record {number}", FORMAT, message)
+    if header.get("status") == "deleted":
+        return Record(str(path), source_id, FORMAT, [], deleted=True)
+    metadata = _child(record, "metadata")
+    payload = next(metadata.iterchildren(etree.Element), None) if metadata is not None else None
+    if payload is None:
+        return ReadError(str(path), source_id, FORMAT, "record without metadata")
+    try:
+        return Record(str(path), source_id, FORMAT, _fields(payload))
+    except BadRecord as exc:
+        return bad_record(path, source_id, FORMAT, exc)
+
+
+def _oai_error(path: Path, element: etree._Element) -> ReadError | None:
+    """An OAI-PMH <error> as a ReadError; noRecordsMatch is no error (just no records)."""
+    code = element.get("code", "")
+    if code == "noRecordsMatch":
+        return None
+    message = f"OAI-PMH error {code}: {''.join(element.itertext()).strip()}"
+    return ReadError(str(path), None, FORMAT, message)
+
+
+def _release(element: etree._Element) -> None:
+    """Free a record once read, and the records before it, so a large file is never whole."""
+    element.clear(keep_tail=True)
+    parent = element.getparent()
+    while parent is not None and element.getprevious() is not None:
+        del parent[0]
+
+
+@file_reader(FORMAT)
+def read(path: Path) -> Iterator[Item]:
+    """The file's records, one Record or ReadError each."""
+    found = 0
+    with path.open("rb") as raw:
+        events = etree.iterparse(
+            _Source(_chunks(raw)),
+            events=("end",),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+        )
+        try:
+            for _, element in events:
+                namespace, local = _qname(element)
+                if local == "record" and namespace in (OAI_NS, None):
+                    found += 1
+                    yield _record(path, element, found)
+                    _release(element)
+                elif local == "error" and namespace == OAI_NS:
+                    error = _oai_error(path, element)
+                    if error is not None:
+                        found += 1
+                        yield error
+        except etree.XMLSyntaxError as exc:
+            raise FileError(f"malformed XML at line {exc.lineno}: {exc.msg}") from None
+    root = events.root
+    if not found and (root is None or _qname(root) != (OAI_NS, "OAI-PMH")):
+        yield ReadError(str(path), None, FORMAT, "no OAI-PMH <record> in the file")

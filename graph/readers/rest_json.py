@@ -1,0 +1,118 @@
+"""Reader ``dspace-rest-json``: DSpace 7 REST API item JSON.
+
+Reads one item (``{"uuid": ..., "metadata": {"dc.title": [{"value", "language", "place"}]}}``),
+a list of items, a page of items (``_embedded.items``) or a discovery search response
+(``_embedded.searchResult._embedded.objects[]._embedded.indexableObject``; objects that are
+not items, such as collections, are passed over). Values are ordered by "place" within a
+field; language "" or null -> None. A withdrawn item ("withdrawn": true) is a deleted record
+without fields. source_id is the item's uuid.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from policykg.graph.readers import (
+    BadRecord,
+    FileError,
+    Item,
+    bad_record,
+    field_value,
+    file_reader,
+    utf8_text,
+)
+from policykg.graph.record import FieldValue, ReadError, Record
+
+FORMAT = "dspace-rest-json"
+
+_FIELD = re.compile(r"[A-Za-z][\w-]*\.[A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)?")
+
+
+def sniff(head: bytes) -> bool:
+    """A JSON object or array."""
+    return head.lstrip()[:1] in (b"{", b"[")
+
+
+def _get(data: Any, *keys: str) -> Any:
+    """data[k1][k2]..., or None where a level is missing or not an object."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _items(data: Any) -> list[Any]:
+    """The item objects of an item, a list, a page of items or a search response."""
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict) and "metadata" in data:
+        return [data]
+    items = _get(data, "_embedded", "items")
+    if isinstance(items, list):
+        return items
+    objects = _get(data, "_embedded", "searchResult", "_embedded", "objects")
+    if isinstance(objects, list):
+        return [_get(hit, "_embedded", "indexableObject") for hit in objects]
+    raise FileError("no DSpace item: expected an item, _embedded.items or a search response")
+
+
+def _place(entry: dict[str, Any]) -> float:
+    place = entry.get("place")
+    return place if isinstance(place, int) and not isinstance(place, bool) else math.inf
+
+
+def _values(name: str, entries: Any) -> Iterator[FieldValue]:
+    """A field's values in place order (source order where "place" is missing)."""
+    if not _FIELD.fullmatch(name):
+        raise BadRecord(f"metadata key {name!r} is not a field name")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise BadRecord(f"field {name}: not a list of value objects")
+    for _, entry in sorted(enumerate(entries), key=lambda pair: (_place(pair[1]), pair[0])):
+        value, language = entry.get("value"), entry.get("language")
+        if not isinstance(value, str | None) or not isinstance(language, str | None):
+            raise BadRecord(f"field {name}: value and language must be strings")
+        fv = field_value(name, value, language)
+        if fv is not None:
+            yield fv
+
+
+def _record(path: Path, item: Any, number: int) -> Item | None:
+    """One item as a Record, a ReadError, or None for a search hit that is not an item."""
+    if not isinstance(item, dict):
+        return ReadError(str(path), f"item {number}", FORMAT, "not a JSON object")
+    if item.get("type", "item") != "item":
+        return None
+    source_id = str(item.get("uuid") or item.get("id") or item.get("handle") or f"item {number}")
+    if item.get("withdrawn") is True:
+        return Record(str(path), source_id, FORMAT, [], deleted=True)
+    metadata = item.get("metadata")
+    if not isinstance(metadata, dict):
+        return ReadError(str(path), source_id, FORMAT, "item without a metadata object")
+    try:
+        fields = [fv for name, entries in metadata.items() for fv in _values(name, entries)]
+    except BadRecord as exc:
+        return bad_record(path, source_id, FORMAT, exc)
+    return Record(str(path), source_id, FORMAT, fields)
+
+
+@file_reader(FORMAT)
+def read(path: Path) -> Iterator[Item]:
+    """The file's items, one Record or ReadError each."""
+    try:
+        data = json.loads(utf8_text(path))
+    except json.JSONDecodeError as exc:
+        raise FileError(
+            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise FileError(f"unreadable JSON: {exc}") from None
+    for number, item in enumerate(_items(data), 1):
+        result = _record(path, item, number)
+        if result is not None:
+            yield result

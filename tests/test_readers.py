@@ -1,0 +1,528 @@
+"""The readers (policykg.graph.readers), as a specification.
+
+The fixtures hold ONE sample record (IDB-LM-00577) in every format, written by hand as DSpace
+exports it; the page text is the reference. Identifiers that the page does not show (OAI
+identifiers, uuids, handles, collection handles) are placeholders under DSpace's default
+handle prefix 123456789. Documented field-name differences between the formats:
+  * the page says dc.date.issue where DSpace exports dc.date.issued (canonical_field maps it);
+  * oai_dc is simple Dublin Core: qualifiers and the idb.* fields are lost, so it is compared
+    with the page element by element.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from policykg.graph.readers import FORMATS, canonical_field, detect, iter_paths, read
+from policykg.graph.record import ReadError, Record
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PAGE = FIXTURES / "dspace-page-IDB-LM-00577.txt"
+DIM = FIXTURES / "oai-dim-IDB-LM-00577.xml"
+OAI_DC = FIXTURES / "oai_dc-IDB-LM-00577.xml"
+CSV = FIXTURES / "dspace-csv-IDB-LM-00577.csv"
+JSON = FIXTURES / "rest-IDB-LM-00577.json"
+TITLE = (
+    "Mainstreaming the Cluster Approach in the Caribbean Region: "
+    "The CCPF Cluster Capacity Building Initiative"
+)
+OAI_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><ListRecords>\n'
+)
+OAI_TAIL = "</ListRecords></OAI-PMH>\n"
+
+
+def oai_record(identifier: str, *fields: str) -> str:
+    """A <record> with dim metadata; fields are dim:field element strings."""
+    return (
+        f"<record><header><identifier>{identifier}</identifier></header><metadata>"
+        '<dim:dim xmlns:dim="http://www.dspace.org/xmlns/dspace/dim">'
+        + "".join(fields)
+        + "</dim:dim></metadata></record>\n"
+    )
+
+
+def dim_title(text: str, lang: str = "en") -> str:
+    return f'<dim:field mdschema="dc" element="title" lang="{lang}">{text}</dim:field>'
+
+
+def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    else:
+        path.write_bytes(content)
+    return path
+
+
+def items(path: Path, fmt: str | None = None) -> list[Record | ReadError]:
+    return list(read(path, fmt))
+
+
+def records(path: Path, fmt: str | None = None) -> list[Record]:
+    found = items(path, fmt)
+    assert [i for i in found if isinstance(i, ReadError)] == []
+    return found  # type: ignore[return-value]
+
+
+def errors(found: list[Record | ReadError]) -> list[ReadError]:
+    return [i for i in found if isinstance(i, ReadError)]
+
+
+def sample(path: Path) -> Record:
+    """The sample record of a fixture (the one titled like the page)."""
+    return next(r for r in records(path) if r.first("dc.title") == TITLE)
+
+
+def rows(record: Record) -> Counter[tuple[str, str]]:
+    """(field, value) multiset, field names made canonical."""
+    return Counter((canonical_field(fv.field), fv.value) for fv in record.fields)
+
+
+def simple_dc(field: str) -> str | None:
+    """The oai_dc element DSpace's crosswalk writes a qualified field as (None: not written)."""
+    schema, element, *_ = field.split(".")
+    if schema != "dc":
+        return None
+    return "creator" if field == "dc.contributor.author" else element
+
+
+# --- the page reader ----------------------------------------------------------------------
+
+
+def test_page_reader_splits_glued_field_names_on_the_longest_registry_name(tmp_path):
+    (page,) = records(PAGE)
+    assert page.first("dc.subject.jelcode") == (
+        "O31 - Innovation and Invention: Processes and Incentives"
+    )
+    assert len(page.values("dc.subject.jelcode")) == 2
+    assert page.first("dc.subject.keywords") == (
+        "Caribbean;regional ecosystem;national ecosystem;cluster;innovation"
+    )
+    assert len(page.values("dc.subject")) == 12
+    assert page.first("dc.date.available") == "2023-03-08T00:03:00"
+    assert page.first("dc.date.issue") == "2023-03-08T00:03:00"
+    assert page.first("dc.contributor.orgunit") == (
+        "Competitiveness, Technology and Innovation Division"
+    )
+    path = write(tmp_path, "p.txt", "dc.date.issued2024\ndc.subject.keywordsfoo;bar\n")
+    (record,) = records(path)
+    assert [(f.field, f.value) for f in record.fields] == [
+        ("dc.date.issued", "2024"),
+        ("dc.subject.keywords", "foo;bar"),
+    ]
+
+
+def test_doi_value_starting_lower_case_is_not_split(tmp_path):
+    (page,) = records(PAGE)
+    assert page.first("dc.identifier.doi") == "http://dx.doi.org/10.18235/0004771"
+    assert page.first("dc.language.iso") == "en"
+    path = write(tmp_path, "p.txt", "dc.subjectinnovation policy\ndc.titleeconomics\n")
+    (record,) = records(path)
+    assert [(f.field, f.value) for f in record.fields] == [
+        ("dc.subject", "innovation policy"),
+        ("dc.title", "economics"),
+    ]
+
+
+def test_page_chrome_is_not_a_value():
+    (page,) = records(PAGE)
+    text = "\n".join(fv.value for fv in page.fields)
+    for chrome in ("Skip to main content", "View metadata", "Return to Publication"):
+        assert chrome not in text
+    assert "execute-api" not in text
+    assert page.fields[0].field == "dc.title" and page.fields[0].value == TITLE
+    assert page.fields[-1].field == "idb.operation" and page.fields[-1].value == "RG-E1776"
+    assert len(page.fields) == 31
+    assert page.source_id == "dspace-page-IDB-LM-00577"
+    assert {fv.language for fv in page.fields} == {None}
+
+
+def test_page_lines_without_a_field_name_continue_the_value(tmp_path):
+    text = (
+        "http://example.org/x Skip to main content\n"
+        "dc.titleA title\n"
+        "dc.description.abstractFirst line,\n"
+        "second line,  two spaces kept.\n"
+        "View metadata\n"
+        "third line.\n"
+        "dc.typeLearning Materials\n"
+        "Return to Publication\n"
+        "Footer text that is not metadata\n"
+    )
+    (record,) = records(write(tmp_path, "p.txt", text))
+    assert record.first("dc.description.abstract") == (
+        "First line,\nsecond line,  two spaces kept.\nthird line."
+    )
+    assert record.first("dc.type") == "Learning Materials"
+
+
+def test_page_end_line_glued_to_the_last_value_is_cut(tmp_path):
+    text = "dc.titleT\nidb.operationRG-E1776Return to Publication\nFooter\n"
+    (record,) = records(write(tmp_path, "p.txt", text))
+    assert record.first("idb.operation") == "RG-E1776"
+    assert len(record.fields) == 2
+
+
+def test_page_table_form_gives_languages(tmp_path):
+    text = "Field\tValue\tLanguage\ndc.title\tA title\ten\ndc.date.issued\t2023\t\n"
+    text += "dc.subject\tclusters\nidb.operation\tRG-E1776\t\n"
+    (record,) = records(write(tmp_path, "p.txt", text))
+    assert [(f.field, f.value, f.language) for f in record.fields] == [
+        ("dc.title", "A title", "en"),
+        ("dc.date.issued", "2023", None),
+        ("dc.subject", "clusters", None),
+        ("idb.operation", "RG-E1776", None),
+    ]
+
+
+def test_page_field_missing_from_the_registry_rejects_the_record(tmp_path):
+    path = write(tmp_path, "p.txt", "dc.titleT\ndc.subject.regionCaribbean\n")
+    (error,) = items(path)
+    assert isinstance(error, ReadError)
+    assert "line 2" in error.message and "dc.subject.regionCaribbean" in error.message
+    path = write(tmp_path, "q.txt", "dc.titleT\nidb.unknownThing\n")
+    (error,) = items(path)
+    assert isinstance(error, ReadError) and "line 2" in error.message
+
+
+# --- the same record in every format ------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", [DIM, CSV, JSON], ids=["oai-dim", "csv", "rest-json"])
+def test_each_format_yields_the_same_rows_as_the_page(path):
+    (page,) = records(PAGE)
+    assert rows(sample(path)) == rows(page)
+
+
+def test_oai_dc_yields_the_page_rows_as_simple_dublin_core():
+    (page,) = records(PAGE)
+    record = sample(OAI_DC)
+
+    def simple(rec: Record) -> Counter[tuple[str, str]]:
+        pairs = ((simple_dc(canonical_field(f.field)), f.value) for f in rec.fields)
+        return Counter((e, v) for e, v in pairs if e)
+
+    assert simple(record) == simple(page)
+    assert record.first("dc.identifier.doi") == "http://dx.doi.org/10.18235/0004771"
+    assert record.first("dc.identifier.url").endswith("Building-Initiative.pdf")
+    assert record.values("dc.contributor.author")[1].value == "Conz, Elisa"
+
+
+def test_dim_csv_and_json_agree_on_languages():
+    def full(record: Record) -> Counter[tuple[str, str, str | None]]:
+        return Counter((canonical_field(f.field), f.value, f.language) for f in record.fields)
+
+    dim, csv_record, rest = sample(DIM), sample(CSV), sample(JSON)
+    assert full(dim) == full(csv_record) == full(rest)
+    assert dim.values("dc.title")[0].language == "en"
+    assert dim.values("dc.identifier.doi")[0].language is None
+    assert dim.values("dc.date.issued")[0].language is None
+
+
+def test_source_ids():
+    assert [r.source_id for r in records(DIM)] == [
+        "oai:localhost:123456789/577",
+        "oai:localhost:123456789/578",
+        "oai:localhost:123456789/412",
+    ]
+    assert (
+        sample(CSV).source_id == sample(JSON).source_id == ("5f6d7c1e-2a4b-4c3d-9e8f-0a1b2c3d4e5f")
+    )
+    assert {r.format for r in records(CSV)} == {"dspace-csv"}
+
+
+# --- OAI-PMH ------------------------------------------------------------------------------
+
+
+def test_deleted_oai_record_is_flagged():
+    deleted = [r for r in records(DIM) if r.deleted]
+    assert [(r.source_id, r.fields) for r in deleted] == [("oai:localhost:123456789/412", [])]
+
+
+def test_dim_language_empty_or_star_is_none():
+    second = records(DIM)[1]
+    assert [(f.field, f.value, f.language) for f in second.fields] == [
+        ("dc.title", "Registro de prueba para los lectores", "es"),
+        ("dc.contributor.author", "Peña, José", None),
+        ("dc.date.issued", "2024-04-30", None),
+        ("dc.type", "Working Papers", None),
+        ("idb.identifier.pubnumber", "IDB-WP-99999", None),
+    ]
+
+
+def test_bare_sequence_of_records(tmp_path):
+    text = '<?xml version="1.0"?>\n' + oai_record("a", dim_title("One"))
+    text += oai_record("b", dim_title("Two"))
+    found = records(write(tmp_path, "bare.xml", text))
+    assert [(r.source_id, r.first("dc.title")) for r in found] == [("a", "One"), ("b", "Two")]
+
+
+def test_oai_error_response(tmp_path):
+    text = OAI_HEAD.replace("<ListRecords>", "")
+    bad = text + '<error code="badArgument">no such set</error></OAI-PMH>'
+    (error,) = items(write(tmp_path, "e.xml", bad))
+    assert isinstance(error, ReadError) and "badArgument" in error.message
+    empty = text + '<error code="noRecordsMatch">none</error></OAI-PMH>'
+    assert items(write(tmp_path, "n.xml", empty)) == []
+
+
+class _Listener:
+    """A local TCP socket that must never be connected to."""
+
+    def __enter__(self) -> _Listener:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        return self
+
+    def connected(self) -> bool:
+        return bool(select.select([self.sock], [], [], 0.3)[0])
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+
+
+def test_external_entity_is_not_resolved(tmp_path):
+    secret = write(tmp_path, "secret.txt", "TOP-SECRET")
+    with _Listener() as listener:
+        url = f"http://127.0.0.1:{listener.port}"
+        doctype = (
+            "<!DOCTYPE OAI-PMH [\n"
+            f'<!ENTITY local SYSTEM "{secret.as_uri()}">\n'
+            f'<!ENTITY remote SYSTEM "{url}/entity">\n'
+            "]>\n"
+        )
+        text = OAI_HEAD.replace("<OAI-PMH", doctype + "<OAI-PMH", 1)
+        text += oai_record("file", dim_title("&local;")) + oai_record("net", dim_title("&remote;"))
+        text += oai_record("plain", dim_title("Plain")) + OAI_TAIL
+        found = items(write(tmp_path, "xxe.xml", text))
+        assert not listener.connected()
+    assert "TOP-SECRET" not in repr(found)
+    assert [type(i).__name__ for i in found] == ["ReadError", "ReadError", "Record"]
+    assert "&local;" in found[0].message and found[0].source_id == "file"
+    assert found[2].first("dc.title") == "Plain"
+
+
+def test_external_dtd_and_parameter_entities_are_not_fetched(tmp_path):
+    secret = write(tmp_path, "secret.dtd", '<!ENTITY leak "TOP-SECRET">')
+    with _Listener() as listener:
+        url = f"http://127.0.0.1:{listener.port}"
+        for n, doctype in enumerate(
+            [
+                f'<!DOCTYPE OAI-PMH SYSTEM "{url}/oai.dtd">\n',
+                f'<!DOCTYPE OAI-PMH [<!ENTITY % p SYSTEM "{url}/p.dtd"> %p;]>\n',
+                f'<!DOCTYPE OAI-PMH [<!ENTITY % p SYSTEM "{secret.as_uri()}"> %p;]>\n',
+            ]
+        ):
+            text = OAI_HEAD.replace("<OAI-PMH", doctype + "<OAI-PMH", 1)
+            text += oai_record("r", dim_title("Plain")) + OAI_TAIL
+            found = items(write(tmp_path, f"dtd{n}.xml", text))
+            assert "TOP-SECRET" not in repr(found)
+        assert not listener.connected()
+
+
+def test_billion_laughs_is_not_expanded(tmp_path):
+    entities = ['<!ENTITY lol0 "lol">']
+    entities += [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
+    doctype = "<!DOCTYPE OAI-PMH [\n" + "\n".join(entities) + "\n]>\n"
+    text = OAI_HEAD.replace("<OAI-PMH", doctype + "<OAI-PMH", 1)
+    text += oai_record("bomb", dim_title("&lol9;")) + oai_record("ok", dim_title("Fine"))
+    started = time.monotonic()
+    found = items(write(tmp_path, "lol.xml", text + OAI_TAIL))
+    assert time.monotonic() - started < 5
+    assert len(repr(found)) < 10_000 and "lollol" not in repr(found)
+    # libxml2 refuses the file (entity amplification) rather than reading the bomb record
+    assert errors(found) and not any(r.source_id == "bomb" for r in found if isinstance(r, Record))
+
+
+def test_malformed_xml_names_file_and_line(tmp_path):
+    text = OAI_HEAD + oai_record("good", dim_title("Good"))
+    text += "<record><header><identifier>bad</identifier></header>\n<metadata>\n</record>\n"
+    path = write(tmp_path, "broken.xml", text + OAI_TAIL)
+    first, error = items(path)
+    assert isinstance(first, Record) and first.source_id == "good"
+    assert isinstance(error, ReadError)
+    assert error.source == str(path) and str(path) in str(error)
+    assert "line 5" in error.message
+
+
+# --- REST JSON ----------------------------------------------------------------------------
+
+
+def rest_item(uuid: str, metadata: dict, **extra: object) -> dict:
+    return {"uuid": uuid, "handle": "123456789/1", "metadata": metadata, "type": "item", **extra}
+
+
+def value(text: str, place: int, language: str | None = "en") -> dict:
+    return {
+        "value": text,
+        "language": language,
+        "authority": None,
+        "confidence": -1,
+        "place": place,
+    }
+
+
+def test_rest_values_follow_place_and_are_stripped(tmp_path):
+    item = rest_item(
+        "u1",
+        {"dc.contributor.author": [value("Second", 1), value("  First  author ", 0, "")]},
+    )
+    (record,) = records(write(tmp_path, "i.json", json.dumps(item)))
+    assert [(f.value, f.language) for f in record.fields] == [
+        ("First  author", None),
+        ("Second", "en"),
+    ]
+
+
+def test_rest_search_response_and_withdrawn_items(tmp_path):
+    hits = [
+        rest_item("u1", {"dc.title": [value("One", 0)]}),
+        {"uuid": "c1", "type": "collection", "metadata": {"dc.title": [value("Coll", 0)]}},
+        rest_item("u2", {"dc.title": [value("Gone", 0)]}, withdrawn=True),
+    ]
+    objects = [{"_embedded": {"indexableObject": hit}} for hit in hits]
+    page = {"_embedded": {"searchResult": {"_embedded": {"objects": objects}}}}
+    found = records(write(tmp_path, "s.json", json.dumps(page)))
+    assert [(r.source_id, r.deleted, len(r.fields)) for r in found] == [
+        ("u1", False, 1),
+        ("u2", True, 0),
+    ]
+    listing = {"_embedded": {"items": hits[:1]}}
+    assert [r.source_id for r in records(write(tmp_path, "l.json", json.dumps(listing)))] == ["u1"]
+
+
+# --- CSV ----------------------------------------------------------------------------------
+
+
+def test_bad_csv_row_does_not_stop_others(tmp_path):
+    text = (
+        "id,collection,dc.title[en]\n"
+        '"u1","123456789/2","One"\n'
+        '"u2","123456789/2","Two","extra"\n'
+        '"+","123456789/2","Three"\n'
+    )
+    found = items(write(tmp_path, "x.csv", text))
+    assert [type(i).__name__ for i in found] == ["Record", "ReadError", "Record"]
+    assert found[1].source_id == "u2" and "line 3" in found[1].message
+    assert found[2].source_id == "row 3" and found[2].first("dc.title") == "Three"
+
+
+def test_csv_language_forms_and_authority_suffix(tmp_path):
+    text = (
+        "id,collection,dc.contributor.author[],dc.subject,dc.title[en_US]\n"
+        '"u1","123456789/2","Smith, J.::0000-0002-1825-0097::600","a||b||","T"\n'
+    )
+    (record,) = records(write(tmp_path, "x.csv", text))
+    assert [(f.field, f.value, f.language) for f in record.fields] == [
+        ("dc.contributor.author", "Smith, J.", None),
+        ("dc.subject", "a", None),
+        ("dc.subject", "b", None),
+        ("dc.title", "T", "en_US"),
+    ]
+
+
+# --- rules shared by every format ---------------------------------------------------------
+
+
+def test_control_character_rejects_the_record_naming_the_field(tmp_path):
+    text = 'id,collection,dc.title[en]\n"u1","c","Bell\x07"\n"u2","c","Fine"\n'
+    bad, good = items(write(tmp_path, "c.csv", text))
+    assert isinstance(bad, ReadError) and bad.source_id == "u1"
+    assert "dc.title" in bad.message and "U+0007" in bad.message
+    assert isinstance(good, Record) and good.first("dc.title") == "Fine"
+    xml = OAI_HEAD + oai_record("nel", dim_title("Next&#x85;line")) + OAI_TAIL
+    (error,) = items(write(tmp_path, "c.xml", xml))
+    assert isinstance(error, ReadError) and "U+0085" in error.message
+
+
+NON_UTF8 = {
+    "dspace-page": b"dc.titleCaf\xe9\n",
+    "dspace-csv": b'id,collection,dc.title[en]\n"u1","c","Caf\xe9"\n',
+    "dspace-rest-json": b'{"uuid": "u1", "metadata": {"dc.title": [{"value": "Caf\xe9"}]}}',
+    "oai-xml": (OAI_HEAD + oai_record("r", dim_title("Caf\xe9")) + OAI_TAIL).encode("latin-1"),
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("forced", [True, False], ids=["forced", "detected"])
+def test_non_utf8_file(tmp_path, fmt, forced):
+    data = NON_UTF8[fmt]
+    path = write(tmp_path, "bad.dat", data)
+    found = items(path, fmt if forced else None)
+    offset = data.index(b"\xe9")
+    assert found[-1] == ReadError(str(path), None, fmt, f"not UTF-8 at byte {offset}")
+    assert errors(found) == [found[-1]]
+
+
+@pytest.mark.parametrize("fmt", [*FORMATS, None])
+@pytest.mark.parametrize("content", [b"", b" \n\t\n"], ids=["zero-bytes", "blank"])
+def test_empty_file(tmp_path, fmt, content):
+    path = write(tmp_path, "empty.xml", content)
+    (error,) = items(path, fmt)
+    assert isinstance(error, ReadError) and error.message == "empty file"
+    assert error.source == str(path)
+
+
+def test_unknown_format(tmp_path):
+    (error,) = items(PAGE, "marc21")
+    assert isinstance(error, ReadError) and error.source == str(PAGE)
+    assert "unknown format 'marc21'" in error.message
+    (error,) = items(write(tmp_path, "notes.txt", "just some text\n"))
+    assert isinstance(error, ReadError) and "cannot detect" in error.message
+    (error,) = items(tmp_path / "missing.xml")
+    assert isinstance(error, ReadError) and error.message == "no such file"
+
+
+@pytest.mark.parametrize(
+    ("path", "fmt"),
+    [
+        (PAGE, "dspace-page"),
+        (DIM, "oai-xml"),
+        (OAI_DC, "oai-xml"),
+        (CSV, "dspace-csv"),
+        (JSON, "dspace-rest-json"),
+    ],
+)
+def test_detects_each_format(tmp_path, path, fmt):
+    assert detect(path) == fmt
+    misnamed = write(
+        tmp_path, "misnamed.csv" if fmt != "dspace-csv" else "m.json", path.read_bytes()
+    )
+    assert detect(misnamed) == fmt
+    assert {r.format for r in records(misnamed)} == {fmt}
+
+
+def test_forced_format(tmp_path):
+    copy = write(tmp_path, "page.xml", PAGE.read_bytes())
+    (record,) = records(copy, "dspace-page")
+    assert rows(record) == rows(records(PAGE)[0])
+    for fmt in FORMATS:
+        if fmt != "dspace-page":
+            found = items(PAGE, fmt)
+            assert found and all(isinstance(i, ReadError) and i.format == fmt for i in found)
+
+
+def test_iter_paths(tmp_path):
+    for name in ["b/2.xml", "b/1.csv", "b/.hidden.xml", "b/.git/x.json", "a.json"]:
+        write_path = tmp_path / name
+        write_path.parent.mkdir(parents=True, exist_ok=True)
+        write_path.write_text("x")
+    base = str(tmp_path)
+    found = list(iter_paths([f"{base}/b", f"{base}/*.json", f"{base}/b/1.csv", f"{base}/no.xml"]))
+    assert found == [
+        tmp_path / "b/1.csv",
+        tmp_path / "b/2.xml",
+        tmp_path / "a.json",
+        tmp_path / "no.xml",
+    ]

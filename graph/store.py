@@ -71,6 +71,7 @@ class OxigraphStore:
             Path(path).mkdir(parents=True, exist_ok=True)
             self._store = ox.Store.read_only(str(path)) if read_only else ox.Store(str(path))
         self.path = path
+        self.read_only = read_only
 
     @property
     def engine(self) -> ox.Store:
@@ -140,7 +141,17 @@ class OxigraphStore:
             ox.serialize(triples, output, rdf_format)
 
     def close(self) -> None:
-        self._store.flush()
+        """Flush and drop the engine, releasing the on-disk lock for other processes."""
+        if self._store is not None:
+            if not self.read_only:
+                self._store.flush()
+            self._store = None
+
+    def __enter__(self) -> OxigraphStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def open_store(location: str | None, read_only: bool = False) -> OxigraphStore:

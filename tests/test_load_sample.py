@@ -1,0 +1,148 @@
+"""Acceptance: the sample record, loaded through the real pipeline, answers analysts' SPARQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from policykg.graph.mapping import Mapping, map_record
+from policykg.graph.pipeline import Loader
+from policykg.graph.quarantine import Quarantine
+from policykg.graph.readers import read
+from policykg.graph.record import Record
+from policykg.graph.reference import prepare
+from policykg.graph.store import open_store
+from policykg.graph.uris import Uris
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SAMPLE = FIXTURES / "dspace-page-IDB-LM-00577.txt"
+BASE = "http://localhost:8000/"
+PREFIXES = """
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX bibo: <http://purl.org/ontology/bibo/>
+PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+PREFIX org: <http://www.w3.org/ns/org#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX pkg: <https://w3id.org/policykg/ontology#>
+PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX pub: <http://localhost:8000/id/publication/>
+PREFIX person: <http://localhost:8000/id/person/>
+PREFIX unit: <http://localhost:8000/id/org/>
+PREFIX jel: <http://localhost:8000/id/jel/>
+PREFIX scheme: <http://localhost:8000/id/scheme/>
+"""
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory):
+    home = tmp_path_factory.mktemp("home")
+    store = open_store(f"oxigraph:{home / 'store'}")
+    loader = Loader(store, Uris(BASE), Mapping.load(), Quarantine(home / "quarantine"))
+    summary = loader.load(read(SAMPLE))
+    assert (summary.loaded, summary.rejected) == (1, 0), summary.messages
+    return store
+
+
+def rows(store, query: str) -> list[tuple[str, ...]]:
+    result = store.query(PREFIXES + query)
+    names = [v.value for v in result.variables]
+    return [tuple(s[n].value if s[n] is not None else None for n in names) for s in result]
+
+
+def ask(store, query: str) -> bool:
+    return bool(store.query(PREFIXES + "ASK " + query))
+
+
+def test_title(store):
+    assert rows(store, "SELECT ?t { pub:IDB-LM-00577 dcterms:title ?t }") == [
+        ("Mainstreaming the Cluster Approach in the Caribbean Region: "
+         "The CCPF Cluster Capacity Building Initiative",)
+    ]
+
+
+def test_two_creators_in_order_with_family_and_given_names(store):
+    found = rows(store, """SELECT ?family1 ?given1 ?family2 ?given2 {
+        pub:IDB-LM-00577 bibo:authorList ?list .
+        ?list rdf:first ?a1 ; rdf:rest ?rest . ?rest rdf:first ?a2 ; rdf:rest rdf:nil .
+        ?a1 foaf:familyName ?family1 ; foaf:givenName ?given1 .
+        ?a2 foaf:familyName ?family2 ; foaf:givenName ?given2 .
+        pub:IDB-LM-00577 dcterms:creator ?a1, ?a2 }""")
+    assert found == [("Rabellotti", "Roberta", "Conz", "Elisa")]
+    assert ask(store, "{ person:rabellotti-roberta a foaf:Person ; "
+                      "foaf:name 'Roberta Rabellotti' }")
+
+
+def test_division_is_linked_up_to_the_idb_through_its_sector(store):
+    assert ask(store, """{ pub:IDB-LM-00577 pkg:division ?division .
+        ?division a org:OrganizationalUnit ; org:subOrganizationOf ?sector .
+        ?sector org:subOrganizationOf unit:idb .
+        unit:idb a org:FormalOrganization }""")
+    assert ask(store, "{ pub:IDB-LM-00577 dcterms:contributor ?division . "
+                      "?division org:subOrganizationOf+ unit:idb }")
+
+
+def test_region_is_the_caribbean_within_latin_america_and_the_caribbean(store):
+    found = rows(store, """SELECT ?label { pub:IDB-LM-00577 dcterms:spatial ?region .
+        ?region skos:prefLabel ?label ; skos:broaderTransitive ?lac .
+        ?lac skos:prefLabel "Latin America and the Caribbean"@en FILTER(lang(?label) = "en") }""")
+    assert found and "Caribbean" in found[0][0]
+
+
+def test_jel_codes_roll_up_to_their_ancestors(store):
+    found = rows(store, """SELECT ?code ?ancestor { pub:IDB-LM-00577 pkg:jel ?jel .
+        ?jel skos:notation ?code ; skos:broaderTransitive ?up . ?up skos:notation ?ancestor }
+        ORDER BY ?code ?ancestor""")
+    assert found == [("O31", "O"), ("O31", "O3"), ("O32", "O"), ("O32", "O3")]
+    assert ask(store, "{ pub:IDB-LM-00577 dcterms:subject jel:O31 }")
+
+
+def test_twelve_subjects_and_five_keywords(store):
+    subjects = rows(store, """SELECT ?label { pub:IDB-LM-00577 dcterms:subject ?s .
+        ?s skos:inScheme scheme:subjects ; skos:prefLabel ?label }""")
+    keywords = rows(store, """SELECT ?label { pub:IDB-LM-00577 pkg:keyword ?k .
+        ?k skos:prefLabel ?label }""")
+    assert len(subjects) == 12 and ("Cluster Development",) in subjects
+    assert sorted(k for (k,) in keywords) == [
+        "Caribbean", "cluster", "innovation", "national ecosystem", "regional ecosystem"]
+
+
+def test_identifiers_pages_language_and_date(store):
+    found = rows(store, """SELECT ?doi ?number ?operation ?pages ?language ?issued {
+        pub:IDB-LM-00577 bibo:doi ?doi ; pkg:publicationNumber ?number ;
+          pkg:operation ?operation ; bibo:numPages ?pages ; dcterms:language ?language ;
+          dcterms:issued ?issued .
+        FILTER(datatype(?pages) = xsd:integer && datatype(?issued) = xsd:dateTime) }""")
+    assert found == [("10.18235/0004771", "IDB-LM-00577", BASE + "id/operation/RG-E1776", "64",
+                      "http://id.loc.gov/vocabulary/iso639-1/en", "2023-03-08T00:03:00")]
+
+
+def test_type_is_mapped_to_a_class_that_standard_terms_find(store):
+    assert ask(store, "{ pub:IDB-LM-00577 dcterms:type ?type . ?type pkg:documentClass ?class . "
+                      "pub:IDB-LM-00577 a ?class }")
+    assert ask(store, "{ pub:IDB-LM-00577 a bibo:Document }")
+
+
+def test_provenance_of_the_record_graph(store):
+    found = rows(store, """SELECT ?format ?hash ?source {
+        GRAPH ?g { ?g foaf:primaryTopic pub:IDB-LM-00577 ; prov:generatedAtTime ?at ;
+           prov:wasDerivedFrom ?source ; pkg:sourceFormat ?format ; pkg:contentHash ?hash } }""")
+    assert len(found) == 1
+    assert found[0][0] == "dspace-page" and len(found[0][1]) == 64
+    assert found[0][2].endswith("dspace-page-IDB-LM-00577.txt")
+
+
+def test_every_field_of_the_sample_yields_a_triple():
+    uris = Uris(BASE)
+    lookups = prepare(open_store(None), uris).lookups
+    mapping = Mapping.load()
+    (record,) = list(read(SAMPLE))
+    silent = []
+    for value in record.fields:
+        alone = Record(record.source, record.source_id, record.format, [value])
+        mapped = map_record(alone, mapping, uris, lookups)
+        if len(mapped.graph) <= 1 or mapped.problems or mapped.unmapped_fields:
+            silent.append(value.field)
+    assert silent == []

@@ -10,10 +10,13 @@ closure. Axiomatic junk (reflexive owl:sameAs, X subClassOf X, owl:Thing types..
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import owlrl
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
+
+from policykg.graph.terms import Triple
 
 _AXIOMATIC_NAMESPACES = (str(OWL), str(RDF), str(RDFS), "http://www.w3.org/2001/XMLSchema#")
 _REFLEXIVE_JUNK = {OWL.sameAs, OWL.equivalentClass, OWL.equivalentProperty,
@@ -81,20 +84,18 @@ class Entailment:
                 inverses[prop].add(prop)
         return cls(dict(supers), dict(classes), dict(inverses))
 
-    def materialise(self, record_graph: Graph) -> Graph:
-        """The entailments of a record's triples under the tables, minus what it asserts."""
-        inferred = Graph(bind_namespaces="none")
-        for subject, predicate, obj in record_graph:
+    def materialise(self, triples: Iterable[Triple]) -> set[Triple]:
+        """The entailments of some triples under the tables, minus the triples themselves."""
+        asserted = set(triples)
+        inferred: set[Triple] = set()
+        for subject, predicate, obj in asserted:
             for sup in self.super_properties.get(predicate, ()):
                 inferred.add((subject, sup, obj))
             if predicate == RDF.type:
                 for sup in self.super_classes.get(obj, ()):
                     inferred.add((subject, RDF.type, sup))
-        for subject, predicate, obj in list(inferred) + list(record_graph):
+        for subject, predicate, obj in inferred | asserted:
             if isinstance(obj, URIRef | BNode):
                 for inverse in self.inverses.get(predicate, ()):
                     inferred.add((obj, inverse, subject))
-        for triple in list(inferred):
-            if triple in record_graph or is_junk(triple):
-                inferred.remove(triple)
-        return inferred
+        return {t for t in inferred if t not in asserted and not is_junk(t)}

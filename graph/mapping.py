@@ -171,7 +171,8 @@ class _Emitter:
         self.graph.add((self.subject, predicate, obj))
 
     def text(self, fv: FieldValue) -> Literal:
-        return Literal(fv.value, lang=fv.language or self.language)
+        language = (fv.language or self.language or "").replace("_", "-") or None
+        return Literal(fv.value, lang=language)
 
 
 def map_record(record: Record, mapping: Mapping, uris: Uris, lookups: Lookups) -> MappedRecord:

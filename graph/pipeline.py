@@ -14,7 +14,7 @@ from itertools import islice
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import RDF, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, Literal, Namespace, URIRef
 from rdflib.namespace import FOAF, PROV, XSD
 
 from policykg.graph.mapping import MappedRecord, Mapping, map_record
@@ -22,7 +22,7 @@ from policykg.graph.quarantine import Quarantine
 from policykg.graph.record import Problem, ReadError, Record
 from policykg.graph.reference import Reference, prepare
 from policykg.graph.store import GraphStore
-from policykg.graph.terms import graph_quads
+from policykg.graph.terms import Triple, triple_quads
 from policykg.graph.uris import Uris
 from policykg.graph.validate import validate
 
@@ -74,7 +74,7 @@ class Loader:
     def __post_init__(self) -> None:
         if self.reference is None:
             self.reference = prepare(self.store, self.uris)
-        self._shacl_reference = self.reference.union
+        self._shacl_reference = self.reference.for_shapes()
         self._salt = f"{self.mapping.digest}|{self.uris.base}|{self.reference.digest}"
         self._hashes = self.store.graph_hashes(str(self.uris.graph(RECORD_KIND, "")))
         self._entities = self.store.graph_names(self.uris.base + "graph/")
@@ -174,34 +174,33 @@ class Loader:
 
     def _quads(self, mapped: MappedRecord, digest: str) -> Iterator[ox.Quad]:
         """The record's own graph, its entailments, and the graphs of things it first names."""
-        entailment = self.reference.entailment
-        parts = self._partition(mapped)
-        for (kind, key), graph in parts.items():
+        for (kind, key), triples in self._partition(mapped).items():
             graph_iri = str(self.uris.graph(kind, key))
             if kind != RECORD_KIND:
                 if graph_iri in self._entities:
                     continue
                 self._entities.add(graph_iri)
-                graph.add((URIRef(graph_iri), FOAF.primaryTopic, self.uris.id(kind, key)))
+                triples.append((URIRef(graph_iri), FOAF.primaryTopic, self.uris.id(kind, key)))
             else:
-                self._add_provenance(graph, URIRef(graph_iri), mapped, digest)
-            yield from graph_quads(graph, graph_iri)
-            inferred = entailment.materialise(graph)
-            yield from graph_quads(inferred, str(self.uris.inferred_graph(kind, key)))
+                triples.extend(self._provenance(URIRef(graph_iri), mapped, digest))
+            yield from triple_quads(triples, graph_iri)
+            inferred = self.reference.entailment.materialise(triples)
+            yield from triple_quads(inferred, str(self.uris.inferred_graph(kind, key)))
 
-    def _partition(self, mapped: MappedRecord) -> dict[tuple[str, str], Graph]:
+    def _partition(self, mapped: MappedRecord) -> dict[tuple[str, str], list[Triple]]:
         """Split a record's triples: things other than the publication get graphs of their own,
         so that a person named by many records is described once, not once per record."""
-        parts: dict[tuple[str, str], Graph] = {(RECORD_KIND, mapped.key): Graph()}
+        own = (RECORD_KIND, mapped.key)
+        parts: dict[tuple[str, str], list[Triple]] = {own: []}
         for triple in mapped.graph:
             kind_key = self.uris.split(str(triple[0]))
             if kind_key is None or kind_key[0] == RECORD_KIND:
-                kind_key = (RECORD_KIND, mapped.key)
-            parts.setdefault(kind_key, Graph()).add(triple)
+                kind_key = own
+            parts.setdefault(kind_key, []).append(triple)
         return parts
 
-    def _add_provenance(self, graph: Graph, graph_iri: URIRef, mapped: MappedRecord,
-                        digest: str) -> None:
+    def _provenance(self, graph_iri: URIRef, mapped: MappedRecord,
+                    digest: str) -> Iterator[Triple]:
         record = mapped.record
         source = record.source
         derived = URIRef(source) if "://" in source else URIRef(Path(source).resolve().as_uri())
@@ -216,7 +215,7 @@ class Loader:
             (PKG.mapping, Literal(Path(self.mapping.name).name)),
             (PKG.contentHash, Literal(digest)),
         ):
-            graph.add((graph_iri, predicate, obj))
+            yield graph_iri, predicate, obj
 
     def _record_graph(self, mapped: MappedRecord) -> URIRef:
         return self.uris.graph(RECORD_KIND, mapped.key)

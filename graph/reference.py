@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rdflib import Graph, Literal, URIRef
+from rdflib import OWL, RDF, SKOS, Graph, Literal, URIRef
 
 from policykg.graph.infer import Entailment, closure
 from policykg.graph.mapping import Lookups
 from policykg.graph.store import GraphStore
-from policykg.graph.terms import graph_quads, rdflib_graph
+from policykg.graph.terms import rdflib_graph, triple_quads
 from policykg.graph.uris import Uris
 from policykg.graph.vocabularies import vocabulary_digest, vocabulary_graphs
 
 CLOSURE_GRAPH = "graph/inferred/vocabularies"
 CONTENT_HASH = "https://w3id.org/policykg/ontology#contentHash"
+# What the shapes look up in the vocabularies (see shapes/policykg-shapes.ttl).
+_SHAPES_READ = (SKOS.inScheme, SKOS.notation, OWL.deprecated, RDF.type)
 # Closures already computed in this process, by vocabulary digest (a closure takes seconds).
 _CLOSURES: dict[str, Graph] = {}
 
@@ -30,14 +32,15 @@ class Reference:
     lookups: Lookups
     entailment: Entailment
 
-    @property
-    def union(self) -> Graph:
-        """Vocabularies and their closure as one graph (what SHACL checks records against)."""
-        union = Graph(bind_namespaces="none")
+    def for_shapes(self) -> Graph:
+        """The part of the vocabularies the shapes read: scheme membership, notations, types,
+        deprecation. Kept small because it is merged into every batch that is validated."""
+        slim = Graph(bind_namespaces="none")
         for graph in (*self.graphs.values(), self.closure):
-            for triple in graph:
-                union.add(triple)
-        return union
+            for predicate in _SHAPES_READ:
+                for triple in graph.triples((None, predicate, None)):
+                    slim.add(triple)
+        return slim
 
 
 def prepare(store: GraphStore, uris: Uris) -> Reference:
@@ -70,7 +73,7 @@ def _install(store: GraphStore, graphs: dict[str, Graph], closure_iri: URIRef,
     for triple in inferred:
         marked.add(triple)
     marked.add((closure_iri, URIRef(CONTENT_HASH), Literal(digest)))
-    quads = [q for name, graph in graphs.items() for q in graph_quads(graph, name)]
-    quads.extend(graph_quads(marked, str(closure_iri)))
+    quads = [q for name, graph in graphs.items() for q in triple_quads(graph, name)]
+    quads.extend(triple_quads(marked, str(closure_iri)))
     store.replace([*graphs, str(closure_iri)], quads)
     return inferred

@@ -47,10 +47,13 @@ def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
     raise TypeError(f"not an RDF term: {term!r}")
 
 
-def graph_quads(graph: Graph, graph_name: str) -> Iterator[ox.Quad]:
-    """The triples of an rdflib graph as quads in a named graph."""
+Triple = tuple[Node, Node, Node]
+
+
+def triple_quads(triples: Iterable[Triple], graph_name: str) -> Iterator[ox.Quad]:
+    """rdflib triples (a Graph, a list...) as quads in a named graph."""
     name = _named(graph_name)
-    for subject, predicate, obj in graph:
+    for subject, predicate, obj in triples:
         yield ox.Quad(to_ox(subject), to_ox(predicate), to_ox(obj), name)
 
 

@@ -11,7 +11,7 @@ from policykg.graph.pipeline import RECORD_KIND, remove_records
 from policykg.graph.store import GraphStore
 from policykg.graph.terms import rdflib_graph
 from policykg.graph.uris import Uris
-from policykg.graph.validate import Issue, union, validate, validate_graph
+from policykg.graph.validate import Issue, union, validate_with_report
 from policykg.graph.vocabularies import vocabulary_graphs
 
 
@@ -61,9 +61,8 @@ def validate_store(store: GraphStore, uris: Uris) -> tuple[bool, Graph, list[str
     report = Graph()
     lines: list[str] = []
     for graphs in record_graphs(store, uris):
-        _, batch_report, _ = validate_graph(union(graphs.values()), reference)
+        issues, batch_report = validate_with_report(graphs, reference)
         report += batch_report
-        issues = validate(graphs, reference)
         lines.extend(_line(key, issue) for key, found in issues.items() for issue in found)
     conforms = not any(": Violation: " in line for line in lines)
     return conforms, report, lines

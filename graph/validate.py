@@ -4,6 +4,10 @@ Records are validated in batches: one pyshacl run over the union of the record g
 reference graph (ontology and vocabularies), each result then attributed to the records whose
 graph describes (has as a subject) the result's focus node. The shapes target only nodes that
 records assert, so the reference graph on its own yields no results.
+
+The reference is merged into the data graph rather than passed as pyshacl's ont_graph: that
+mixes in only RDFS/OWL axioms, not the vocabularies' skos:inScheme and skos:notation triples
+the shapes read (and was slower).
 """
 
 from __future__ import annotations
@@ -52,17 +56,24 @@ def validate(
     record_graphs: Mapping[str, Graph], reference: Graph, shapes: Graph | None = None
 ) -> dict[str, list[Issue]]:
     """The issues of each record (every key present, clean records with an empty list)."""
+    return validate_with_report(record_graphs, reference, shapes)[0]
+
+
+def validate_with_report(
+    record_graphs: Mapping[str, Graph], reference: Graph, shapes: Graph | None = None
+) -> tuple[dict[str, list[Issue]], Graph]:
+    """The issues of each record, and the SHACL report graph of the batch (one pyshacl run)."""
     owners: dict[str, set[str]] = defaultdict(set)
     for key, graph in record_graphs.items():
         for subject in graph.subjects(unique=True):
             owners[str(subject)].add(key)
     data = union([*record_graphs.values(), reference])
-    _, _, issues = _run(data, shapes)
+    _, report, issues = _run(data, shapes)
     found: dict[str, list[Issue]] = {key: [] for key in record_graphs}
     for issue in issues:
         for key in owners.get(issue.focus, ()):
             found[key].append(issue)
-    return found
+    return found, report
 
 
 def validate_graph(
@@ -138,7 +149,8 @@ def _fill(message: str, value: Node | None, data: Graph) -> str:
 
 
 def _display(value: Node, data: Graph) -> str:
-    """How a message names a value: its skos:notation, rdfs:label, skos:prefLabel, foaf:name."""
+    """How a message names a value: its skos:notation, rdfs:label, skos:prefLabel or foaf:name,
+    else the last segment of its IRI (id/jel/Z99 -> Z99); a literal as itself, cut."""
     if isinstance(value, Literal):
         text = str(value)
         return text if len(text) <= 80 else text[:80] + "…"
@@ -146,4 +158,4 @@ def _display(value: Node, data: Graph) -> str:
         label = data.value(value, prop)
         if label is not None:
             return str(label)
-    return str(value)
+    return re.split(r"[/#]", str(value).rstrip("/#"))[-1] or str(value)

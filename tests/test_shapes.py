@@ -181,7 +181,7 @@ def test_a_jel_code_outside_the_classification_is_a_violation(reference):
     graph.add((PUB, URIRef(PKG + "jel"), URIRef(f"{BASE}id/jel/Z99")))
     issue = only(issues_of(graph, reference), "Violation")
     assert issue.value == f"{BASE}id/jel/Z99"
-    assert "is not in the JEL classification" in issue.message
+    assert issue.message == "dc.subject.jelcode: JEL code Z99 is not in the JEL classification"
 
 
 def test_a_retired_jel_code_is_only_a_warning(reference):

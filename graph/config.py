@@ -25,8 +25,11 @@ class Settings:
     batch_size: int = 1000
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 2
+    workers: int = 2                       # gunicorn worker processes
+    threads: int = 4                       # threads per gunicorn worker
+    query_workers: int = 2                 # query processes per app process (killable)
     query_timeout: float = 30.0            # seconds a SPARQL query may run
+    update_timeout: float = 30.0           # seconds a SPARQL Update may run
     max_rows: int = 10_000                 # result rows returned before truncation
     update_token: str | None = None        # bearer token for SPARQL Update; none: updates off
     service_allow: tuple[str, ...] = ()    # endpoints SERVICE may call; none by default

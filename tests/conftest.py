@@ -1,0 +1,183 @@
+"""Shared fixtures: settings, a store loaded through ``policykg load``, live HTTP servers.
+
+- ``settings``: Settings over a temporary home (store in it), update token ``UPDATE_TOKEN``.
+- ``loaded_store``: the folder of that store, with the sample record loaded by the real CLI.
+- ``live_server``: create_app(settings) on a real HTTP server (127.0.0.1, a free port), in a
+  thread; ``live_server.url`` is its root ("http://127.0.0.1:PORT").
+- ``server_factory``: start more servers with other settings, e.g.
+  ``server_factory(replace(settings, store=..., query_timeout=1))``; stopped after the test.
+- ``fresh_server``: a server over an empty store of its own (for tests that write).
+- ``fetch(url, method, params, data, headers)``: one raw HTTP request (http.client: exactly
+  the headers given, no Content-Type added), returns a ``Reply``.
+The session fixtures are shared: tests that write must use a store of their own.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from email.message import Message
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import pyoxigraph as ox
+import pytest
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from policykg.graph.config import Settings
+from policykg.graph.store import GraphStore
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SAMPLE = FIXTURES / "dspace-page-IDB-LM-00577.txt"
+UPDATE_TOKEN = "test-update-token"
+
+
+@dataclass
+class LiveServer:
+    """A running server: its root URL, app and settings."""
+
+    url: str
+    app: Flask
+    settings: Settings
+    server: BaseWSGIServer
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        """Stop serving and stop the app's query workers."""
+        from policykg.webapp import sparql
+
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(10)
+        sparql.close(self.app)
+
+
+def start_server(settings: Settings, store: GraphStore | None = None) -> LiveServer:
+    """Serve create_app(settings, store) on 127.0.0.1 and a free port, in a thread."""
+    from policykg.webapp.app import create_app
+
+    app = create_app(settings, store)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True, name="live-server")
+    thread.start()
+    return LiveServer(f"http://127.0.0.1:{server.server_port}", app, settings, server, thread)
+
+
+def store_path(settings: Settings) -> Path:
+    """The folder of the settings' on-disk store."""
+    return Path(settings.store_location.removeprefix("oxigraph:"))
+
+
+def create_store(path: Path) -> Path:
+    """An empty on-disk store (a read-only open needs one to exist), released at once."""
+    store = ox.Store(str(path))
+    store.flush()
+    del store
+    return path
+
+
+def policykg(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``policykg`` command line on the settings' home and store."""
+    command = [sys.executable, "-m", "policykg.graph.cli", "--home", settings.home,
+               "--store", settings.store_location, "--base", settings.base, *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+
+
+@dataclass
+class Reply:
+    """An HTTP response, read whole."""
+
+    status: int
+    headers: Message
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    @property
+    def media(self) -> str:
+        """The media type of the body, without parameters."""
+        return (self.headers.get("Content-Type") or "").split(";")[0].strip()
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+Params = dict[str, str] | list[tuple[str, str]] | None
+
+
+def fetch(url: str, method: str = "GET", params: Params = None,
+          data: bytes | dict[str, str] | None = None, headers: dict[str, str] | None = None,
+          timeout: float = 60) -> Reply:
+    """One HTTP request; a dict ``data`` is sent as a form (with its Content-Type)."""
+    headers = dict(headers or {})
+    if isinstance(data, dict):
+        data = urlencode(data).encode("ascii")
+        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    if params:
+        target += ("&" if parts.query else "?") + urlencode(params)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        connection.request(method, target, body=data, headers=headers)
+        response = connection.getresponse()
+        return Reply(response.status, response.headers, response.read())
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings over a temporary home; updates allowed with UPDATE_TOKEN."""
+    home = tmp_path_factory.mktemp("policykg-home")
+    return Settings(home=str(home), store=f"oxigraph:{home / 'store'}",
+                    update_token=UPDATE_TOKEN, query_timeout=20.0, max_rows=1000)
+
+
+@pytest.fixture(scope="session")
+def loaded_store(settings: Settings) -> Path:
+    """The settings' store with the sample record loaded by ``policykg load`` (not held open)."""
+    done = policykg(settings, "load", "--quiet", str(SAMPLE))
+    print(done.stdout, done.stderr)  # shown when a test fails
+    assert done.returncode in (0, 1), done.stderr  # 1: records rejected (see `policykg rejected`)
+    return store_path(settings)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, loaded_store: Path) -> Iterator[LiveServer]:
+    """The app over the loaded store, on a real HTTP server."""
+    server = start_server(settings)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def server_factory() -> Iterator[Callable[..., LiveServer]]:
+    """Start servers with any settings (and optionally a store object); stopped afterwards."""
+    servers: list[LiveServer] = []
+
+    def start(settings: Settings, store: GraphStore | None = None) -> LiveServer:
+        servers.append(start_server(settings, store))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def fresh_server(settings: Settings, server_factory: Callable[..., LiveServer],
+                 tmp_path: Path) -> LiveServer:
+    """A server over an empty on-disk store of its own; updates allowed with UPDATE_TOKEN."""
+    create_store(tmp_path / "store")
+    return server_factory(replace(settings, home=str(tmp_path),
+                                  store=f"oxigraph:{tmp_path / 'store'}"))

@@ -1,0 +1,24 @@
+"""The Flask application factory: one app per configuration, one blueprint per area."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from policykg.graph.config import Settings, load_settings
+from policykg.graph.store import GraphStore, open_store
+from policykg.graph.uris import Uris
+
+
+def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Flask:
+    """Build the app over a store (the configured embedded store when none is given)."""
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config["POLICYKG"] = settings
+    app.extensions["policykg.store"] = store or open_store(settings.store_location,
+                                                           read_only=True)
+    app.extensions["policykg.uris"] = Uris(settings.base)
+    from policykg.webapp import api, dataset, linked_data, sparql
+
+    for module in (sparql, linked_data, api, dataset):
+        app.register_blueprint(module.blueprint)
+    return app

@@ -1,0 +1,153 @@
+"""``policykg serve``: the web app on gunicorn over the embedded store.
+
+Order matters, because an embedded Oxigraph store on disk admits one read-write process:
+1. before any fork, a child process (a fresh interpreter) opens the store read-write only if
+   it must (the store does not exist yet, or holds no publication), loads the bundled sample
+   record, then exits, releasing the store. The master itself never opens the store: RocksDB
+   starts background threads when it writes, and a process forked after that hangs on exit;
+2. gunicorn forks the workers; each builds its own app with ``create_app``, which opens the
+   store read-only (``app.extensions["policykg.store"]``). The master holds no store at all, so
+   ``policykg load`` can write to the store while the server runs.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import pickle
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from policykg.graph.config import Settings
+from policykg.graph.mapping import Mapping
+from policykg.graph.pipeline import Loader, LoadSummary
+from policykg.graph.quarantine import Quarantine
+from policykg.graph.readers import read
+from policykg.graph.store import GraphStore, open_store
+from policykg.graph.uris import Uris
+
+log = logging.getLogger("policykg.serve")
+
+SAMPLE = "dspace-page-IDB-LM-00577.txt"
+HAS_PUBLICATION = "ASK { ?publication a <https://w3id.org/policykg/ontology#Publication> }"
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """How gunicorn runs the app (the rest comes from Settings)."""
+
+    threads: int = 4          # threads per worker (gthread: slow clients and dumps block none)
+    timeout: int = 120        # seconds a worker may stay silent before it is restarted
+    access_log: bool = False  # log every request to standard error
+
+
+def has_publication(store: GraphStore) -> bool:
+    """Whether the store holds at least one publication."""
+    return bool(store.query(HAS_PUBLICATION))
+
+
+def load_sample(store: GraphStore, settings: Settings) -> LoadSummary:
+    """Load the sample record that ships in the package, like ``policykg load`` does."""
+    loader = Loader(store, Uris(settings.base), Mapping.load(settings.mapping),
+                    Quarantine(settings.quarantine_dir), batch_size=settings.batch_size)
+    sample = resources.files("policykg.graph") / "data" / "samples" / SAMPLE
+    with resources.as_file(sample) as path:
+        return loader.load(read(path))
+
+
+def prepare_store(settings: Settings, sample: bool = True) -> LoadSummary | None:
+    """Create the store if needed and load the sample when it has no publication; release it.
+
+    Returns the load summary, or None when nothing was loaded. Run it before gunicorn forks.
+    """
+    try:
+        existing = open_store(settings.store_location, read_only=True)
+    except OSError:  # no store yet: a read-only store cannot create one
+        existing = None
+    if existing is not None:
+        done = not sample or has_publication(existing)
+        del existing
+        if done:
+            return None
+    try:
+        store = open_store(settings.store_location)
+    except OSError as error:  # another process writes: a `policykg load` is filling it
+        log.warning("the sample was not loaded: the store is busy (%s)", error)
+        return None
+    try:
+        return load_sample(store, settings) if sample and not has_publication(store) else None
+    finally:
+        store.close()
+        del store
+        gc.collect()  # drop the last reference now: the write lock goes with it
+
+
+def prepare_store_apart(settings: Settings, sample: bool = True) -> LoadSummary | None:
+    """``prepare_store`` in a child process, so that this one never touches the store.
+
+    The child's messages go to standard error; it sends back the summary, pickled.
+    """
+    done = subprocess.run([sys.executable, "-m", "policykg.webapp.serve"],
+                          input=pickle.dumps((settings, sample)), stdout=subprocess.PIPE,
+                          check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"preparing the store failed (exit status {done.returncode})")
+    return pickle.loads(done.stdout)
+
+
+def gunicorn_options(settings: Settings, options: ServerOptions) -> dict[str, Any]:
+    """Gunicorn settings from policykg settings."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return {
+        "bind": f"{host}:{settings.port}",
+        "workers": settings.workers,
+        "worker_class": "gthread",
+        "threads": options.threads,
+        "timeout": options.timeout,
+        "graceful_timeout": 30,
+        "preload_app": False,  # each worker opens its own read-only store after the fork
+        "accesslog": "-" if options.access_log else None,
+        "proc_name": "policykg",
+        "control_socket_disable": True,  # gunicorn >= 25: no shared ~/.gunicorn/gunicorn.ctl
+    }
+
+
+class Server(BaseApplication):
+    """Gunicorn running ``create_app(settings)`` in every worker."""
+
+    def __init__(self, settings: Settings, options: ServerOptions | None = None) -> None:
+        self.settings = settings
+        self.options = gunicorn_options(settings, options or ServerOptions())
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self.options.items():
+            if name in self.cfg.settings:  # older gunicorn lacks some settings
+                self.cfg.set(name, value)
+
+    def load(self):
+        from policykg.webapp.app import create_app
+
+        return create_app(self.settings)
+
+
+def serve(settings: Settings, options: ServerOptions | None = None) -> None:
+    """Run the server until it is stopped (SIGTERM or SIGINT: graceful shutdown)."""
+    Server(settings, options).run()
+
+
+def _prepare_main() -> None:
+    """``python -m policykg.webapp.serve``: prepare_store on pickled (settings, sample)."""
+    settings, sample = pickle.load(sys.stdin.buffer)
+    result, sys.stdout = sys.stdout.buffer, sys.stderr  # keep stdout for the answer alone
+    result.write(pickle.dumps(prepare_store(settings, sample)))
+    result.flush()
+
+
+if __name__ == "__main__":
+    _prepare_main()

@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 from importlib import resources
+from pathlib import Path
 
 import click
 import pyoxigraph as ox
@@ -15,21 +16,36 @@ from policykg.graph.config import Settings, load_settings
 from policykg.graph.mapping import Mapping
 from policykg.graph.pipeline import Loader
 from policykg.graph.quarantine import Quarantine
-from policykg.graph.store import EXPORT_FORMATS, open_store
+from policykg.graph.store import EXPORT_FORMATS, StoreError, StoreUnavailable, open_store
 from policykg.graph.uris import Uris
 
 
 @click.group()
 @click.option("--config", type=click.Path(dir_okay=False), help="A TOML settings file.")
 @click.option("--home", help="Folder for the store, quarantine and state [policykg-data].")
-@click.option("--store", help="The store: oxigraph:PATH [oxigraph:HOME/store].")
+@click.option("--store", help="The store: oxigraph:PATH [oxigraph:HOME/store], or a remote "
+              "SPARQL store sparql+http://HOST:PORT/sparql.")
+@click.option("--store-update-url", help="Remote store: its SPARQL Update endpoint [the query "
+              "endpoint; Virtuoso: http://HOST:8890/sparql-auth].")
+@click.option("--store-graph-store-url", help="Remote store: its Graph Store Protocol endpoint.")
+@click.option("--store-user", help="Remote store: the user of updates and Graph Store writes.")
+@click.option("--store-password-file", type=click.Path(exists=True, dir_okay=False),
+              help="Remote store: a file holding the password (or POLICYKG_STORE_PASSWORD; "
+              "never on the command line).")
+@click.option("--store-timeout", type=float, help="Remote store: seconds a request may take "
+              "[60].")
 @click.option("--base", help="Base of every minted IRI [http://localhost:8000/].")
 @click.pass_context
 def main(context: click.Context, config: str | None, home: str | None, store: str | None,
-         base: str | None) -> None:
+         store_update_url: str | None, store_graph_store_url: str | None,
+         store_user: str | None, store_password_file: str | None,
+         store_timeout: float | None, base: str | None) -> None:
     """Publication records as a linked-data knowledge graph."""
     try:
-        context.obj = load_settings(config, home=home, store=store, base=base)
+        context.obj = load_settings(
+            config, home=home, store=store, base=base, store_update_url=store_update_url,
+            store_graph_store_url=store_graph_store_url, store_user=store_user,
+            store_password_file=store_password_file, store_timeout=store_timeout)
     except (OSError, ValueError) as error:
         raise click.UsageError(str(error)) from error
 
@@ -47,16 +63,117 @@ def load(settings: Settings, paths: tuple[str, ...], source_format: str | None,
     """Load records from files, folders or globs (any mix of formats) into the store."""
     items = (item for path in readers.iter_paths(list(paths))
              for item in readers.read(path, source_format))
-    with open_store(settings.store_location) as store, _progress(quiet) as bar:
-        loader = Loader(store, Uris(settings.base), Mapping.load(mapping or settings.mapping),
-                        Quarantine(settings.quarantine_dir), batch_size=settings.batch_size)
-        summary = loader.load(items, progress=bar.update)
+    written = _Written()
+    try:
+        with open_store(settings.store_location, settings=settings) as store, \
+                _progress(quiet) as bar:
+            loader = Loader(store, Uris(settings.base),
+                            Mapping.load(mapping or settings.mapping),
+                            Quarantine(settings.quarantine_dir), batch_size=settings.batch_size)
+            summary = loader.load(written.track(items), progress=written.counter(bar.update))
+    except (StoreUnavailable, StoreError) as error:
+        for line in written.report(error, settings):
+            click.echo(line, err=True)
+        sys.exit(3)
     if not quiet:
         for message in summary.messages:
             click.echo(message, err=True)
     for line in summary.lines(settings.quarantine_dir):
         click.echo(line)
     sys.exit(1 if summary.rejected else 0)
+
+
+@main.command()
+@click.argument("url", required=False)
+@click.option("--set", "set_spec", help="Harvest only this set (setSpec).")
+@click.option("--from", "from_date", metavar="DATE",
+              help="Records changed since DATE [the last harvest's datestamp].")
+@click.option("--until", metavar="DATE", help="Records changed up to DATE.")
+@click.option("--metadata-prefix", type=click.Choice(["dim", "oai_dc", "qdc"]), default="dim",
+              show_default=True, help="The metadata format to ask for (qdc is refused).")
+@click.option("--identifier", help="Harvest this one record (GetRecord) only.")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False),
+              help="The mapping TOML of the source repository [the bundled IDB mapping].")
+@click.option("--status", is_flag=True, help="Show each endpoint's last run and stop.")
+@click.option("--quiet", is_flag=True, help="No progress bar and no per-record messages.")
+@click.pass_obj
+def harvest(settings: Settings, url: str | None, set_spec: str | None, from_date: str | None,
+            until: str | None, metadata_prefix: str, identifier: str | None,
+            mapping: str | None, status: bool, quiet: bool) -> None:
+    """Harvest an OAI-PMH endpoint (what changed since the last run) into the store.
+
+    Exit status: 0 done, 1 done with rejected records, 2 usage error, 3 harvest stopped
+    (its state is kept: the next run goes on from it), 130 interrupted."""
+    from policykg.graph import harvest as harvesting
+
+    if status:
+        for line in harvesting.status_lines(settings):
+            click.echo(line)
+        return
+    if not url:
+        raise click.UsageError("give the endpoint URL (or --status)")
+    try:
+        target = harvesting.Target(url, set_spec, metadata_prefix)
+        window = harvesting.Window(from_date, until)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    try:
+        with _progress(quiet) as bar:
+            result = harvesting.run_harvest(settings, target, window, mapping=mapping,
+                                            identifier=identifier, progress=bar)
+    except harvesting.HarvestError as error:
+        for line in error.result.lines(settings.quarantine_dir) if error.result else []:
+            click.echo(line)
+        click.echo(f"harvest stopped: {error}", err=True)
+        sys.exit(3)
+    except KeyboardInterrupt:
+        click.echo("harvest interrupted: the next run resumes it", err=True)
+        sys.exit(130)
+    if not quiet:
+        for message in result.summary.messages:
+            click.echo(message, err=True)
+    for line in result.lines(settings.quarantine_dir):
+        click.echo(line)
+    sys.exit(1 if result.summary.rejected else 0)
+
+
+class _Written:
+    """Which records a load wrote before the store failed: the loader reports each batch once
+    it is written, and reads the next batch only then."""
+
+    def __init__(self) -> None:
+        self.read: list[str] = []
+        self.written = 0
+
+    def track(self, items):
+        for item in items:
+            label = getattr(item, "label", None)
+            self.read.append(str(label() if callable(label) else label or item.source_id
+                                 or item.source))
+            yield item
+
+    def counter(self, update):
+        def progress(count: int) -> None:
+            self.written += count
+            update(count)
+        return progress
+
+    def report(self, error: Exception, settings: Settings) -> list[str]:
+        """What to tell the steward, and the lists of records written and not, in a file."""
+        done, rest = self.read[:self.written], self.read[self.written:]
+        path = Path(settings.home) / "load-interrupted.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join([f"written {r}\n" for r in done] +
+                                [f"not-written {r}\n" for r in rest]), encoding="utf-8")
+        lines = [f"the load stopped: {error}",
+                 f"written: {len(done)} record(s)"
+                 + (f", {done[0]} .. {done[-1]}" if done else ""),
+                 f"not written: the batch being written when the store failed and what "
+                 f"follows, from {rest[0]} on" if rest else "not written: none",
+                 f"(each record written or not is listed in {path})",
+                 "run the same load again to complete it: the records written are skipped "
+                 "as unchanged, the others loaded, none twice"]
+        return lines
 
 
 def _progress(quiet: bool):
@@ -73,7 +190,7 @@ def _progress(quiet: bool):
 @click.pass_obj
 def query(settings: Settings, sparql: str, output: str) -> None:
     """Run a SPARQL query over the union of all graphs."""
-    with open_store(settings.store_location, read_only=True) as store:
+    with open_store(settings.store_location, read_only=True, settings=settings) as store:
         try:
             result = store.query(sparql)
         except SyntaxError as error:
@@ -120,7 +237,7 @@ def _print_rows(names: list[str], rows: list[list[str]], output: str) -> None:
 @click.pass_obj
 def export(settings: Settings, output: str, out: str | None) -> None:
     """Write the whole graph: N-Quads or TriG with its named graphs, Turtle as their union."""
-    with open_store(settings.store_location, read_only=True) as store:
+    with open_store(settings.store_location, read_only=True, settings=settings) as store:
         if out:
             with open(out, "wb") as handle:
                 store.dump(handle, output)
@@ -132,7 +249,7 @@ def export(settings: Settings, output: str, out: str | None) -> None:
 @click.pass_obj
 def stats(settings: Settings) -> None:
     """Counts of things per class and of graphs and triples per kind of graph."""
-    with open_store(settings.store_location, read_only=True) as store:
+    with open_store(settings.store_location, read_only=True, settings=settings) as store:
         for name in ("stats-classes.rq", "stats-graphs.rq"):
             query_file = resources.files("policykg.graph") / "data" / "queries" / name
             _print_result(store.query(query_file.read_text("utf-8")), "table")
@@ -159,7 +276,7 @@ def remove(settings: Settings, identifiers: tuple[str, ...]) -> None:
     """Remove publications by key (IDB-LM-00577), IRI, or source identifier (oai:...)."""
     from policykg.graph.maintenance import remove_publications
 
-    with open_store(settings.store_location) as store:
+    with open_store(settings.store_location, settings=settings) as store:
         removed, missing = remove_publications(store, Uris(settings.base), list(identifiers))
     for key in removed:
         click.echo(f"removed {key}")
@@ -176,7 +293,7 @@ def validate_command(settings: Settings, output: str) -> None:
     """Validate every record in the store against the shapes."""
     from policykg.graph.maintenance import validate_store
 
-    with open_store(settings.store_location, read_only=True) as store:
+    with open_store(settings.store_location, read_only=True, settings=settings) as store:
         conforms, report, lines = validate_store(store, Uris(settings.base))
     if output == "ttl":
         click.echo(report.serialize(format="turtle"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from policykg.graph.uris import DEFAULT_BASE
@@ -19,7 +19,8 @@ class Settings:
     """Where the data lives and how it is served."""
 
     home: str = "policykg-data"            # quarantine, harvest state; the default store's parent
-    store: str | None = None               # oxigraph:PATH (default: oxigraph:{home}/store)
+    store: str | None = None               # oxigraph:PATH (default: oxigraph:{home}/store),
+                                           # or sparql+http://HOST:PORT/sparql (a remote store)
     base: str = DEFAULT_BASE               # the base of every IRI the graph mints
     mapping: str | None = None             # a mapping TOML (default: the bundled IDB mapping)
     batch_size: int = 1000
@@ -33,6 +34,21 @@ class Settings:
     max_rows: int = 10_000                 # result rows returned before truncation
     update_token: str | None = None        # bearer token for SPARQL Update; none: updates off
     service_allow: tuple[str, ...] = ()    # endpoints SERVICE may call; none by default
+    # A remote store (store = sparql+http://...): where to write, as whom, how long to wait.
+    store_update_url: str | None = None    # SPARQL Update endpoint [the query endpoint]
+    store_graph_store_url: str | None = None  # Graph Store Protocol endpoint (writes by GSP)
+    store_user: str | None = None          # user for updates and Graph Store writes
+    store_password: str | None = field(default=None, repr=False)  # never logged nor shown
+    store_password_file: str | None = None  # a file holding the password (instead of it)
+    store_auth: str = "digest"             # HTTP authentication of writes: digest or basic
+    store_timeout: float = 60.0            # seconds any request to the store may take
+    store_write: str = "auto"              # how quads are written: auto, virtuoso, gsp
+    store_page_size: int = 10_000          # rows per request when reading many (<= the
+                                           # store's own cap, Virtuoso's ResultSetMaxRows)
+    harvest_timeout: float = 60.0          # seconds an OAI-PMH request may wait (connect, read)
+    harvest_retries: int = 5               # retries of a request (HTTP 503, other 5xx, network)
+    harvest_backoff: float = 2.0           # seconds before the first retry, doubled each retry
+    harvest_max_wait: float = 600.0        # longest single wait (Retry-After included), seconds
 
     @property
     def store_location(self) -> str:
@@ -43,6 +59,11 @@ class Settings:
     def quarantine_dir(self) -> Path:
         """Where rejected records are kept."""
         return Path(self.home) / "quarantine"
+
+    @property
+    def harvest_state_file(self) -> Path:
+        """Where ``policykg harvest`` remembers each endpoint's progress."""
+        return Path(self.home) / "harvest-state.json"
 
 
 def load_settings(config_file: str | None = None, **overrides: object) -> Settings:

@@ -10,16 +10,18 @@ import hashlib
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
 from rdflib import RDF, RDFS, SKOS, BNode, Graph, Literal, Namespace, URIRef
-from rdflib.collection import Collection
 from rdflib.namespace import FOAF, XSD
 
 from policykg.graph import normalise
+from policykg.graph.flatstore import flat_graph
 from policykg.graph.normalise import InvalidValue
 from policykg.graph.record import FieldValue, Problem, Record
+from policykg.graph.terms import Triple
 from policykg.graph.uris import Uris
 
 PKG = Namespace("https://w3id.org/policykg/ontology#")
@@ -136,7 +138,7 @@ class Lookups:
 
     def find(self, vocabulary: str, label: str) -> URIRef | None:
         """The resource of a vocabulary with this label (case and accents ignored)."""
-        folded = normalise.fold(normalise.tidy(label))
+        folded = _folded(label)
         index = self.by_label.get(vocabulary, {})
         found = index.get(folded)
         if found is None and folded.startswith("the "):
@@ -144,23 +146,38 @@ class Lookups:
         return found
 
 
+# Names, labels and keywords recur from record to record: their folded and slugged forms are
+# computed once per process.
+_slug = lru_cache(maxsize=65_536)(normalise.slug)
+
+
+@lru_cache(maxsize=65_536)
+def _folded(text: str) -> str:
+    return normalise.fold(normalise.tidy(text))
+
+
 @dataclass
 class MappedRecord:
-    """A record as RDF: its key, its publication IRI, its graph, and what was wrong with it."""
+    """A record as RDF: its key, its publication IRI, its triples, and what was wrong with it."""
 
     record: Record
     key: str
     iri: URIRef
-    graph: Graph
+    triples: set[Triple]
     problems: list[Problem] = field(default_factory=list)
     unmapped_fields: list[str] = field(default_factory=list)
+
+    @cached_property
+    def graph(self) -> Graph:
+        """The triples as an rdflib Graph (made on first use)."""
+        return flat_graph(self.triples)
 
 
 @dataclass
 class _Emitter:
     """What a kind handler needs: where to write, about what, and how to name things."""
 
-    graph: Graph
+    triples: set[Triple]
     subject: URIRef
     uris: Uris
     lookups: Lookups
@@ -168,7 +185,10 @@ class _Emitter:
     lists: dict[URIRef, list[URIRef]] = field(default_factory=dict)
 
     def add(self, predicate: URIRef, obj: URIRef | Literal | BNode) -> None:
-        self.graph.add((self.subject, predicate, obj))
+        self.triples.add((self.subject, predicate, obj))
+
+    def about(self, subject: URIRef, predicate: URIRef, obj: URIRef | Literal) -> None:
+        self.triples.add((subject, predicate, obj))
 
     def text(self, fv: FieldValue) -> Literal:
         language = (fv.language or self.language or "").replace("_", "-") or None
@@ -179,10 +199,10 @@ def map_record(record: Record, mapping: Mapping, uris: Uris, lookups: Lookups) -
     """The RDF of one record; values that cannot be converted become Violations."""
     key = record_key(record, mapping)
     subject = uris.id("publication", key)
-    graph = Graph(bind_namespaces="none")
-    emitter = _Emitter(graph, subject, uris, lookups, _record_language(record, mapping))
-    mapped = MappedRecord(record, key, subject, graph)
-    graph.add((subject, RDF.type, mapping.record_class))
+    triples: set[Triple] = set()
+    emitter = _Emitter(triples, subject, uris, lookups, _record_language(record, mapping))
+    mapped = MappedRecord(record, key, subject, triples)
+    triples.add((subject, RDF.type, mapping.record_class))
     for fv in record.fields:
         if normalise.control_characters(fv.value):
             mapped.problems.append(Problem("Violation", fv.field, fv.value,
@@ -198,10 +218,28 @@ def map_record(record: Record, mapping: Mapping, uris: Uris, lookups: Lookups) -
         except InvalidValue as error:
             mapped.problems.append(Problem("Violation", fv.field, fv.value, str(error)))
     for predicate, members in emitter.lists.items():
-        head = BNode()
-        Collection(graph, head, members)
-        emitter.add(predicate, head)
+        emitter.add(predicate, _rdf_list(triples, members))
     return mapped
+
+
+def _rdf_list(triples: set[Triple], members: list[URIRef]) -> BNode | URIRef:
+    """An rdf:List of members (as rdflib's Collection writes it); its head."""
+    if not members:
+        return RDF.nil
+    head = node = BNode()
+    for index, member in enumerate(members):
+        triples.add((node, RDF.first, member))
+        following = BNode() if index + 1 < len(members) else RDF.nil
+        triples.add((node, RDF.rest, following))
+        node = following
+    return head
+
+
+def unmapped_fields(record: Record, mapping: Mapping) -> list[str]:
+    """The fields of a record that no rule maps (kept as dsf: literals), as map_record finds
+    them: one entry per value, values with control characters left out (they are rejected)."""
+    return [fv.field for fv in record.fields
+            if fv.field not in mapping.rules and not normalise.control_characters(fv.value)]
 
 
 def record_key(record: Record, mapping: Mapping) -> str:
@@ -269,15 +307,14 @@ def _language(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
 
 def _person(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     family, given, display = normalise.person_name(fv.value)
-    if not normalise.slug(display):
+    if not _slug(display):
         raise InvalidValue(f"'{fv.value}' is not a person's name")
-    person = out.uris.id("person", normalise.slug(f"{family} {given or ''}"))
-    graph = out.graph
-    graph.add((person, RDF.type, FOAF.Person))
-    graph.add((person, FOAF.name, Literal(display)))
-    graph.add((person, FOAF.familyName, Literal(family)))
+    person = out.uris.id("person", _slug(f"{family} {given or ''}"))
+    out.about(person, RDF.type, FOAF.Person)
+    out.about(person, FOAF.name, Literal(display))
+    out.about(person, FOAF.familyName, Literal(family))
     if given:
-        graph.add((person, FOAF.givenName, Literal(given)))
+        out.about(person, FOAF.givenName, Literal(given))
     out.add(rule.property, person)
     if "ordered" in rule.options:
         members = out.lists.setdefault(URIRef(rule.options["ordered"]), [])
@@ -289,9 +326,9 @@ def _organisation(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     name = normalise.tidy(fv.value)
     found = out.lookups.find(rule.options.get("vocabulary", "org"), name)
     if found is None:
-        found = out.uris.id("org", normalise.slug(name))
-        out.graph.add((found, RDF.type, FOAF.Organization))
-        out.graph.add((found, RDFS.label, Literal(name, lang=fv.language)))
+        found = out.uris.id("org", _slug(name))
+        out.about(found, RDF.type, FOAF.Organization)
+        out.about(found, RDFS.label, Literal(name, lang=fv.language))
     out.add(rule.property, found)
 
 
@@ -299,8 +336,8 @@ def _region(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     name = normalise.tidy(fv.value)
     found = out.lookups.find("regions", name)
     if found is None:
-        found = out.uris.id("region", normalise.slug(name))
-        out.graph.add((found, RDFS.label, Literal(name, lang=fv.language)))
+        found = out.uris.id("region", _slug(name))
+        out.about(found, RDFS.label, Literal(name, lang=fv.language))
     out.add(rule.property, found)
 
 
@@ -308,13 +345,13 @@ def _concept(out: _Emitter, rule: FieldRule, fv: FieldValue, label: str | None =
     label = normalise.tidy(label or fv.value)
     scheme = rule.options["scheme"]
     kind = {"subjects": "subject", "keywords": "keyword"}.get(scheme, scheme)
-    key = normalise.slug(label)
+    key = _slug(label)
     if not key:
         raise InvalidValue(f"'{label}' has no letters or digits")
     concept = out.uris.id(kind, key)
-    out.graph.add((concept, RDF.type, SKOS.Concept))
-    out.graph.add((concept, SKOS.inScheme, out.uris.id("scheme", scheme)))
-    out.graph.add((concept, SKOS.prefLabel, Literal(label, lang=fv.language or out.language)))
+    out.about(concept, RDF.type, SKOS.Concept)
+    out.about(concept, SKOS.inScheme, out.uris.id("scheme", scheme))
+    out.about(concept, SKOS.prefLabel, Literal(label, lang=fv.language or out.language))
     out.add(rule.property, concept)
 
 
@@ -334,8 +371,8 @@ def _doctype(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     name = normalise.tidy(fv.value)
     concept = out.lookups.find("doctypes", name)
     if concept is None:
-        concept = out.uris.id("doctype", normalise.slug(name))
-        out.graph.add((concept, RDFS.label, Literal(name, lang=fv.language)))
+        concept = out.uris.id("doctype", _slug(name))
+        out.about(concept, RDFS.label, Literal(name, lang=fv.language))
     out.add(rule.property, concept)
     for class_iri in out.lookups.document_classes.get(concept, []):
         out.add(RDF.type, class_iri)
@@ -343,12 +380,12 @@ def _doctype(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
 
 def _operation(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     number = normalise.tidy(fv.value).upper()
-    if not normalise.slug(number):
+    if not _slug(number):
         raise InvalidValue(f"'{fv.value}' is not an operation number")
     operation = out.uris.id("operation", number.replace(" ", "-"))
-    out.graph.add((operation, RDF.type, PKG.Operation))
-    out.graph.add((operation, SKOS.notation, Literal(number)))
-    out.graph.add((operation, RDFS.label, Literal(number)))
+    out.about(operation, RDF.type, PKG.Operation)
+    out.about(operation, SKOS.notation, Literal(number))
+    out.about(operation, RDFS.label, Literal(number))
     out.add(rule.property, operation)
 
 

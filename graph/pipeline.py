@@ -1,33 +1,41 @@
 """Loading: records in, validated and inferred graphs out, one batch at a time.
 
-read -> map -> (unchanged? skip) -> validate (SHACL, batched) -> quarantine the rejected
--> materialise entailments -> write each record's graphs, replacing what was there.
+read -> (unchanged? skip) -> prepare: map, validate (SHACL, batched), materialise entailments
+(policykg.graph.prepare, in worker processes) -> quarantine the rejected -> write each record's
+graphs, replacing what was there.
+
+Three things run at once: worker processes prepare the next batches, the loading process reads
+records and settles each prepared batch in order (quarantine, unchanged records, which graphs to
+write), and a writer thread writes the previous batch to the store (Oxigraph releases the GIL
+while it writes). Each batch is written in one store transaction: a killed load leaves every
+record wholly in or out. What the loader knows of the store (content hashes, graphs written) is
+read once at the start and kept up to date, so that no batch reads more of the store as it
+grows; only replacing or deleting records reads it (their previous graphs).
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import RDF, Literal, Namespace, URIRef
-from rdflib.namespace import FOAF, PROV, XSD
 
-from policykg.graph.mapping import MappedRecord, Mapping, map_record
+from policykg.graph.mapping import Mapping, record_key, unmapped_fields
+from policykg.graph.parallel import InProcess, Pending, WorkerPool, default_workers
+from policykg.graph.prepare import RECORD_KIND, Context, Job, Prepared, prepare
 from policykg.graph.quarantine import Quarantine
-from policykg.graph.record import Problem, ReadError, Record
-from policykg.graph.reference import Reference, prepare
+from policykg.graph.record import ReadError, Record
+from policykg.graph.reference import Reference
+from policykg.graph.reference import prepare as prepare_reference
 from policykg.graph.store import GraphStore
-from policykg.graph.terms import Triple, triple_quads
 from policykg.graph.uris import Uris
-from policykg.graph.validate import validate
 
-PKG = Namespace("https://w3id.org/policykg/ontology#")
-RECORD_KIND = "publication"
+Item = Record | ReadError
 
 
 @dataclass
@@ -60,8 +68,23 @@ class LoadSummary:
 
 
 @dataclass
+class _Batch:
+    """A batch on its way: its items, each record's (key, content hash), what was sent to be
+    prepared (by key) and how to get the result."""
+
+    items: list[Item]
+    keys: list[tuple[str, str] | None]
+    sent: dict[str, Job]
+    pending: Pending
+
+
+@dataclass
 class Loader:
-    """Loads records into a store under a mapping; one instance per load run."""
+    """Loads records into a store under a mapping; one instance per load run.
+
+    ``workers``: processes that prepare batches (None: one per CPU, at most 4; 0: none, all in
+    the loading process). A load of a single batch never starts them.
+    """
 
     store: GraphStore
     uris: Uris
@@ -70,75 +93,111 @@ class Loader:
     batch_size: int = 1000
     reference: Reference | None = None
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    workers: int | None = None
 
     def __post_init__(self) -> None:
         if self.reference is None:
-            self.reference = prepare(self.store, self.uris)
-        self._shacl_reference = self.reference.for_shapes()
+            self.reference = prepare_reference(self.store, self.uris)
+        self._context = Context.of(self.mapping, self.uris, self.reference)
         self._salt = f"{self.mapping.digest}|{self.uris.base}|{self.reference.digest}"
         self._hashes = self.store.graph_hashes(str(self.uris.graph(RECORD_KIND, "")))
         self._entities = self.store.graph_names(self.uris.base + "graph/")
 
-    def load(self, items: Iterable[Record | ReadError],
+    def load(self, items: Iterable[Item],
              progress: Callable[[int], None] | None = None) -> LoadSummary:
-        """Load records batch by batch; each batch is written before the next is read."""
+        """Load records batch by batch; ``progress`` hears of each batch once it is written."""
         summary = LoadSummary()
         iterator = iter(items)
-        while batch := list(islice(iterator, self.batch_size)):
-            self._load_batch(batch, summary)
-            if progress:
-                progress(len(batch))
+        first = list(islice(iterator, self.batch_size))
+        following = list(islice(iterator, 1))
+        batches = _batches(chain(following, iterator), self.batch_size)
+        preparer = self._preparer(several=bool(following))
+        writer = _Writer(self.store, progress)
+        failed = True
+        try:
+            in_flight: deque[_Batch] = deque()
+            for batch in chain([first] if first else [], batches):
+                in_flight.append(self._submit(batch, preparer))
+                if len(in_flight) >= preparer.depth:
+                    self._settle(in_flight.popleft(), summary, writer)
+            while in_flight:
+                self._settle(in_flight.popleft(), summary, writer)
+            writer.wait()
+            failed = False
+        finally:
+            preparer.close(error=failed)
+            writer.close()
+        # Every batch is written here: what is computed over the whole store goes after this.
         return summary
 
-    def _load_batch(self, batch: list[Record | ReadError], summary: LoadSummary) -> None:
-        candidates: dict[str, tuple[MappedRecord, str]] = {}
-        for item in batch:
+    def _preparer(self, several: bool) -> InProcess | WorkerPool:
+        workers = default_workers() if self.workers is None else self.workers
+        if several and workers > 0:
+            return WorkerPool(self._context, workers)
+        return InProcess(self._context)
+
+    def _submit(self, items: list[Item], preparer: InProcess | WorkerPool) -> _Batch:
+        """Send a batch's records to be prepared, except those unchanged as far as is known."""
+        generated = self.now().isoformat(timespec="seconds")
+        keys: list[tuple[str, str] | None] = []
+        sent: dict[str, Job] = {}
+        for item in items:
+            if isinstance(item, ReadError) or item.deleted:
+                keys.append(None)
+                continue
+            key, digest = record_key(item, self.mapping), item.content_hash(self._salt)
+            keys.append((key, digest))
+            if self._hashes.get(self._record_graph(key)) != digest:
+                sent[key] = Job(item, key, digest, generated)
+        return _Batch(items, keys, sent, preparer.submit(list(sent.values())))
+
+    def _settle(self, batch: _Batch, summary: LoadSummary, writer: _Writer) -> None:
+        """Take a prepared batch in: count and quarantine, then hand its graphs to the writer.
+
+        Whether a record is unchanged is decided again here, against the hashes of every batch
+        settled before (they may have been in flight when this batch was sent)."""
+        prepared = {p.key: p for p in batch.pending()}
+        candidates: dict[str, tuple[Record, str]] = {}
+        for item, keyed in zip(batch.items, batch.keys, strict=True):
             summary.read += 1
             if isinstance(item, ReadError):
                 self._reject_input(item, summary)
             elif item.deleted:
+                writer.wait()
                 self._delete(item, summary)
             else:
                 self.quarantine.release_input(item.source, item.source_id)
-                mapped = map_record(item, self.mapping, self.uris, self.reference.lookups)
-                summary.unmapped.update(mapped.unmapped_fields)
-                digest = item.content_hash(self._salt)
-                if self._hashes.get(str(self._record_graph(mapped))) == digest:
+                summary.unmapped.update(unmapped_fields(item, self.mapping))
+                key, digest = keyed
+                if self._hashes.get(self._record_graph(key)) == digest:
                     summary.unchanged += 1
-                    self.quarantine.release(mapped.key)
+                    self.quarantine.release(key)
                     continue
-                candidates[mapped.key] = (mapped, digest)
-        accepted = self._validate(candidates, summary)
-        self._write(accepted, summary)
+                candidates[key] = (item, digest)
+        late = [Job(record, key, digest, self.now().isoformat(timespec="seconds"))
+                for key, (record, digest) in candidates.items()
+                if key not in batch.sent or batch.sent[key].record is not record]
+        prepared.update((p.key, p) for p in prepare(late, self._context))
+        accepted = self._accepted(candidates, prepared, summary)
+        self._write(accepted, summary, writer, len(batch.items))
 
-    def _validate(self, candidates: dict[str, tuple[MappedRecord, str]],
-                  summary: LoadSummary) -> list[tuple[MappedRecord, str]]:
-        if not candidates:
-            return []
-        issues = validate({key: m.graph for key, (m, _) in candidates.items()},
-                          self._shacl_reference)
+    def _accepted(self, candidates: dict[str, tuple[Record, str]],
+                  prepared: dict[str, Prepared],
+                  summary: LoadSummary) -> list[tuple[Prepared, str]]:
         accepted = []
-        for key, (mapped, digest) in candidates.items():
-            problems = mapped.problems + [self._problem(issue) for issue in issues.get(key, [])]
-            if any(problem.severity == "Violation" for problem in problems):
-                self._reject(mapped, problems, summary)
+        for key, (record, digest) in candidates.items():
+            result = prepared[key]
+            if result.rejected:
+                summary.rejected += 1
+                rejection = self.quarantine.reject_record(key, record, result.problems)
+                summary.messages.extend(rejection.lines())
                 continue
-            summary.warnings += len(problems)
+            summary.warnings += len(result.problems)
             summary.messages.extend(
-                f"{mapped.record.source} [{mapped.key}]: {problem}" for problem in problems
+                f"{record.source} [{key}]: {problem}" for problem in result.problems
             )
-            accepted.append((mapped, digest))
+            accepted.append((result, digest))
         return accepted
-
-    def _problem(self, issue) -> Problem:
-        fields = self.mapping.fields_of(issue.path) if issue.path else []
-        return Problem(issue.severity, fields[0] if fields else None, issue.value, issue.message)
-
-    def _reject(self, mapped: MappedRecord, problems: list[Problem],
-                summary: LoadSummary) -> None:
-        summary.rejected += 1
-        rejection = self.quarantine.reject_record(mapped.key, mapped.record, problems)
-        summary.messages.extend(rejection.lines())
 
     def _reject_input(self, error: ReadError, summary: LoadSummary) -> None:
         summary.rejected += 1
@@ -153,72 +212,95 @@ class Loader:
         self._entities -= remove_records(self.store, self.uris, graphs)
         summary.deleted += 1
 
-    def _write(self, accepted: list[tuple[MappedRecord, str]], summary: LoadSummary) -> None:
+    def _write(self, accepted: list[tuple[Prepared, str]], summary: LoadSummary,
+               writer: _Writer, count: int) -> None:
+        """Write the accepted records' graphs, and the graphs of the things they are the first
+        to name. New records only: in the background. Replacements: once the store holds every
+        earlier batch, as their previous graphs are read (to drop things no record names)."""
         remove: list[str] = []
-        quads: list[ox.Quad] = []
+        texts: list[str] = []
         previous: list[str] = []
-        for mapped, digest in accepted:
-            record_graph = str(self._record_graph(mapped))
+        for result, digest in accepted:
+            record_graph = self._record_graph(result.key)
             if record_graph in self._hashes:
                 summary.replaced += 1
                 previous.append(record_graph)
                 remove += [record_graph, inferred_graph_of(record_graph)]
             else:
                 summary.loaded += 1
-            quads.extend(self._quads(mapped, digest))
+            for chunk in result.chunks:
+                if chunk.entity:
+                    if chunk.graph in self._entities:
+                        continue
+                    self._entities.add(chunk.graph)
+                texts.append(chunk.nquads)
             self._hashes[record_graph] = digest
-            self.quarantine.release(mapped.key)
+            self.quarantine.release(result.key)
+        text = "".join(texts)
+        if not previous:
+            writer.submit(remove, text, count)
+            return
+        writer.wait()
         orphans = linked_entities(self.store, self.uris, previous)
-        self.store.replace(remove, quads)
+        write_nquads(self.store, remove, text)
         self._entities -= collect_orphans(self.store, self.uris, orphans)
+        writer.written(count)
 
-    def _quads(self, mapped: MappedRecord, digest: str) -> Iterator[ox.Quad]:
-        """The record's own graph, its entailments, and the graphs of things it first names."""
-        for (kind, key), triples in self._partition(mapped).items():
-            graph_iri = str(self.uris.graph(kind, key))
-            if kind != RECORD_KIND:
-                if graph_iri in self._entities:
-                    continue
-                self._entities.add(graph_iri)
-                triples.append((URIRef(graph_iri), FOAF.primaryTopic, self.uris.id(kind, key)))
-            else:
-                triples.extend(self._provenance(URIRef(graph_iri), mapped, digest))
-            yield from triple_quads(triples, graph_iri)
-            inferred = self.reference.entailment.materialise(triples)
-            yield from triple_quads(inferred, str(self.uris.inferred_graph(kind, key)))
+    def _record_graph(self, key: str) -> str:
+        return str(self.uris.graph(RECORD_KIND, key))
 
-    def _partition(self, mapped: MappedRecord) -> dict[tuple[str, str], list[Triple]]:
-        """Split a record's triples: things other than the publication get graphs of their own,
-        so that a person named by many records is described once, not once per record."""
-        own = (RECORD_KIND, mapped.key)
-        parts: dict[tuple[str, str], list[Triple]] = {own: []}
-        for triple in mapped.graph:
-            kind_key = self.uris.split(str(triple[0]))
-            if kind_key is None or kind_key[0] == RECORD_KIND:
-                kind_key = own
-            parts.setdefault(kind_key, []).append(triple)
-        return parts
 
-    def _provenance(self, graph_iri: URIRef, mapped: MappedRecord,
-                    digest: str) -> Iterator[Triple]:
-        record = mapped.record
-        source = record.source
-        derived = URIRef(source) if "://" in source else URIRef(Path(source).resolve().as_uri())
-        for predicate, obj in (
-            (RDF.type, PROV.Entity),
-            (FOAF.primaryTopic, mapped.iri),
-            (PROV.wasDerivedFrom, derived),
-            (PROV.generatedAtTime, Literal(self.now().isoformat(timespec="seconds"),
-                                           datatype=XSD.dateTime)),
-            (PKG.sourceFormat, Literal(record.format)),
-            (PKG.sourceIdentifier, Literal(record.source_id)),
-            (PKG.mapping, Literal(Path(self.mapping.name).name)),
-            (PKG.contentHash, Literal(digest)),
-        ):
-            yield graph_iri, predicate, obj
+def _batches(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
+    while batch := list(islice(items, size)):
+        yield batch
 
-    def _record_graph(self, mapped: MappedRecord) -> URIRef:
-        return self.uris.graph(RECORD_KIND, mapped.key)
+
+class _Writer:
+    """Writes batches to the store in a background thread, one at a time, in order, and tells
+    ``progress`` of each once it is written."""
+
+    def __init__(self, store: GraphStore, progress: Callable[[int], None] | None) -> None:
+        self._store = store
+        self._progress = progress
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="policykg-writer")
+        self._pending: tuple[Future[None], int] | None = None
+
+    def submit(self, remove: list[str], text: str, count: int) -> None:
+        """Write a batch once the previous one is written."""
+        self.wait()
+        future = self._executor.submit(write_nquads, self._store, remove, text)
+        self._pending = (future, count)
+
+    def wait(self) -> None:
+        """Return once every batch handed over is written (raise what writing one raised)."""
+        if self._pending is not None:
+            future, count = self._pending
+            self._pending = None
+            future.result()
+            self.written(count)
+
+    def written(self, count: int) -> None:
+        """A batch of ``count`` items is in the store."""
+        if self._progress:
+            self._progress(count)
+
+    def close(self) -> None:
+        """Stop the thread once what it is writing is written (even after an error)."""
+        self._executor.shutdown(wait=True)
+
+
+def write_nquads(store: GraphStore, remove: list[str], text: str) -> None:
+    """Remove whole graphs, then add the quads of some N-Quads text, each step all-or-nothing
+    (GraphStore.replace). An embedded Oxigraph store parses the text itself, in one transaction,
+    rather than through Python Quad objects."""
+    engine = getattr(store, "engine", None)
+    if not isinstance(engine, ox.Store):
+        store.replace(remove, ox.parse(text, ox.RdfFormat.N_QUADS) if text else [])
+        return
+    for graph in remove:
+        engine.remove_graph(ox.NamedNode(graph))
+    if text:
+        engine.load(text, ox.RdfFormat.N_QUADS)
 
 
 def inferred_graph_of(graph: str) -> str:

@@ -1,16 +1,20 @@
 """Where the graph lives: a small store interface and its embedded implementation, Oxigraph on disk.
 
-The pipeline and the web app speak only this interface, so a remote SPARQL store can stand in
-for the embedded one. Terms cross it as pyoxigraph terms (Quad, NamedNode, Literal...).
+The pipeline and the web app speak only this interface, so a remote SPARQL store
+(``policykg.graph.remote_store``) stands in for the embedded one. Terms cross it as pyoxigraph
+terms (Quad, NamedNode, Literal...); query results are pyoxigraph result objects.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 import pyoxigraph as ox
+
+if TYPE_CHECKING:
+    from policykg.graph.config import Settings
 
 PKG = "https://w3id.org/policykg/ontology#"
 CONTENT_HASH = ox.NamedNode(PKG + "contentHash")
@@ -22,6 +26,21 @@ EXPORT_FORMATS = {
     "ttl": ox.RdfFormat.TURTLE,
     "nt": ox.RdfFormat.N_TRIPLES,
 }
+
+
+class StoreUnavailable(OSError):
+    """The store could not be reached, or did not answer in time: try again later (HTTP 503).
+
+    Its message names the store by host only, never with credentials.
+    """
+
+
+class StoreTimeout(StoreUnavailable):
+    """The store did not answer within the time limit (or would not, by its own estimate)."""
+
+
+class StoreError(RuntimeError):
+    """The store answered a request with an error (other than being unavailable)."""
 
 
 class GraphStore(Protocol):
@@ -154,8 +173,23 @@ class OxigraphStore:
         self.close()
 
 
-def open_store(location: str | None, read_only: bool = False) -> OxigraphStore:
-    """Open a store from a location: ``oxigraph:PATH`` or a plain path (None: in memory)."""
+REMOTE_SCHEMES = ("sparql+http://", "sparql+https://")
+
+
+def is_remote(location: str | None) -> bool:
+    """Whether a store location names a remote SPARQL store (``sparql+http://...``)."""
+    return bool(location) and location.startswith(REMOTE_SCHEMES)
+
+
+def open_store(location: str | None, read_only: bool = False,
+               settings: Settings | None = None) -> GraphStore:
+    """Open a store: ``oxigraph:PATH`` or a plain path (None: in memory), or a remote SPARQL
+    store ``sparql+http://host:8890/sparql`` (its update and Graph Store URLs, credentials and
+    timeout come from ``settings``; nothing is requested before the first operation)."""
+    if is_remote(location):
+        from policykg.graph.remote_store import RemoteStore
+
+        return RemoteStore.from_settings(location, settings, read_only=read_only)
     if location is None:
         return OxigraphStore(None)
     path = location.removeprefix("oxigraph:")

@@ -57,6 +57,35 @@ def triple_quads(triples: Iterable[Triple], graph_name: str) -> Iterator[ox.Quad
         yield ox.Quad(to_ox(subject), to_ox(predicate), to_ox(obj), name)
 
 
+def nquads(triples: Iterable[Triple], graph_name: str) -> str:
+    """rdflib triples as N-Quads lines in a named graph (what Oxigraph parses back exactly)."""
+    graph = f" <{graph_name}> .\n"
+    return "".join(
+        f"{_nt(subject)} {_nt(predicate)} {_nt(obj)}{graph}" for subject, predicate, obj in triples
+    )
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+
+
+def _nt(term: Node) -> str:
+    """The N-Triples form of an rdflib term."""
+    if isinstance(term, URIRef):
+        return f"<{term}>"
+    if isinstance(term, Literal):
+        text = str(term)
+        if "\\" in text or '"' in text or "\n" in text or "\r" in text:
+            text = text.translate(_ESCAPES)
+        if term.language:
+            return f'"{text}"@{term.language}'
+        if term.datatype is not None and str(term.datatype) != XSD_STRING:
+            return f'"{text}"^^<{term.datatype}>'
+        return f'"{text}"'
+    if isinstance(term, BNode):
+        return f"_:{term}"
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
 def rdflib_graph(quads: Iterable[ox.Quad | ox.Triple]) -> Graph:
     """An rdflib graph of the triples of some quads."""
     graph = Graph(bind_namespaces="none")

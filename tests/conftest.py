@@ -1,7 +1,16 @@
 """Shared fixtures: settings, a store loaded through ``policykg load``, live HTTP servers.
 
-- ``settings``: Settings over a temporary home (store in it), update token ``UPDATE_TOKEN``.
-- ``loaded_store``: the folder of that store, with the sample record loaded by the real CLI.
+- ``backend``: the store the tests run on, "oxigraph" (embedded) or "virtuoso" (the remote
+  store on a Virtuoso server, tests/virtuoso.py). A module opts in to both with
+  ``BACKENDS = ("oxigraph", "virtuoso")``; its tests then run once per backend (the session
+  fixtures below follow the backend). Other modules run on the embedded store only.
+- ``settings``: Settings over a temporary home, the backend's store, update token
+  ``UPDATE_TOKEN``.
+- ``loaded_store``: the store with the sample record loaded by the real CLI: the folder of the
+  embedded store, or the location of the remote one. On Virtuoso, one server serves every
+  test: a test using ``loaded_store`` gets the store in that state again (``Virtuoso.ensure``;
+  a module maps its own fixtures to states in ``REMOTE_STATES``), and ``fresh_server`` or
+  ``fresh_store`` empty it.
 - ``live_server``: create_app(settings) on a real HTTP server (127.0.0.1, a free port), in a
   thread; ``live_server.url`` is its root ("http://127.0.0.1:PORT").
 - ``server_factory``: start more servers with other settings, e.g.
@@ -29,6 +38,7 @@ from urllib.parse import urlencode, urlsplit
 import pyoxigraph as ox
 import pytest
 from flask import Flask
+from virtuoso import Virtuoso, virtuoso  # noqa: F401 - the session fixture
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from policykg.graph.config import Settings
@@ -75,6 +85,17 @@ def store_path(settings: Settings) -> Path:
     return Path(settings.store_location.removeprefix("oxigraph:"))
 
 
+def store_environment(settings: Settings) -> dict[str, str]:
+    """POLICYKG_STORE_* variables for a command run on the settings' remote store."""
+    import os
+
+    names = ("store_update_url", "store_graph_store_url", "store_user", "store_password",
+             "store_timeout")
+    values = {f"POLICYKG_{n.upper()}": str(getattr(settings, n)) for n in names
+              if getattr(settings, n) is not None}
+    return {**os.environ, **values}
+
+
 def create_store(path: Path) -> Path:
     """An empty on-disk store (a read-only open needs one to exist), released at once."""
     store = ox.Store(str(path))
@@ -87,7 +108,8 @@ def policykg(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]
     """Run the ``policykg`` command line on the settings' home and store."""
     command = [sys.executable, "-m", "policykg.graph.cli", "--home", settings.home,
                "--store", settings.store_location, "--base", settings.base, *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False,
+                          env=store_environment(settings))
 
 
 @dataclass
@@ -135,21 +157,82 @@ def fetch(url: str, method: str = "GET", params: Params = None,
         connection.close()
 
 
+BACKENDS = ("oxigraph", "virtuoso")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run a module's tests on each backend it names in BACKENDS (default: the embedded one)."""
+    if "backend" in metafunc.fixturenames:
+        backends = getattr(metafunc.module, "BACKENDS", ("oxigraph",))
+        metafunc.parametrize("backend", backends, indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings over a temporary home; updates allowed with UPDATE_TOKEN."""
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store under test: "oxigraph" or "virtuoso"."""
+    return getattr(request, "param", "oxigraph")
+
+
+@pytest.fixture(scope="session")
+def remote(backend: str, request: pytest.FixtureRequest) -> Virtuoso | None:
+    """The Virtuoso server of the virtuoso backend (None on the embedded store)."""
+    return request.getfixturevalue("virtuoso") if backend == "virtuoso" else None
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, remote: Virtuoso | None) -> Settings:
+    """Settings over a temporary home and the backend's store; updates allowed."""
     home = tmp_path_factory.mktemp("policykg-home")
-    return Settings(home=str(home), store=f"oxigraph:{home / 'store'}",
-                    update_token=UPDATE_TOKEN, query_timeout=20.0, max_rows=1000)
+    settings = Settings(home=str(home), store=f"oxigraph:{home / 'store'}",
+                        update_token=UPDATE_TOKEN, query_timeout=20.0, max_rows=1000)
+    return remote.settings(settings) if remote else settings
 
 
 @pytest.fixture(scope="session")
-def loaded_store(settings: Settings) -> Path:
-    """The settings' store with the sample record loaded by ``policykg load`` (not held open)."""
-    done = policykg(settings, "load", "--quiet", str(SAMPLE))
-    print(done.stdout, done.stderr)  # shown when a test fails
-    assert done.returncode in (0, 1), done.stderr  # 1: records rejected (see `policykg rejected`)
+def loaded_store(settings: Settings, remote: Virtuoso | None) -> Path | str:
+    """The settings' store with the sample record loaded by ``policykg load`` (not held open):
+    the folder of the embedded store, or the location of the remote one."""
+
+    def build() -> None:
+        if remote:
+            remote.vocabularies(settings.base)  # the load then reads their closure back
+        done = policykg(settings, "load", "--quiet", str(SAMPLE))
+        print(done.stdout, done.stderr)  # shown when a test fails
+        assert done.returncode in (0, 1), done.stderr  # 1: records rejected
+
+    if remote:
+        remote.ensure("sample", build)
+        return settings.store_location
+    build()
     return store_path(settings)
+
+
+@pytest.fixture(autouse=True)
+def _remote_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """On Virtuoso, give a test the state of the shared store its fixtures were built for."""
+    if "remote" not in request.fixturenames or request.getfixturevalue("remote") is None:
+        yield
+        return
+    server = request.getfixturevalue("remote")
+    states = {**getattr(request.module, "REMOTE_STATES", {})}
+    wanted = [(name, state) for name, state in states.items() if name in request.fixturenames]
+    if not wanted and "loaded_store" in request.fixturenames:
+        wanted = [("loaded_store", "sample")]
+    for name, state in wanted[:1]:
+        request.getfixturevalue(name)
+        server.ensure(state)
+    yield
+
+
+@pytest.fixture
+def fresh_store(settings: Settings, remote: Virtuoso | None, tmp_path: Path) -> Settings:
+    """Settings over an empty store of the test's own (on Virtuoso: the shared one, emptied)."""
+    if remote:
+        remote.ensure("empty")
+        remote.dirty()
+        return replace(settings, home=str(tmp_path))
+    create_store(tmp_path / "store")
+    return replace(settings, home=str(tmp_path), store=f"oxigraph:{tmp_path / 'store'}")
 
 
 @pytest.fixture(scope="session")
@@ -174,10 +257,37 @@ def server_factory() -> Iterator[Callable[..., LiveServer]]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def vocabulary_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An embedded store holding only the vocabularies and their closure (built once)."""
+    from policykg.graph.reference import prepare
+    from policykg.graph.store import OxigraphStore
+    from policykg.graph.uris import Uris
+
+    path = tmp_path_factory.mktemp("vocabularies") / "store"
+    store = OxigraphStore(path)
+    prepare(store, Uris(Settings().base))
+    store.close()
+    del store
+    return path
+
+
 @pytest.fixture
-def fresh_server(settings: Settings, server_factory: Callable[..., LiveServer],
-                 tmp_path: Path) -> LiveServer:
-    """A server over an empty on-disk store of its own; updates allowed with UPDATE_TOKEN."""
-    create_store(tmp_path / "store")
-    return server_factory(replace(settings, home=str(tmp_path),
-                                  store=f"oxigraph:{tmp_path / 'store'}"))
+def vocab_store(settings: Settings, remote: Virtuoso | None, tmp_path: Path,
+                request: pytest.FixtureRequest) -> Settings:
+    """Like ``fresh_store``, with the vocabularies and their closure already in, as a first
+    load leaves them (loads then skip computing the closure: tests run faster)."""
+    import shutil
+
+    if remote:
+        remote.vocabularies(settings.base)
+        remote.dirty()
+        return replace(settings, home=str(tmp_path))
+    shutil.copytree(request.getfixturevalue("vocabulary_template"), tmp_path / "store")
+    return replace(settings, home=str(tmp_path), store=f"oxigraph:{tmp_path / 'store'}")
+
+
+@pytest.fixture
+def fresh_server(fresh_store: Settings, server_factory: Callable[..., LiveServer]) -> LiveServer:
+    """A server over an empty store of its own; updates allowed with UPDATE_TOKEN."""
+    return server_factory(fresh_store)

@@ -36,14 +36,30 @@ PREFIX scheme: <http://localhost:8000/id/scheme/>
 """
 
 
+BACKENDS = ("oxigraph", "virtuoso")
+REMOTE_STATES = {"store": "load-sample"}
+
+
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory):
+def store(tmp_path_factory: pytest.TempPathFactory, settings, remote):
+    """The sample loaded through the Loader into the backend's store."""
     home = tmp_path_factory.mktemp("home")
-    store = open_store(f"oxigraph:{home / 'store'}")
-    loader = Loader(store, Uris(BASE), Mapping.load(), Quarantine(home / "quarantine"))
-    summary = loader.load(read(SAMPLE))
-    assert (summary.loaded, summary.rejected) == (1, 0), summary.messages
-    return store
+    location = settings.store_location if remote else f"oxigraph:{home / 'store'}"
+    store = open_store(location, settings=settings)
+
+    def build() -> None:
+        if remote:
+            remote.reset()
+        loader = Loader(store, Uris(BASE), Mapping.load(), Quarantine(home / "quarantine"))
+        summary = loader.load(read(SAMPLE))
+        assert (summary.loaded, summary.rejected) == (1, 0), summary.messages
+
+    if remote:
+        remote.ensure("load-sample", build)
+    else:
+        build()
+    yield store
+    store.close()
 
 
 def rows(store, query: str) -> list[tuple[str, ...]]:

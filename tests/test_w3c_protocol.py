@@ -36,6 +36,7 @@ BOOLEAN_TYPES = {"application/sparql-results+json", "application/sparql-results+
 TABULAR_TYPES = BOOLEAN_TYPES | {"text/csv", "text/tab-separated-values"}
 RDF_TYPES = {"application/rdf+xml": "xml", "text/turtle": "turtle",
              "application/n-triples": "nt"}
+BACKENDS = ("oxigraph", "virtuoso")
 
 
 @dataclass(frozen=True)
@@ -114,14 +115,21 @@ CASES = protocol_cases()
 
 
 @pytest.fixture(scope="module")
-def w3c_server(settings, tmp_path_factory) -> Iterator[LiveServer]:
-    """A server over a store of its own (the update tests clear everything), token set."""
+def w3c_server(settings, remote, tmp_path_factory) -> Iterator[LiveServer]:
+    """A server over a store of its own (the update tests clear everything), token set; on
+    Virtuoso, the shared store emptied (and left in an unknown state)."""
     from conftest import start_server
 
     home = tmp_path_factory.mktemp("w3c")
-    create_store(home / "store")
-    server = start_server(replace(settings, home=str(home), store=f"oxigraph:{home / 'store'}",
-                                  update_token=UPDATE_TOKEN))
+    if remote:
+        remote.ensure("empty")
+        remote.dirty()
+        own = replace(settings, home=str(home), update_token=UPDATE_TOKEN)
+    else:
+        create_store(home / "store")
+        own = replace(settings, home=str(home), store=f"oxigraph:{home / 'store'}",
+                      update_token=UPDATE_TOKEN)
+    server = start_server(own)
     yield server
     server.stop()
 

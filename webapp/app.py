@@ -10,15 +10,16 @@ from policykg.graph.uris import Uris
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Flask:
-    """Build the app over a store (the configured embedded store when none is given)."""
+    """Build the app over a store (the configured one when none is given: embedded, or remote;
+    a remote store is not contacted here, so the app starts even when the store is down)."""
     settings = settings or load_settings()
     app = Flask(__name__)
     app.config["POLICYKG"] = settings
     app.extensions["policykg.store"] = store or open_store(settings.store_location,
-                                                           read_only=True)
+                                                           read_only=True, settings=settings)
     app.extensions["policykg.uris"] = Uris(settings.base)
-    from policykg.webapp import api, dataset, linked_data, sparql
+    from policykg.webapp import api, dataset, health, linked_data, sparql
 
-    for module in (sparql, linked_data, api, dataset):
+    for module in (sparql, linked_data, api, dataset, health):
         app.register_blueprint(module.blueprint)
     return app

@@ -23,6 +23,10 @@ Design (the embedded Oxigraph store on disk):
 - In memory (tests, or a store without a path): there is no other process to share the data
   with, so jobs run in a daemon thread over the same store. A timed-out job is answered with
   503 but its thread cannot be killed and runs to its end.
+- A remote store (``policykg.graph.remote_store``): the store evaluates; jobs run in daemon
+  threads that forward the query (or update) to it, each request limited to the job's time
+  (the store is asked to stop then too: Virtuoso's ``timeout``), so the thread ends when the
+  caller answers 503. An unreachable store is answered 503 with a clear message.
 
 Results are streamed: the worker evaluates at most ``max_rows + 1`` rows (so that truncation
 is known before the response headers), then pyoxigraph serialises them in chunks that are
@@ -47,6 +51,8 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
+
+from policykg.graph.store import StoreError, StoreUnavailable
 
 RESULT_FORMATS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -79,6 +85,7 @@ class Job:
     named_graphs: tuple[str, ...] | None = None
     formats: dict[str, str] = field(default_factory=dict)  # "select"/"ask"/"graph" -> format
     max_rows: int = 10_000
+    timeout: float | None = None               # seconds (a remote store stops the job then)
 
 
 @dataclass(frozen=True)
@@ -110,18 +117,24 @@ class Timeout(Exception):
 
 def execute(store: Any, job: Job, send: Send) -> None:
     """Run a job on a store, reporting through ``send``: an error, or head, data..., end."""
+    remote = getattr(store, "remote", False)
+    limit = {"timeout": job.timeout} if remote and job.timeout else {}
     try:
         if job.kind == "update":
-            store.update(job.text, base_iri=job.base_iri)
+            store.update(job.text, base_iri=job.base_iri, **limit)
             send(("end",))
         elif job.kind == "values":
-            send(("value", _values(store.query(job.text, **_options(job)))))
+            send(("value", _values(store.query(job.text, **_options(job), **limit))))
         else:
-            _answer_query(store.query(job.text, **_options(job)), job, send)
+            _answer_query(store.query(job.text, **_options(job), **limit), job, send)
     except SyntaxError as error:
         send(("error", 400, f"SPARQL syntax error: {error}"))
+    except StoreUnavailable as error:
+        send(("error", 503, str(error)))
     except ValueError as error:
         send(("error", 400, str(error)))
+    except StoreError as error:
+        send(("error", 502, str(error)))
     except Exception as error:
         send(("error", 500, f"{type(error).__name__}: {error}"))
 
@@ -537,6 +550,9 @@ class Executor:
 
 def make_executor(store: Any, workers: int, writable: bool = True) -> Executor:
     """Worker processes for an on-disk Oxigraph store, threads for anything else."""
+    if getattr(store, "remote", False):
+        writer = ThreadRunner(store.writable(), threading.Lock()) if writable else None
+        return Executor(ThreadRunner(store), writer, None)
     path = getattr(store, "path", None)
     if path is not None and hasattr(store, "engine"):
         readers = ProcessPool(str(path), workers)

@@ -1,4 +1,4 @@
-"""``policykg serve``: the web app on gunicorn over the embedded store.
+"""``policykg serve``: the web app on gunicorn, over the embedded store or a remote one.
 
 Order matters, because an embedded Oxigraph store on disk admits one read-write process:
 1. before any fork, a child process (a fresh interpreter) opens the store read-write only if
@@ -8,6 +8,11 @@ Order matters, because an embedded Oxigraph store on disk admits one read-write 
 2. gunicorn forks the workers; each builds its own app with ``create_app``, which opens the
    store read-only (``app.extensions["policykg.store"]``). The master holds no store at all, so
    ``policykg load`` can write to the store while the server runs.
+
+Over a remote store (``--store sparql+http://...``) the app holds nothing but HTTP connections:
+any number of workers and of servers share the store. A store that is down when the server
+starts does not stop it: the sample is not loaded, pages and /sparql answer 503 until the
+store is back, and /healthz says so.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from policykg.graph.mapping import Mapping
 from policykg.graph.pipeline import Loader, LoadSummary
 from policykg.graph.quarantine import Quarantine
 from policykg.graph.readers import read
-from policykg.graph.store import GraphStore, open_store
+from policykg.graph.store import GraphStore, StoreUnavailable, is_remote, open_store
 from policykg.graph.uris import Uris
 
 log = logging.getLogger("policykg.serve")
@@ -65,6 +70,8 @@ def prepare_store(settings: Settings, sample: bool = True) -> LoadSummary | None
 
     Returns the load summary, or None when nothing was loaded. Run it before gunicorn forks.
     """
+    if is_remote(settings.store_location):
+        return _prepare_remote(settings, sample)
     try:
         existing = open_store(settings.store_location, read_only=True)
     except OSError:  # no store yet: a read-only store cannot create one
@@ -85,6 +92,20 @@ def prepare_store(settings: Settings, sample: bool = True) -> LoadSummary | None
         store.close()
         del store
         gc.collect()  # drop the last reference now: the write lock goes with it
+
+
+def _prepare_remote(settings: Settings, sample: bool) -> LoadSummary | None:
+    """Load the sample into an empty remote store; a store that is down is only reported."""
+    store = open_store(settings.store_location, settings=settings)
+    try:
+        if not sample or has_publication(store):
+            return None
+        return load_sample(store, settings)
+    except StoreUnavailable as error:
+        log.warning("the store is not reachable, the server starts without it: %s", error)
+        return None
+    finally:
+        store.close()
 
 
 def prepare_store_apart(settings: Settings, sample: bool = True) -> LoadSummary | None:

@@ -105,7 +105,8 @@ def query() -> Response:
     formats = _result_formats(params)
     _check_safety(text, update=False)
     job = Job("query", text, base_iri=_settings().base, union=not _has_dataset_clause(text),
-              formats=formats, max_rows=_settings().max_rows, **_dataset(params))
+              formats=formats, max_rows=_settings().max_rows,
+              timeout=_settings().query_timeout, **_dataset(params))
     answer = _executor().readers.submit(job, _settings().query_timeout)
     return _respond(answer, text)
 
@@ -151,7 +152,8 @@ def update() -> Response:
     if writer is None:
         raise ProtocolError(501, "this store does not support SPARQL Update")
     timeout = _settings().update_timeout
-    answer = writer.submit(Job("update", text, base_iri=_settings().base), timeout)
+    answer = writer.submit(Job("update", text, base_iri=_settings().base, timeout=timeout),
+                           timeout)
     _log(*g.sparql_log, answer.status if answer.status != 200 else 204)
     if answer.status != 200:
         return _text(answer.status, answer.message)
@@ -432,7 +434,8 @@ def _statistics() -> dict[str, int] | None:
     if cached and cached[0] == key and fresh:
         return cached[1]
     text = render_template("sparql_void.rq")
-    answer = executor.readers.submit(Job("values", text), _settings().query_timeout)
+    timeout = _settings().query_timeout
+    answer = executor.readers.submit(Job("values", text, timeout=timeout), timeout)
     stats = None
     if answer.status == 200 and answer.value and all(answer.value[0].values()):
         stats = {name: int(str(value)) for name, value in answer.value[0].items()}

@@ -9,12 +9,18 @@ The file is parsed incrementally (lxml iterparse, records released once read) an
 entities are never resolved, no DTD is loaded, nothing is fetched from the network, huge
 trees are refused. A value holding an unexpanded entity reference rejects its record.
 Malformed XML ends the file with one ReadError naming the line; records before it stand.
+
+Besides files, the same parsing serves a harvester (policykg.graph.harvest): ``read_bytes``
+reads one response page held in memory, ``parse_page`` parses a page strictly (with the same
+safety settings) and ``parse_record`` reads one <record> element of it; each takes the source
+to name and the format to record (a harvest records "oai-pmh").
 """
 
 from __future__ import annotations
 
 import codecs
 import functools
+import io
 import re
 import tomllib
 from collections.abc import Iterator
@@ -29,7 +35,6 @@ from policykg.graph.readers import (
     BadRecord,
     FileError,
     Item,
-    bad_record,
     field_value,
     file_reader,
 )
@@ -200,32 +205,35 @@ def _fields(payload: etree._Element) -> list[FieldValue]:
     return [value for value in values if value is not None]
 
 
-def _record(path: Path, record: etree._Element, number: int) -> Item:
+def parse_record(record: etree._Element, source: str, number: int = 1,
+                 fmt: str = FORMAT) -> Item:
+    """One OAI <record> element as a Record (deleted if its header says so) or a ReadError;
+    ``source`` names where it came from, ``number`` its position there (for errors)."""
     header = _child(record, "header")
     identifier = _child(header, "identifier") if header is not None else None
     source_id = (identifier.text or "").strip() if identifier is not None else ""
     if not source_id:
         message = f"record without a header identifier (line {record.sourceline})"
-        return ReadError(str(path), f"record {number}", FORMAT, message)
+        return ReadError(source, f"record {number}", fmt, message)
     if header.get("status") == "deleted":
-        return Record(str(path), source_id, FORMAT, [], deleted=True)
+        return Record(source, source_id, fmt, [], deleted=True)
     metadata = _child(record, "metadata")
     payload = next(metadata.iterchildren(etree.Element), None) if metadata is not None else None
     if payload is None:
-        return ReadError(str(path), source_id, FORMAT, "record without metadata")
+        return ReadError(source, source_id, fmt, "record without metadata")
     try:
-        return Record(str(path), source_id, FORMAT, _fields(payload))
+        return Record(source, source_id, fmt, _fields(payload))
     except BadRecord as exc:
-        return bad_record(path, source_id, FORMAT, exc)
+        return ReadError(source, source_id, fmt, f"record rejected: {exc}")
 
 
-def _oai_error(path: Path, element: etree._Element) -> ReadError | None:
+def _oai_error(source: str, element: etree._Element, fmt: str) -> ReadError | None:
     """An OAI-PMH <error> as a ReadError; noRecordsMatch is no error (just no records)."""
     code = element.get("code", "")
     if code == "noRecordsMatch":
         return None
     message = f"OAI-PMH error {code}: {''.join(element.itertext()).strip()}"
-    return ReadError(str(path), None, FORMAT, message)
+    return ReadError(source, None, fmt, message)
 
 
 def _release(element: etree._Element) -> None:
@@ -236,33 +244,52 @@ def _release(element: etree._Element) -> None:
         del parent[0]
 
 
+def _parser_options() -> dict[str, bool]:
+    """Never resolve entities, load a DTD or touch the network; refuse huge trees."""
+    return {"resolve_entities": False, "no_network": True, "load_dtd": False,
+            "huge_tree": False}
+
+
+def _items(raw: BinaryIO, source: str, fmt: str) -> Iterator[Item]:
+    """The records of a stream; FileError when it is not UTF-8 or not well-formed."""
+    found = 0
+    events = etree.iterparse(_Source(_chunks(raw)), events=("end",), **_parser_options())
+    try:
+        for _, element in events:
+            namespace, local = _qname(element)
+            if local == "record" and namespace in (OAI_NS, None):
+                found += 1
+                yield parse_record(element, source, found, fmt)
+                _release(element)
+            elif local == "error" and namespace == OAI_NS:
+                error = _oai_error(source, element, fmt)
+                if error is not None:
+                    found += 1
+                    yield error
+    except etree.XMLSyntaxError as exc:
+        raise FileError(f"malformed XML at line {exc.lineno}: {exc.msg}") from None
+    root = events.root
+    if not found and (root is None or _qname(root) != (OAI_NS, "OAI-PMH")):
+        yield ReadError(source, None, fmt, "no OAI-PMH <record> in the file")
+
+
 @file_reader(FORMAT)
 def read(path: Path) -> Iterator[Item]:
     """The file's records, one Record or ReadError each."""
-    found = 0
     with path.open("rb") as raw:
-        events = etree.iterparse(
-            _Source(_chunks(raw)),
-            events=("end",),
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            huge_tree=False,
-        )
-        try:
-            for _, element in events:
-                namespace, local = _qname(element)
-                if local == "record" and namespace in (OAI_NS, None):
-                    found += 1
-                    yield _record(path, element, found)
-                    _release(element)
-                elif local == "error" and namespace == OAI_NS:
-                    error = _oai_error(path, element)
-                    if error is not None:
-                        found += 1
-                        yield error
-        except etree.XMLSyntaxError as exc:
-            raise FileError(f"malformed XML at line {exc.lineno}: {exc.msg}") from None
-    root = events.root
-    if not found and (root is None or _qname(root) != (OAI_NS, "OAI-PMH")):
-        yield ReadError(str(path), None, FORMAT, "no OAI-PMH <record> in the file")
+        yield from _items(raw, str(path), FORMAT)
+
+
+def read_bytes(data: bytes, source: str, fmt: str = FORMAT) -> Iterator[Item]:
+    """The records of one response page (or file content) held in memory, read like a file:
+    a malformed page ends with one ReadError naming the line, records before it stand."""
+    try:
+        yield from _items(io.BytesIO(data), source, fmt)
+    except FileError as exc:
+        yield ReadError(source, None, fmt, str(exc))
+
+
+def parse_page(data: bytes) -> etree._Element:
+    """A whole response page parsed strictly, with the reader's safety settings; raises
+    etree.XMLSyntaxError when it is not well-formed."""
+    return etree.fromstring(data, etree.XMLParser(**_parser_options()))

@@ -1,0 +1,285 @@
+"""Remote store benchmark: a synthetic corpus loaded into Virtuoso through ``policykg load``,
+then every named query timed through the app on Virtuoso, through the app on the embedded
+store, and on Virtuoso directly.
+
+    python bench/remote.py --records 100000 [--work DIR] [--runs 5] [--no-embedded]
+
+1. the corpus (bench/synthetic.py; reused when it matches the arguments);
+2. a Virtuoso server of its own in WORK/virtuoso (tests/virtuoso.py, its buffers sized with
+   --buffers), emptied first;
+3. ``policykg --store sparql+http://... load CORPUS --quiet``, timed: records/s and quads/s
+   written; then the aggregates (graph/aggregates.refresh) on the remote store, timed;
+4. the same corpus in an embedded store WORK/embedded (loaded and refreshed once, then reused);
+5. two ``policykg serve`` (gunicorn), one per store; each named query of sparql/*.rq with its
+   default parameters: a warm-up, then --runs timed runs (medians) through each app
+   (GET /api/queries/NAME) and on Virtuoso directly (the very text the app sends, by the same
+   HTTP client, the whole answer read). The app's overhead over Virtuoso direct must stay
+   within 20% per query.
+
+Prints a markdown table; writes the figures to WORK/remote-results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2 as httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))
+import load as load_bench  # noqa: E402 - bench/ and tests/ are not packages
+from virtuoso import Virtuoso, free_port, missing  # noqa: E402
+
+from policykg.graph import aggregates  # noqa: E402
+from policykg.graph.config import Settings  # noqa: E402
+from policykg.graph.store import open_store  # noqa: E402
+from policykg.graph.uris import Uris  # noqa: E402
+from policykg.webapp.catalogue import catalogue  # noqa: E402
+
+OVERHEAD_BUDGET = 0.20
+BASE = "http://localhost:8000/"
+JSON_RESULTS = "application/sparql-results+json"
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--per-file", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--invalid-rate", type=float, default=0.03)
+    parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/policykg-remote-bench"))
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--buffers", type=int, default=400_000,
+                        help="Virtuoso NumberOfBuffers (8 kB each) [400000: 3.2 GB]")
+    parser.add_argument("--no-embedded", action="store_true",
+                        help="Skip the embedded store (no 'app on Oxigraph' column).")
+    parser.add_argument("--reuse-remote", action="store_true",
+                        help="Keep what WORK/virtuoso holds (no reload), for query timings.")
+    return parser.parse_args(argv)
+
+
+def run(command: list[str], environment: dict[str, str], log: Path) -> tuple[float, str]:
+    """Run a command to its end; (seconds, standard output)."""
+    started = time.perf_counter()
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    log.write_text(done.stdout + "\n--- stderr ---\n" + done.stderr[-20_000:])
+    if done.returncode not in (0, 1):
+        sys.exit(f"{' '.join(command[:6])} ... failed ({done.returncode}): see {log}")
+    return seconds, done.stdout
+
+
+def environment_of(settings: Settings) -> dict[str, str]:
+    names = ("store_update_url", "store_graph_store_url", "store_user", "store_password",
+             "store_timeout")
+    values = {f"POLICYKG_{n.upper()}": str(getattr(settings, n)) for n in names
+              if getattr(settings, n) is not None}
+    return {**os.environ, **values, "POLICYKG_BASE": BASE}
+
+
+def policykg(settings: Settings, home: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "policykg.graph.cli", "--home", str(home), "--store",
+            settings.store_location, *args]
+
+
+def count_quads(settings: Settings) -> int:
+    with open_store(settings.store_location, read_only=True, settings=settings) as store:
+        rows = list(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))
+        return int(rows[0]["n"].value)
+
+
+def refresh(settings: Settings) -> float:
+    """Bring the aggregates up to date; seconds."""
+    started = time.perf_counter()
+    with open_store(settings.store_location, settings=settings) as store:
+        summary = aggregates.refresh(store, Uris(BASE))
+    print(f"  {summary.line()}", flush=True)
+    return time.perf_counter() - started
+
+
+def load_remote(server: Virtuoso, settings: Settings, corpus: Path, work: Path,
+                records: int) -> dict:
+    """The corpus into Virtuoso through the CLI, then its aggregates; the figures."""
+    server.reset()
+    home = work / "remote-home"
+    shutil.rmtree(home, ignore_errors=True)
+    print(f"loading {records} records into {settings.store_location} ...", flush=True)
+    seconds, out = run(policykg(settings, home, "load", str(corpus), "--quiet"),
+                       environment_of(settings), work / "remote-load.log")
+    quads = count_quads(settings)
+    print(f"  {out.strip().splitlines()[0]}\n  {seconds:.0f} s: {records / seconds:.0f} "
+          f"records/s, {quads / seconds:.0f} quads/s ({quads} quads)", flush=True)
+    refresh_seconds = refresh(settings)
+    total = count_quads(settings)
+    print(f"  aggregates: {refresh_seconds:.0f} s, {(total - quads) / refresh_seconds:.0f} "
+          f"quads/s ({total - quads} quads)", flush=True)
+    return {"records": records, "load_seconds": round(seconds, 1),
+            "records_per_second": round(records / seconds, 1), "load_quads": quads,
+            "quads_per_second": round(quads / seconds), "summary": out.strip().splitlines()[0],
+            "aggregates_seconds": round(refresh_seconds, 1), "total_quads": total,
+            "aggregate_quads_per_second": round((total - quads) / refresh_seconds)}
+
+
+def load_embedded(settings: Settings, corpus: Path, work: Path, records: int) -> dict:
+    """The corpus into an embedded store (once: reused when it holds the records)."""
+    marker = work / "embedded" / "loaded.json"
+    if marker.exists() and json.loads(marker.read_text()).get("records") == records:
+        print(f"reusing the embedded store in {work / 'embedded'}", flush=True)
+        return json.loads(marker.read_text())
+    shutil.rmtree(work / "embedded", ignore_errors=True)
+    print(f"loading {records} records into the embedded store ...", flush=True)
+    seconds, _ = run(policykg(settings, work / "embedded", "load", str(corpus), "--quiet"),
+                     environment_of(settings), work / "embedded-load.log")
+    refresh_seconds = refresh(settings)
+    figures = {"records": records, "load_seconds": round(seconds, 1),
+               "records_per_second": round(records / seconds, 1),
+               "aggregates_seconds": round(refresh_seconds, 1)}
+    marker.write_text(json.dumps(figures))
+    print(f"  {seconds:.0f} s ({records / seconds:.0f} records/s)", flush=True)
+    return figures
+
+
+def serve(settings: Settings, home: Path) -> tuple[subprocess.Popen, str]:
+    """``policykg serve`` on a free port; (process, root URL) once /healthz answers."""
+    port = free_port()
+    command = policykg(settings, home, "serve", "--port", str(port), "--workers", "2",
+                       "--no-sample")
+    process = subprocess.Popen(command, env=environment_of(settings), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/healthz", timeout=60).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    process.kill()
+    sys.exit(f"the server on {settings.store_location} did not start")
+
+
+def timed(call, runs: int) -> tuple[float, int]:
+    """Median milliseconds of ``runs`` calls after one warm-up; and the last call's size."""
+    size = call()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        size = call()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), size
+
+
+def time_queries(remote: Settings, app_urls: dict[str, str], runs: int) -> list[dict]:
+    """Each named query through each app, and directly on Virtuoso."""
+    client = httpx.Client(timeout=600)
+    store = open_store(remote.store_location, settings=remote)
+    uris = Uris(BASE)
+    results = []
+    for name, query in sorted(catalogue().items()):
+        binding = query.bind({}, uris, 10_000)
+        text = store.prepared(query.text, substitutions=binding.substitutions)
+        direct_url = store.endpoints.query
+        row = {"query": name}
+
+        def direct(text: str = text, url: str = direct_url) -> int:
+            response = client.post(url, data={"query": text}, headers={"Accept": JSON_RESULTS})
+            response.raise_for_status()
+            return len(response.content)
+
+        row["virtuoso_direct_ms"], row["direct_bytes"] = timed(direct, runs)
+        for label, url in app_urls.items():
+            def through_app(url: str = url, name: str = name) -> int:
+                response = client.get(f"{url}/api/queries/{name}")
+                response.raise_for_status()
+                return len(response.json()["results"]["bindings"])
+
+            row[f"app_{label}_ms"], row["rows"] = timed(through_app, runs)
+        row["overhead"] = row["app_virtuoso_ms"] / row["virtuoso_direct_ms"] - 1
+        row["within_budget"] = row["overhead"] <= OVERHEAD_BUDGET
+        results.append(row)
+        print(f"  {name}: direct {row['virtuoso_direct_ms']:.1f} ms, app on Virtuoso "
+              f"{row['app_virtuoso_ms']:.1f} ms ({row['overhead']:+.0%})"
+              + (f", app on Oxigraph {row['app_oxigraph_ms']:.1f} ms"
+                 if "app_oxigraph_ms" in row else ""), flush=True)
+    store.close()
+    client.close()
+    return results
+
+
+def table(rows: list[dict]) -> str:
+    embedded = any("app_oxigraph_ms" in row for row in rows)
+    head = ("| query | rows | Virtuoso direct (ms) | app on Virtuoso (ms) | overhead |"
+            + (" app on Oxigraph (ms) |" if embedded else ""))
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for row in rows:
+        line = (f"| {row['query']} | {row['rows']} | {row['virtuoso_direct_ms']:.1f} | "
+                f"{row['app_virtuoso_ms']:.1f} | {row['overhead']:+.0%}"
+                f"{'' if row['within_budget'] else ' (over)'} |")
+        if embedded:
+            line += f" {row.get('app_oxigraph_ms', float('nan')):.1f} |"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
+    reason = missing()
+    if reason:
+        sys.exit(reason)
+    args.work.mkdir(parents=True, exist_ok=True)
+    corpus = args.work / "corpus"
+    load_bench.ensure_corpus(corpus, args)
+    server = Virtuoso(args.work / "virtuoso", buffers=args.buffers)
+    fresh = not (args.work / "virtuoso" / "virtuoso.db").exists()
+    server.start()
+    processes = []
+    try:
+        if fresh:
+            server.setup()
+        remote = server.settings(Settings(base=BASE, store_timeout=3600.0))
+        figures = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()}}
+        if not args.reuse_remote:
+            figures["remote_load"] = load_remote(server, remote, corpus, args.work,
+                                                 args.records)
+        apps = {}
+        process, apps["virtuoso"] = serve(replace_timeout(remote), args.work / "serve-remote")
+        processes.append(process)
+        if not args.no_embedded:
+            embedded = Settings(base=BASE, store=f"oxigraph:{args.work / 'embedded' / 'store'}")
+            figures["embedded_load"] = load_embedded(embedded, corpus, args.work, args.records)
+            process, apps["oxigraph"] = serve(embedded, args.work / "serve-embedded")
+            processes.append(process)
+        print("timing the named queries ...", flush=True)
+        figures["queries"] = time_queries(remote, apps, args.runs)
+        (args.work / "remote-results.json").write_text(json.dumps(figures, indent=1))
+        print(table(figures["queries"]))
+        over = [row["query"] for row in figures["queries"] if not row["within_budget"]]
+        print("every query within the 20% budget" if not over else f"over budget: {over}")
+        return 1 if over else 0
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(30)
+        server.stop()
+
+
+def replace_timeout(settings: Settings) -> Settings:
+    """The settings the app runs with: requests to the store limited as in production."""
+    from dataclasses import replace
+
+    return replace(settings, store_timeout=120.0, query_timeout=120.0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,419 @@
+"""Aggregates computed at load time, so that whole-graph questions become index lookups.
+
+Per publication, in ``{base}graph/aggregates/publication/{key}``, rewritten when its record
+changes (or the vocabulary hierarchy does):
+
+    pkg:jelRollup     each JEL code the publication carries and every broader code
+    pkg:jelTop        its top-level JEL categories (A .. Z)
+    pkg:regionRollup  each region or country it is about and every broader region
+    pkg:issuedYear    the year of dcterms:issued, an xsd:integer
+    pkg:word          each word of its title and abstract, folded (the word index)
+
+Tallies, each in ``{base}graph/aggregates/{name}``, recomputed at the end of a load that changed
+anything: ``jel``, ``year``, ``division-year``, ``region-year``, ``coauthors``,
+``keyword-pairs``, counted by the SPARQL queries of graph/data/aggregates/ over the links above
+and the records. Joins there are between subqueries, which Oxigraph joins by hash: at 100k
+records a plain join seeks once per row (minutes), and turning every term into Python text
+costs as much; only the tallies come back. Each tally is a node ``a pkg:...Tally`` with its
+dimensions (pkg:tallyJel, pkg:tallyPerson ...) and pkg:publicationCount. Pair tallies keep the most
+frequent pairs (all of them up to MAX_PAIRS) and rank the first RANKED (pkg:rank).
+
+    refresh(store, uris)   # after a load or a removal; cheap when nothing changed
+
+Stale aggregate graphs are found by their pkg:aggregateStamp (record content hash, hierarchy
+digest, VERSION), so one call after any change finds what to redo. On the embedded store the
+aggregates are written with Oxigraph's bulk loader (not transactional: they are derived data,
+and a stamp is written last, so an interrupted refresh is redone by the next).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
+
+import pyoxigraph as ox
+
+from policykg.graph.normalise import fold
+from policykg.graph.store import GraphStore
+from policykg.graph.uris import Uris
+
+PKG = "https://w3id.org/policykg/ontology#"
+DCTERMS = "http://purl.org/dc/terms/"
+RECORD_KIND = "publication"
+AGGREGATES = "graph/aggregates/"
+VERSION = "1"  # bump when what is computed per publication changes: all are recomputed
+BUFFER = 200_000  # quads written at a time
+MAX_PAIRS = 50_000  # pair tallies keep the most frequent pairs, this many at most
+RANKED = 1000  # the most frequent pairs also get a pkg:rank (1 = most publications)
+
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+
+
+def _pkg(name: str) -> ox.NamedNode:
+    return ox.NamedNode(PKG + name)
+
+
+JEL_ROLLUP = _pkg("jelRollup")
+JEL_TOP = _pkg("jelTop")
+REGION_ROLLUP = _pkg("regionRollup")
+ISSUED_YEAR = _pkg("issuedYear")
+WORD = _pkg("word")
+STAMP = _pkg("aggregateStamp")
+PUBLICATION_COUNT = _pkg("publicationCount")
+RANK = _pkg("rank")
+
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A kind of tally: a CONSTRUCT of graph/data/aggregates/, or unordered pairs of the
+    objects of a property that publications share (bounded and ranked)."""
+
+    query: str | None = None
+    pair_property: str | None = None
+    tally_class: str = ""
+    dimension: str = ""
+
+
+TALLY_KINDS = {
+    "jel": Tally("tally-jel.rq"),
+    "year": Tally("tally-year.rq"),
+    "division-year": Tally("tally-division-year.rq"),
+    "region-year": Tally("tally-region-year.rq"),
+    "coauthors": Tally(pair_property=DCTERMS + "creator", tally_class="CoauthorTally",
+                       dimension="tallyPerson"),
+    "keyword-pairs": Tally(pair_property=PKG + "keyword", tally_class="KeywordPairTally",
+                           dimension="tallyKeyword"),
+}
+TALLIES = tuple(TALLY_KINDS)
+
+
+@dataclass
+class RefreshSummary:
+    """What a refresh did."""
+
+    updated: int = 0
+    removed: int = 0
+    tallies: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        """One line for the load summary."""
+        tallied = ", ".join(f"{name} {count}" for name, count in self.tallies.items())
+        return (f"aggregates: {self.updated} publication(s) indexed, {self.removed} removed"
+                f"{'; tallies: ' + tallied if tallied else ''} ({self.seconds:.1f} s)")
+
+
+# --- data files ---------------------------------------------------------------------------
+
+
+@cache
+def query_text(name: str) -> str:
+    """A query of graph/data/aggregates/."""
+    return (files("policykg.graph") / "data" / "aggregates" / name).read_text(encoding="utf-8")
+
+
+@cache
+def stopwords() -> frozenset[str]:
+    """The words the word index leaves out (graph/data/aggregates/stopwords.txt)."""
+    lines = query_text("stopwords.txt").splitlines()
+    return frozenset(w for line in lines if not line.startswith("#") for w in line.split())
+
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words(text: str) -> set[str]:
+    """The index words of a text: runs of letters and digits, folded (lower case, no accents),
+    two characters or more, less stop words. A word search folds its word the same way."""
+    return {w for w in _WORD.findall(fold(text)) if len(w) > 1 and w not in stopwords()}
+
+
+# --- the vocabulary hierarchy -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """Every concept's ancestors, read from the materialised skos:broaderTransitive."""
+
+    ancestors: dict[str, frozenset[str]]
+    digest: str
+
+    @classmethod
+    def read(cls, store: GraphStore) -> Hierarchy:
+        """The hierarchy as the store holds it now."""
+        pairs = sorted({
+            (row["concept"].value, row["ancestor"].value)
+            for row in store.query(query_text("hierarchy.rq"))
+            if row["concept"] != row["ancestor"]
+        })
+        ancestors: dict[str, set[str]] = defaultdict(set)
+        for concept, ancestor in pairs:
+            ancestors[concept].add(ancestor)
+        digest = hashlib.sha256("\n".join(f"{c} {a}" for c, a in pairs).encode()).hexdigest()
+        return cls({c: frozenset(a) for c, a in ancestors.items()}, digest[:16])
+
+    def rollup(self, concepts: Iterable[str]) -> set[str]:
+        """The concepts and every concept above them."""
+        found = set()
+        for concept in concepts:
+            found.add(concept)
+            found.update(self.ancestors.get(concept, ()))
+        return found
+
+    def tops(self, concepts: Iterable[str]) -> set[str]:
+        """The top concepts (those with nothing above) at or above the concepts."""
+        return {c for c in self.rollup(concepts) if not self.ancestors.get(c)}
+
+
+# --- per publication ----------------------------------------------------------------------
+
+
+def aggregate_graph(record_graph: str) -> str:
+    """The aggregate graph of a record graph: {base}graph/publication/K ->
+    {base}graph/aggregates/publication/K."""
+    return record_graph.replace("/graph/", "/" + AGGREGATES, 1)
+
+
+def record_graph(aggregate: str) -> str:
+    """The record graph an aggregate graph was computed from."""
+    return aggregate.replace("/" + AGGREGATES, "/graph/", 1)
+
+
+Fact = tuple[str, ox.NamedNode, str, ox.NamedNode | ox.Literal]  # graph, publication, p, value
+
+
+def record_facts(store: GraphStore, graphs: Iterable[str], total: int) -> Iterator[Fact]:
+    """The facts (facts.rq) of some record graphs: one query per graph, or one query over all
+    graphs when they are more than a third of the ``total``."""
+    wanted = set(graphs)
+    query = query_text("facts.rq")
+    if len(wanted) * 3 > total:
+        solutions = [store.query(query)]
+    else:
+        solutions = (store.query(query, substitutions={ox.Variable("graph"): ox.NamedNode(g)})
+                     for g in sorted(wanted))
+    for rows in solutions:
+        for row in rows:
+            graph = row["graph"].value
+            if graph in wanted:
+                yield graph, row["publication"], row["property"].value, row["value"]
+
+
+class _Writer:
+    """Aggregate quads of facts as N-Quads lines, one fact at a time (a publication's roll-ups
+    are the union of each of its values' roll-ups, so nothing waits for the rest of the
+    record). Lines, not pyoxigraph terms: at 100k records the word index is 20M quads."""
+
+    def __init__(self, hierarchy: Hierarchy, index_words: bool) -> None:
+        self.hierarchy = hierarchy
+        self.index_words = index_words
+        self.tails: dict[str, str] = {}
+
+    def tail(self, graph: str) -> str:
+        """The graph name and end of an N-Quads line in a record graph's aggregate graph."""
+        tail = self.tails.get(graph)
+        if tail is None:
+            tail = self.tails[graph] = f" {ox.NamedNode(aggregate_graph(graph))} .\n"
+        return tail
+
+    def lines(self, fact: Fact) -> list[str]:
+        graph, publication, predicate, value = fact
+        head, tail = str(publication), self.tail(graph)
+        if predicate == PKG + "jel" and isinstance(value, ox.NamedNode):
+            rollup = self.hierarchy.rollup([value.value])
+            tops = self.hierarchy.tops([value.value])
+            return ([f"{head} {JEL_ROLLUP} <{c}>{tail}" for c in rollup]
+                    + [f"{head} {JEL_TOP} <{c}>{tail}" for c in tops])
+        if predicate == DCTERMS + "spatial" and isinstance(value, ox.NamedNode):
+            return [f"{head} {REGION_ROLLUP} <{c}>{tail}"
+                    for c in self.hierarchy.rollup([value.value])]
+        if predicate == DCTERMS + "issued":
+            match = re.match(r"(\d{4})", value.value)
+            year = f'"{match.group(1)}"^^{XSD_INTEGER}' if match else None
+            return [f"{head} {ISSUED_YEAR} {year}{tail}"] if year else []
+        if self.index_words and isinstance(value, ox.Literal):
+            # folded words are letters and digits only: nothing to escape
+            return [f'{head} {WORD} "{w}"{tail}' for w in words(value.value)]
+        return []
+
+
+def update_publications(store: GraphStore, uris: Uris, record_graphs: dict[str, str],
+                        hierarchy: Hierarchy | None = None, index_words: bool = True,
+                        existing: Iterable[str] | None = None, total: int = 0) -> int:
+    """Rewrite the aggregate graphs of some record graphs (record graph IRI -> content hash);
+    a record graph no longer in the store loses its aggregate graph. ``existing``: the
+    aggregate graphs there are (None: any may be); ``total``: how many records the store
+    holds (to choose between a query per record and one over all). Returns how many."""
+    hierarchy = hierarchy or Hierarchy.read(store)
+    targets = {aggregate_graph(g) for g in record_graphs}
+    old = targets if existing is None else targets & set(existing)
+    if old:
+        store.replace(sorted(old), [])
+    writer = _Writer(hierarchy, index_words)
+    buffer: list[str] = []
+    for fact in record_facts(store, record_graphs, total):
+        buffer += writer.lines(fact)
+        if len(buffer) >= BUFFER:
+            _load(store, buffer)
+            buffer = []
+    for graph, content_hash in record_graphs.items():  # stamps last: a crash leaves them out
+        name = ox.NamedNode(aggregate_graph(graph))
+        stamp = ox.Literal(_stamp(content_hash, hierarchy, index_words))
+        buffer.append(f"{name} {STAMP} {stamp} {name} .\n")
+    _load(store, buffer)
+    return len(record_graphs)
+
+
+def _load(store: GraphStore, lines: list[str]) -> None:
+    """Add N-Quads lines, as ``_add`` does quads."""
+    text = "".join(lines)
+    engine = getattr(store, "engine", None)
+    if engine is not None and hasattr(engine, "bulk_load"):
+        engine.bulk_load(text.encode("utf-8"), ox.RdfFormat.N_QUADS)
+    else:
+        store.replace([], ox.parse(text, ox.RdfFormat.N_QUADS))
+
+
+def _add(store: GraphStore, quads: list[ox.Quad]) -> None:
+    """Add quads: with the bulk loader of an embedded Oxigraph store (derived data, rewritten
+    whole if a refresh fails half-way), else in one transaction."""
+    engine = getattr(store, "engine", None)
+    if engine is not None and hasattr(engine, "bulk_extend"):
+        engine.bulk_extend(quads)
+    else:
+        store.replace([], quads)
+
+
+def read_stamps(store: GraphStore, uris: Uris) -> dict[str, str]:
+    """Every aggregate graph (per publication and tally) -> the stamp it was written with."""
+    prefix = uris.base + AGGREGATES
+    return {row["graph"].value: row["stamp"].value
+            for row in store.query(query_text("stamps.rq"))
+            if row["graph"].value.startswith(prefix)}
+
+
+def _stamp(content_hash: str, hierarchy: Hierarchy, index_words: bool) -> str:
+    return f"{content_hash} {hierarchy.digest} {VERSION}{'' if index_words else ' no-words'}"
+
+
+def stale_publications(store: GraphStore, uris: Uris, hierarchy: Hierarchy,
+                       stamps: dict[str, str], current: dict[str, str],
+                       index_words: bool = True) -> tuple[dict[str, str], list[str]]:
+    """(record graphs whose aggregates are missing or out of date -> content hash,
+    aggregate graphs whose record is gone), given the ``current`` record graphs' hashes."""
+    prefix = uris.base + AGGREGATES + RECORD_KIND + "/"
+    done = {graph: stamp for graph, stamp in stamps.items() if graph.startswith(prefix)}
+    stale = {graph: content_hash for graph, content_hash in current.items()
+             if done.get(aggregate_graph(graph)) != _stamp(content_hash, hierarchy, index_words)}
+    gone = [graph for graph in done if record_graph(graph) not in current]
+    return stale, gone
+
+
+# --- tallies ------------------------------------------------------------------------------
+
+
+def tally_graph(uris: Uris, name: str) -> str:
+    """The graph of one tally: {base}graph/aggregates/{name}."""
+    return uris.base + AGGREGATES + name
+
+
+def pair_counts(store: GraphStore, prop: str) -> tuple[Counter[tuple[str, str]], int]:
+    """(unordered pairs of objects of a property -> how many subjects share them, the least
+    count kept): the pairs shared most, MAX_PAIRS at most (pair_minimum)."""
+    bound = {ox.Variable("property"): ox.NamedNode(prop)}
+    distribution = Counter({
+        int(row["count"].value): int(row["pairs"].value) // 2
+        for row in store.query(query_text("pair-distribution.rq"), substitutions=bound)})
+    minimum = pair_minimum(distribution)
+    rows = store.query(query_text("pairs.rq"), substitutions={
+        **bound, ox.Variable("minimum"): _integer(minimum)})
+    counts: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        first, second = row["first"].value, row["second"].value
+        if first < second:
+            counts[first, second] = int(row["count"].value)
+    return counts, minimum
+
+
+def tally_quads(store: GraphStore, tally: Tally, graph: ox.NamedNode) -> list[ox.Quad]:
+    """The quads of one tally, computed from the store as it is."""
+    if tally.query:
+        triples = store.query(query_text(tally.query))
+        return [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
+    counts, _ = pair_counts(store, tally.pair_property or "")
+    kind, dimension = _pkg(tally.tally_class), _pkg(tally.dimension)
+    quads = []
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    for rank, ((first, second), count) in enumerate(ranked, start=1):
+        node = ox.BlankNode()
+        quads += [ox.Quad(node, RDF_TYPE, kind, graph),
+                  ox.Quad(node, dimension, ox.NamedNode(first), graph),
+                  ox.Quad(node, dimension, ox.NamedNode(second), graph),
+                  ox.Quad(node, PUBLICATION_COUNT, _integer(count), graph)]
+        if rank <= RANKED:
+            quads.append(ox.Quad(node, RANK, _integer(rank), graph))
+    return quads
+
+
+def pair_minimum(distribution: Counter[int], most: int = MAX_PAIRS) -> int:
+    """The least count m such that at most ``most`` pairs have m or more, given how many pairs
+    have each count (1 when all pairs fit)."""
+    kept, minimum = 0, max(distribution, default=0) + 1
+    for count in sorted(distribution, reverse=True):
+        if kept + distribution[count] > most:
+            break
+        kept += distribution[count]
+        minimum = count
+    return 1 if kept == sum(distribution.values()) else minimum
+
+
+def _integer(number: int) -> ox.Literal:
+    return ox.Literal(str(number), datatype=XSD_INTEGER)
+
+
+def refresh_tallies(store: GraphStore, uris: Uris,
+                    names: Iterable[str] = TALLIES) -> dict[str, int]:
+    """Recompute tallies, each replacing its graph; returns tally name -> number of tallies."""
+    sizes = {}
+    for name in names:
+        graph = ox.NamedNode(tally_graph(uris, name))
+        quads = tally_quads(store, TALLY_KINDS[name], graph)
+        quads.append(ox.Quad(graph, STAMP, ox.Literal(VERSION), graph))
+        store.replace([graph.value], [])
+        _add(store, quads)
+        sizes[name] = sum(1 for q in quads if q.predicate == PUBLICATION_COUNT)
+    return sizes
+
+
+# --- the entry point ----------------------------------------------------------------------
+
+
+def refresh(store: GraphStore, uris: Uris, index_words: bool = True) -> RefreshSummary:
+    """Bring every aggregate up to date with the records in the store: the per-publication
+    graphs of new or changed records, then (if anything changed) the tallies."""
+    started = time.perf_counter()
+    hierarchy = Hierarchy.read(store)
+    stamps = read_stamps(store, uris)
+    current = store.graph_hashes(str(uris.graph(RECORD_KIND, "")))
+    stale, gone = stale_publications(store, uris, hierarchy, stamps, current, index_words)
+    summary = RefreshSummary()
+    if stale:
+        existing = store.graph_names(uris.base + AGGREGATES + RECORD_KIND + "/")
+        summary.updated = update_publications(store, uris, stale, hierarchy, index_words,
+                                              existing=existing, total=len(current))
+    if gone:
+        store.replace(gone, [])
+        summary.removed = len(gone)
+    tallied = all(stamps.get(tally_graph(uris, name)) == VERSION for name in TALLIES)
+    if stale or gone or not tallied:
+        summary.tallies = refresh_tallies(store, uris)
+    summary.seconds = time.perf_counter() - started
+    return summary

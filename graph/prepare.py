@@ -1,0 +1,154 @@
+"""Preparing records for the store, a batch at a time: map, validate (SHACL), materialise the
+entailments, and write every graph out as N-Quads text.
+
+This is the CPU-heavy part of a load. It runs in worker processes (policykg.graph.parallel) or
+in the loading process itself, and takes and returns plain picklable values, so that what
+crosses between processes is cheap: records in, problems and N-Quads text out. What depends on
+the store (is the record unchanged? is a person's graph already written?) is decided by the
+loader (policykg.graph.pipeline), not here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rdflib import RDF, Literal, Namespace, URIRef
+from rdflib.namespace import FOAF, PROV, XSD
+
+from policykg.graph.infer import Entailment
+from policykg.graph.mapping import Lookups, MappedRecord, Mapping, map_record
+from policykg.graph.record import Problem, Record
+from policykg.graph.reference import Reference
+from policykg.graph.terms import Triple, nquads
+from policykg.graph.uris import Uris
+from policykg.graph.validate import Issue, validate
+
+PKG = Namespace("https://w3id.org/policykg/ontology#")
+RECORD_KIND = "publication"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A record to prepare: its key, its content hash and the time its graph is generated."""
+
+    record: Record
+    key: str
+    digest: str  # pkg:contentHash
+    generated: str  # prov:generatedAtTime, an xsd:dateTime lexical form
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A graph and its entailments graph, as N-Quads: the record's own graph, or the graph of a
+    thing it names (``entity``: a person, a keyword...), which only the first record naming it
+    writes."""
+
+    graph: str
+    entity: bool
+    nquads: str
+
+
+@dataclass
+class Prepared:
+    """A prepared record: its problems (mapping and SHACL), whether they reject it, and, when
+    they do not, its graphs."""
+
+    key: str
+    problems: list[Problem]
+    rejected: bool
+    chunks: list[Chunk]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What preparing needs, for one load: sent once to each worker process."""
+
+    mapping: Mapping
+    uris: Uris
+    lookups: Lookups
+    entailment: Entailment
+    shacl_reference: tuple[Triple, ...]
+
+    @classmethod
+    def of(cls, mapping: Mapping, uris: Uris, reference: Reference) -> Context:
+        """The context of a load under a mapping against a reference."""
+        return cls(mapping, uris, reference.lookups, reference.entailment,
+                   tuple(reference.for_shapes()))
+
+
+def prepare(jobs: list[Job], context: Context) -> list[Prepared]:
+    """Prepare a batch (one SHACL run for all of it), in the order of the jobs (distinct keys)."""
+    if not jobs:
+        return []
+    mapped = [map_record(job.record, context.mapping, context.uris, context.lookups)
+              for job in jobs]
+    issues = validate({m.key: m.triples for m in mapped}, context.shacl_reference)
+    return [_prepared(job, m, issues.get(m.key, []), context) for job, m in zip(jobs, mapped,
+                                                                                strict=True)]
+
+
+def _prepared(job: Job, mapped: MappedRecord, issues: list[Issue],
+              context: Context) -> Prepared:
+    problems = mapped.problems + [_problem(issue, context.mapping) for issue in issues]
+    if any(problem.severity == "Violation" for problem in problems):
+        return Prepared(mapped.key, problems, True, [])
+    return Prepared(mapped.key, problems, False, list(_chunks(job, mapped, context)))
+
+
+def _problem(issue: Issue, mapping: Mapping) -> Problem:
+    fields = mapping.fields_of(issue.path) if issue.path else []
+    return Problem(issue.severity, fields[0] if fields else None, issue.value, issue.message)
+
+
+def _chunks(job: Job, mapped: MappedRecord, context: Context):
+    """The record's own graph (with its provenance), its entailments, and the graphs of the
+    things it names, each with theirs."""
+    uris = context.uris
+    for (kind, key), triples in _partition(mapped, uris).items():
+        graph_iri = str(uris.graph(kind, key))
+        if kind == RECORD_KIND:
+            triples.extend(_provenance(URIRef(graph_iri), mapped, job, context.mapping))
+        else:
+            triples.append((URIRef(graph_iri), FOAF.primaryTopic, uris.id(kind, key)))
+        inferred = context.entailment.materialise(triples)
+        text = nquads(triples, graph_iri) + nquads(inferred, str(uris.inferred_graph(kind, key)))
+        yield Chunk(graph_iri, kind != RECORD_KIND, text)
+
+
+def _partition(mapped: MappedRecord, uris: Uris) -> dict[tuple[str, str], list[Triple]]:
+    """Split a record's triples: things other than the publication get graphs of their own,
+    so that a person named by many records is described once, not once per record."""
+    own = (RECORD_KIND, mapped.key)
+    parts: dict[tuple[str, str], list[Triple]] = {own: []}
+    for triple in mapped.triples:
+        kind_key = uris.split(str(triple[0]))
+        if kind_key is None or kind_key[0] == RECORD_KIND:
+            kind_key = own
+        parts.setdefault(kind_key, []).append(triple)
+    return parts
+
+
+def _provenance(graph_iri: URIRef, mapped: MappedRecord, job: Job,
+                mapping: Mapping) -> list[Triple]:
+    record = mapped.record
+    return [
+        (graph_iri, predicate, obj)
+        for predicate, obj in (
+            (RDF.type, PROV.Entity),
+            (FOAF.primaryTopic, mapped.iri),
+            (PROV.wasDerivedFrom, _derived_from(record.source)),
+            (PROV.generatedAtTime, Literal(job.generated, datatype=XSD.dateTime)),
+            (PKG.sourceFormat, Literal(record.format)),
+            (PKG.sourceIdentifier, Literal(record.source_id)),
+            (PKG.mapping, Literal(Path(mapping.name).name)),
+            (PKG.contentHash, Literal(job.digest)),
+        )
+    ]
+
+
+@lru_cache(maxsize=1024)
+def _derived_from(source: str) -> URIRef:
+    """The IRI of where a record came from: its URL, or its file's ``file:`` IRI."""
+    return URIRef(source) if "://" in source else URIRef(Path(source).resolve().as_uri())

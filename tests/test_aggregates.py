@@ -1,0 +1,247 @@
+"""Aggregates computed at load time (policykg.graph.aggregates), on a handful of records written
+straight into an in-memory store with the layout the pipeline writes."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pyoxigraph as ox
+import pytest
+
+from policykg.graph import aggregates
+from policykg.graph.store import OxigraphStore
+from policykg.graph.uris import Uris
+
+BASE = "http://localhost:8000/"
+PKG = "https://w3id.org/policykg/ontology#"
+PREFIXES = f"""
+@base <{BASE}> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix foaf: <http://xmlns.com/foaf/0.1/> .
+@prefix pkg: <{PKG}> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+"""
+CLOSURE = """
+<id/jel/O31> skos:broaderTransitive <id/jel/O3>, <id/jel/O> .
+<id/jel/O32> skos:broaderTransitive <id/jel/O3>, <id/jel/O> .
+<id/jel/O3> skos:broaderTransitive <id/jel/O> .
+<id/jel/F13> skos:broaderTransitive <id/jel/F1>, <id/jel/F> .
+<id/jel/F1> skos:broaderTransitive <id/jel/F> .
+<id/region/JM> skos:broaderTransitive <id/region/caribbean>, <id/region/lac> .
+<id/region/caribbean> skos:broaderTransitive <id/region/lac> .
+"""
+RECORD = """
+<graph/publication/{key}> foaf:primaryTopic <id/publication/{key}> ;
+    pkg:contentHash "{hash}" .
+<id/publication/{key}> a pkg:Publication ;
+    dcterms:title "{title}"@en ;
+    dcterms:abstract "{abstract}"@en ;
+    dcterms:issued {issued} ;
+    dcterms:creator {creators} ;
+    pkg:jel {jel} ;
+    dcterms:spatial {regions} ;
+    pkg:keyword {keywords} ;
+    pkg:division <id/org/ifd-cti> .
+"""
+RECORDS = {
+    "P1": dict(title="Clusters and Innovation", abstract="Innovación in the Caribbean, and more.",
+               issued='"2023-03-08T00:03:00"^^xsd:dateTime',
+               creators="<id/person/a>, <id/person/b>", jel="<id/jel/O31>, <id/jel/O32>",
+               regions="<id/region/JM>", keywords="<id/keyword/k1>, <id/keyword/k2>"),
+    "P2": dict(title="Trade Agreements", abstract="Cluster policy of the region.",
+               issued='"2023"^^xsd:gYear',
+               creators="<id/person/a>, <id/person/b>, <id/person/c>",
+               jel="<id/jel/F13>", regions="<id/region/caribbean>",
+               keywords="<id/keyword/k1>, <id/keyword/k2>, <id/keyword/k3>"),
+    "P3": dict(title="Solo", abstract="One author.", issued='"2021-05-01"^^xsd:date',
+               creators="<id/person/c>", jel="<id/jel/O31>", regions="<id/region/JM>",
+               keywords="<id/keyword/k3>"),
+}
+
+
+def add_record(store: OxigraphStore, key: str, content_hash: str = "h1", **changes: str) -> None:
+    """Write a record's graph as the pipeline does: its triples and provenance in one graph."""
+    fields = {**RECORDS[key], **changes}
+    text = PREFIXES + RECORD.format(key=key, hash=content_hash, **fields)
+    graph = ox.NamedNode(f"{BASE}graph/publication/{key}")
+    store.replace([graph.value], [
+        ox.Quad(t.subject, t.predicate, t.object, graph)
+        for t in ox.parse(text, ox.RdfFormat.TURTLE)
+    ])
+
+
+def remove_record(store: OxigraphStore, key: str) -> None:
+    store.replace([f"{BASE}graph/publication/{key}"], [])
+
+
+@pytest.fixture
+def store() -> OxigraphStore:
+    store = OxigraphStore(None)
+    closure = ox.NamedNode(BASE + "graph/inferred/vocabularies")
+    store.replace([], [ox.Quad(t.subject, t.predicate, t.object, closure)
+                       for t in ox.parse(PREFIXES + CLOSURE, ox.RdfFormat.TURTLE)])
+    for key in RECORDS:
+        add_record(store, key)
+    return store
+
+
+def objects(store: OxigraphStore, key: str, name: str) -> set[str]:
+    subject = ox.NamedNode(f"{BASE}id/publication/{key}")
+    pattern = store.engine.quads_for_pattern(subject, ox.NamedNode(PKG + name), None)
+    return {q.object.value for q in pattern}
+
+
+def short(iris: set[str]) -> set[str]:
+    return {iri.rsplit("/", 1)[-1] for iri in iris}
+
+
+def tallies(store: OxigraphStore, kind: str) -> dict[tuple[str, ...], int]:
+    """The tallies of a class: their dimension values (short, sorted) -> count."""
+    query = f"""PREFIX pkg: <{PKG}>
+    SELECT DISTINCT ?tally ?dimension ?value ?count WHERE {{
+      ?tally a pkg:{kind} ; pkg:publicationCount ?count ; ?dimension ?value .
+      FILTER(STRSTARTS(STR(?dimension), STR(pkg:tally))) }}"""
+    found: dict[str, tuple[list[str], int]] = {}
+    for row in store.query(query):
+        values, _ = found.setdefault(row["tally"].value, ([], int(row["count"].value)))
+        values.append(row["value"].value.rsplit("/", 1)[-1])
+    return {tuple(sorted(values)): count for values, count in found.values()}
+
+
+def test_words_are_folded_and_stop_words_left_out() -> None:
+    assert aggregates.words("Innovación in the Región: R&D, SMEs!") == {
+        "innovacion", "region", "smes"}
+    assert aggregates.words("de la economía") == {"economia"}
+
+
+def test_roll_ups_year_and_words_per_publication(store: OxigraphStore) -> None:
+    summary = aggregates.refresh(store, Uris(BASE))
+    assert summary.updated == 3
+    assert short(objects(store, "P1", "jelRollup")) == {"O31", "O32", "O3", "O"}
+    assert short(objects(store, "P1", "jelTop")) == {"O"}
+    assert short(objects(store, "P1", "regionRollup")) == {"JM", "caribbean", "lac"}
+    assert short(objects(store, "P2", "regionRollup")) == {"caribbean", "lac"}
+    assert objects(store, "P1", "issuedYear") == {"2023"}
+    assert objects(store, "P2", "issuedYear") == {"2023"}  # from an xsd:gYear
+    assert {"clusters", "innovation", "innovacion", "caribbean"} <= objects(store, "P1", "word")
+    assert "the" not in objects(store, "P1", "word")
+
+
+def test_aggregates_live_in_graphs_of_their_own(store: OxigraphStore) -> None:
+    aggregates.refresh(store, Uris(BASE))
+    graphs = {q.graph_name.value for q in store.engine.quads_for_pattern(
+        None, ox.NamedNode(PKG + "jelRollup"), None)}
+    assert graphs == {f"{BASE}graph/aggregates/publication/{key}" for key in RECORDS}
+    names = store.graph_names(BASE + "graph/aggregates/")
+    assert {f"{BASE}graph/aggregates/{name}" for name in aggregates.TALLIES} <= names
+
+
+def test_tallies(store: OxigraphStore) -> None:
+    aggregates.refresh(store, Uris(BASE))
+    assert tallies(store, "JelTally") == {
+        ("O",): 2, ("O3",): 2, ("O31",): 2, ("O32",): 1, ("F",): 1, ("F1",): 1, ("F13",): 1}
+    assert tallies(store, "YearTally") == {("2021",): 1, ("2023",): 2}
+    assert tallies(store, "RegionYearTally") == {
+        ("2021", "JM"): 1, ("2021", "caribbean"): 1, ("2021", "lac"): 1,
+        ("2023", "JM"): 1, ("2023", "caribbean"): 2, ("2023", "lac"): 2}
+    assert tallies(store, "DivisionYearTally") == {("2021", "ifd-cti"): 1, ("2023", "ifd-cti"): 2}
+    assert tallies(store, "CoauthorTally") == {("a", "b"): 2, ("a", "c"): 1, ("b", "c"): 1}
+    assert tallies(store, "KeywordPairTally") == {
+        ("k1", "k2"): 2, ("k1", "k3"): 1, ("k2", "k3"): 1}
+    ranks = f"""PREFIX pkg: <{PKG}>
+    SELECT ?a ?b ?rank WHERE {{ ?t pkg:rank ?rank ; pkg:tallyPerson ?a, ?b
+      FILTER(STR(?a) < STR(?b)) }} ORDER BY ?rank"""
+    assert [(r["a"].value[-1], r["b"].value[-1], r["rank"].value) for r in store.query(ranks)] \
+        == [("a", "b", "1"), ("a", "c", "2"), ("b", "c", "3")]
+
+
+def test_removing_a_publication_updates_counts(store: OxigraphStore) -> None:
+    uris = Uris(BASE)
+    aggregates.refresh(store, uris)
+    remove_record(store, "P2")
+    summary = aggregates.refresh(store, uris)
+    assert (summary.updated, summary.removed) == (0, 1)
+    assert not store.has_graph(f"{BASE}graph/aggregates/publication/P2")
+    assert tallies(store, "CoauthorTally") == {("a", "b"): 1}
+    assert tallies(store, "KeywordPairTally") == {("k1", "k2"): 1}
+    assert tallies(store, "JelTally")[("O",)] == 2
+    assert ("F",) not in tallies(store, "JelTally")
+
+
+def test_a_changed_record_is_reindexed_and_an_unchanged_store_is_left_alone(
+        store: OxigraphStore) -> None:
+    uris = Uris(BASE)
+    aggregates.refresh(store, uris)
+    again = aggregates.refresh(store, uris)
+    assert (again.updated, again.removed, again.tallies) == (0, 0, {})
+    add_record(store, "P3", content_hash="h2", jel="<id/jel/F13>", issued='"2020"^^xsd:gYear')
+    changed = aggregates.refresh(store, uris)
+    assert changed.updated == 1
+    assert short(objects(store, "P3", "jelRollup")) == {"F13", "F1", "F"}
+    assert objects(store, "P3", "issuedYear") == {"2020"}
+    assert tallies(store, "YearTally") == {("2020",): 1, ("2023",): 2}
+
+
+def test_a_new_publication_is_added_to_the_counts(store: OxigraphStore) -> None:
+    uris = Uris(BASE)
+    aggregates.refresh(store, uris)
+    fields = dict(RECORDS["P1"], creators="<id/person/b>, <id/person/a>")
+    graph = ox.NamedNode(f"{BASE}graph/publication/P4")
+    text = PREFIXES + RECORD.format(key="P4", hash="h1", **fields)
+    store.replace([], [ox.Quad(t.subject, t.predicate, t.object, graph)
+                       for t in ox.parse(text, ox.RdfFormat.TURTLE)])
+    summary = aggregates.refresh(store, uris)
+    assert summary.updated == 1
+    assert tallies(store, "CoauthorTally")[("a", "b")] == 3
+
+
+def test_a_changed_hierarchy_recomputes_every_publication(store: OxigraphStore) -> None:
+    uris = Uris(BASE)
+    aggregates.refresh(store, uris)
+    closure = ox.NamedNode(BASE + "graph/inferred/vocabularies")
+    store.engine.add(ox.Quad(ox.NamedNode(BASE + "id/region/caribbean"),
+                             ox.NamedNode("http://www.w3.org/2004/02/skos/core#broaderTransitive"),
+                             ox.NamedNode(BASE + "id/region/americas"), closure))
+    summary = aggregates.refresh(store, uris)
+    assert summary.updated == 3
+    assert "americas" in short(objects(store, "P2", "regionRollup"))
+
+
+def test_the_word_index_can_be_left_out(store: OxigraphStore) -> None:
+    uris = Uris(BASE)
+    aggregates.refresh(store, uris, index_words=False)
+    assert objects(store, "P1", "word") == set()
+    assert short(objects(store, "P1", "jelTop")) == {"O"}
+    assert aggregates.refresh(store, uris).updated == 3  # turning it on re-indexes
+    assert "innovation" in objects(store, "P1", "word")
+
+
+def test_pair_tallies_keep_the_most_frequent_pairs() -> None:
+    counts = Counter({5: 1, 3: 2, 1: 2})  # pairs per count
+    assert aggregates.pair_minimum(counts, most=10) == 1
+    assert aggregates.pair_minimum(counts, most=3) == 3
+    assert aggregates.pair_minimum(counts, most=2) == 5
+    assert aggregates.pair_minimum(counts, most=0) == 6
+    assert aggregates.pair_minimum(Counter(), most=10) == 1
+
+
+class PlainStore:
+    """A store with only the GraphStore protocol (no pyoxigraph engine, no bulk loader)."""
+
+    def __init__(self, inner: OxigraphStore) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        if name == "engine":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def test_refresh_through_the_store_protocol_only(store: OxigraphStore) -> None:
+    plain = PlainStore(store)
+    assert aggregates.refresh(plain, Uris(BASE)).updated == 3
+    assert tallies(store, "CoauthorTally")[("a", "b")] == 2
+    add_record(store, "P1", content_hash="h2", jel="<id/jel/F13>")
+    assert aggregates.refresh(plain, Uris(BASE)).updated == 1
+    assert short(objects(store, "P1", "jelTop")) == {"F"}

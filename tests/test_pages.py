@@ -1,0 +1,143 @@
+"""The HTML pages people read: one per kind, showing what a reader looks for, every value
+escaped, and schema.org JSON-LD embedded. Served over the store of test_linked_data (the sample,
+a second publication by Rabellotti, and one whose title holds a <script> element).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import unescape
+
+from test_linked_data import SCRIPT_TITLE, TITLE, Site
+from test_linked_data import site as site  # the shared session fixture
+
+SEP = " \u203a "  # between the steps of a chain (broader, place in the Bank)
+
+
+def chain(*steps: str) -> str:
+    return SEP.join(steps)
+
+
+def html(site: Site, path: str) -> str:
+    response = site.client.get(path, headers={"Accept": "text/html"})
+    assert response.status_code == 200, path
+    assert response.mimetype == "text/html"
+    return response.text
+
+
+def text(page: str) -> str:
+    """The visible text of a page, tags removed, spaces collapsed."""
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
+def jsonld(page: str) -> dict:
+    (found,) = re.findall(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    return json.loads(found)
+
+
+def test_publication_page(site):
+    page = html(site, "/doc/publication/IDB-LM-00577")
+    shown = text(page)
+    assert f"<h1>{TITLE}</h1>" in page
+    assert re.search(r"by Roberta Rabellotti and Elisa Conz", shown)  # bibo:authorList order
+    assert 'href="/doc/person/rabellotti-roberta"' in page
+    assert chain("Inter-American Development Bank", "Institutions for Development Sector",
+                 "Competitiveness, Technology and Innovation Division") in shown
+    assert chain("Americas", "Latin America and the Caribbean", "Caribbean") in shown
+    assert chain("O Economic Development, Innovation, Technological Change, and Growth",
+                 "O3 Innovation; Research and Development; Technological Change; Intellectual "
+                 "Property Rights", "O31 Innovation and Invention: Processes and Incentives") \
+        in shown
+    assert "regional ecosystem" in shown and "Cluster Development" in shown
+    assert 'href="https://doi.org/10.18235/0004771"' in page
+    assert 'class="pdf" href="https://publications.iadb.org/' in page
+    for fact in ("dspace-page", "Content hash", "Loaded at", "dspace-page-IDB-LM-00577.txt"):
+        assert fact in shown
+
+
+def test_publication_page_embeds_schema_org_json_ld(site):
+    data = jsonld(html(site, "/doc/publication/IDB-LM-00577"))
+    assert data["@context"] == "https://schema.org"
+    assert "CreativeWork" in data["@type"]
+    assert data["@id"] == site.iri("id/publication/IDB-LM-00577")
+    assert data["name"] == TITLE
+    assert [a["name"] for a in data["author"]] == ["Roberta Rabellotti", "Elisa Conz"]
+    assert {"@type": "PropertyValue", "propertyID": "DOI", "value": "10.18235/0004771"} in \
+        data["identifier"]
+    assert data["datePublished"] == "2023-03-08"
+
+
+def test_markup_in_values_is_shown_as_text(site):
+    page = html(site, "/doc/publication/IDB-LM-01000")
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<b>markup</b>" not in page
+    assert jsonld(page)["name"] == SCRIPT_TITLE  # "</" escaped inside the script element
+    assert "<\\/script>" in page
+    person = html(site, "/doc/person/tester-tina")
+    assert "<script>alert(1)</script>" not in person and "&lt;script&gt;" in person
+
+
+def test_person_page(site):
+    page = html(site, "/doc/person/rabellotti-roberta")
+    shown = text(page)
+    assert "<h1>Roberta Rabellotti</h1>" in page
+    assert TITLE in shown and "Clusters and Value Chains in Jamaica" in shown
+    coauthors = shown.split("Co-authors", 1)[1]
+    assert "Elisa Conz 1" in coauthors and "Carlo Pietrobelli 1" in coauthors
+    areas = shown.split("JEL areas", 1)[1]
+    assert "O31 Innovation and Invention" in areas and "O12 Microeconomic Analyses" in areas
+    assert jsonld(page)["@type"] == "Person"
+
+
+def test_jel_page_shows_hierarchy_and_publications_of_narrower_codes(site):
+    top = text(html(site, "/doc/jel/O"))
+    for code in ("O1 Economic Development", "O3 Innovation", "O5 Economywide Country Studies"):
+        assert code in top.split("Narrower", 1)[1]
+    publications = top.split("narrower codes included", 1)[1]
+    assert TITLE in publications and "Clusters and Value Chains in Jamaica" in publications
+    leaf = html(site, "/doc/jel/O31")
+    assert "Broader" in leaf and "O3 Innovation; Research" in text(leaf)
+    assert TITLE in text(leaf) and "Clusters and Value Chains in Jamaica" not in text(leaf)
+    assert jsonld(leaf)["termCode"] == "O31"
+
+
+def test_region_page_shows_sub_regions_and_their_publications(site):
+    shown = text(html(site, "/doc/region/caribbean"))
+    assert chain("Americas", "Latin America and the Caribbean") in shown
+    assert "Jamaica" in shown.split("Contains", 1)[1]
+    publications = shown.split("places within included", 1)[1]
+    assert TITLE in publications and "Clusters and Value Chains in Jamaica" in publications
+
+
+def test_division_page_shows_its_place_and_publications_per_year(site):
+    page = html(site, "/doc/org/ifd-cti")
+    shown = text(page)
+    assert "Place in the Bank " + chain("Inter-American Development Bank",
+                                        "Institutions for Development") in shown
+    years = shown.split("Per year", 1)[1]
+    assert "2023 1" in years and "2022 1" in years and "2021 1" in years
+    assert jsonld(page)["parentOrganization"][0]["@id"] == site.iri("id/org/ifd")
+
+
+def test_generic_pages_list_what_links_to_them(site):
+    for path in ("/doc/keyword/cluster", "/doc/operation/RG-E1776", "/doc/subject/tourism",
+                 "/doc/doctype/learning-materials"):
+        shown = text(html(site, path))
+        assert TITLE in shown.split("Links to this", 1)[1], path
+    assert "Clusters and Value Chains in Jamaica" in text(html(site, "/doc/keyword/cluster"))
+
+
+def test_pages_link_to_documents_and_offer_the_other_formats(site):
+    page = html(site, "/doc/publication/IDB-LM-00577")
+    assert 'href="/doc/jel/O31"' in page and 'href="/doc/region/caribbean"' in page
+    assert '<link rel="alternate" type="text/turtle" href="/doc/publication/IDB-LM-00577.ttl">' \
+        in page
+    assert 'href="/static/style.css"' in page
+
+
+def test_listings_and_the_browse_page(site):
+    assert "People" in html(site, "/doc/")
+    people = html(site, "/doc/person/")
+    assert 'href="/doc/person/rabellotti-roberta"' in people and "Carlo Pietrobelli" in people

@@ -51,6 +51,7 @@ VERSION = "1"  # bump when what is computed per publication changes: all are rec
 BUFFER = 200_000  # quads written at a time
 MAX_PAIRS = 50_000  # pair tallies keep the most frequent pairs, this many at most
 RANKED = 1000  # the most frequent pairs also get a pkg:rank (1 = most publications)
+REMOVE_EACH = 5000  # stale records up to which each one's old aggregate graph is removed
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
@@ -190,11 +191,13 @@ def record_graph(aggregate: str) -> str:
 Fact = tuple[str, ox.NamedNode, str, ox.NamedNode | ox.Literal]  # graph, publication, p, value
 
 
-def record_facts(store: GraphStore, graphs: Iterable[str], total: int) -> Iterator[Fact]:
-    """The facts (facts.rq) of some record graphs: one query per graph, or one query over all
-    graphs when they are more than a third of the ``total``."""
+def record_facts(store: GraphStore, graphs: Iterable[str], total: int,
+                 texts: bool = True) -> Iterator[Fact]:
+    """The facts (facts.rq; without title and abstract unless ``texts``) of some record graphs:
+    one query per graph, or one query over all graphs when they are more than a third of the
+    ``total``."""
     wanted = set(graphs)
-    query = query_text("facts.rq")
+    query = query_text("facts.rq" if texts else "facts-no-words.rq")
     if len(wanted) * 3 > total:
         solutions = [store.query(query)]
     else:
@@ -259,7 +262,7 @@ def update_publications(store: GraphStore, uris: Uris, record_graphs: dict[str, 
         store.replace(sorted(old), [])
     writer = _Writer(hierarchy, index_words)
     buffer: list[str] = []
-    for fact in record_facts(store, record_graphs, total):
+    for fact in record_facts(store, record_graphs, total, index_words):
         buffer += writer.lines(fact)
         if len(buffer) >= BUFFER:
             _load(store, buffer)
@@ -335,11 +338,8 @@ def pair_counts(store: GraphStore, prop: str) -> tuple[Counter[tuple[str, str]],
     minimum = pair_minimum(distribution)
     rows = store.query(query_text("pairs.rq"), substitutions={
         **bound, ox.Variable("minimum"): _integer(minimum)})
-    counts: Counter[tuple[str, str]] = Counter()
-    for row in rows:
-        first, second = row["first"].value, row["second"].value
-        if first < second:
-            counts[first, second] = int(row["count"].value)
+    counts = Counter({(row["first"].value, row["second"].value): int(row["count"].value)
+                      for row in rows})
     return counts, minimum
 
 
@@ -406,7 +406,9 @@ def refresh(store: GraphStore, uris: Uris, index_words: bool = True) -> RefreshS
     stale, gone = stale_publications(store, uris, hierarchy, stamps, current, index_words)
     summary = RefreshSummary()
     if stale:
-        existing = store.graph_names(uris.base + AGGREGATES + RECORD_KIND + "/")
+        # a few: remove each one's graph, stamped or not (a refresh cut short leaves graphs
+        # without stamp); many (a first load): only those stamped, not a lookup per record
+        existing = None if len(stale) <= REMOVE_EACH else set(stamps)
         summary.updated = update_publications(store, uris, stale, hierarchy, index_words,
                                               existing=existing, total=len(current))
     if gone:

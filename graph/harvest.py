@@ -240,6 +240,8 @@ class OaiClient:
         return None if response is None else response.http_response.content
 
     def _call(self, what: str, request: Callable[[], T]) -> T:
+        """A request, its 5xx retried with backoff, its failures as HarvestErrors; None for
+        noRecordsMatch. The time it takes (waits included) counts as HTTP time."""
         for attempt in itertools.count():
             self._unavailable = 0
             started = time.perf_counter()

@@ -26,6 +26,10 @@ _TRIVIAL_TYPES = {OWL.Thing, RDFS.Resource, OWL.Class, RDFS.Class, OWL.NamedIndi
                   RDFS.Datatype, RDFS.Literal, OWL.Nothing}
 
 
+_TYPE = RDF.type
+_SAME_OR_DIFFERENT = {OWL.sameAs, OWL.differentFrom}
+
+
 def is_junk(triple: tuple) -> bool:
     """Whether an inferred triple says nothing a user asked for: axiomatic or reflexive."""
     subject, predicate, obj = triple
@@ -33,9 +37,9 @@ def is_junk(triple: tuple) -> bool:
         return True
     if predicate in _REFLEXIVE_JUNK and subject == obj:
         return True
-    if predicate == RDF.type and obj in _TRIVIAL_TYPES:
+    if predicate == _TYPE and obj in _TRIVIAL_TYPES:
         return True
-    if predicate in (OWL.sameAs, OWL.differentFrom) and isinstance(obj, Literal):
+    if predicate in _SAME_OR_DIFFERENT and isinstance(obj, Literal):
         return True
     return str(subject).startswith(_AXIOMATIC_NAMESPACES)
 
@@ -88,14 +92,16 @@ class Entailment:
         """The entailments of some triples under the tables, minus the triples themselves."""
         asserted = set(triples)
         inferred: set[Triple] = set()
+        super_properties, super_classes = self.super_properties, self.super_classes
         for subject, predicate, obj in asserted:
-            for sup in self.super_properties.get(predicate, ()):
+            for sup in super_properties.get(predicate, ()):
                 inferred.add((subject, sup, obj))
-            if predicate == RDF.type:
-                for sup in self.super_classes.get(obj, ()):
-                    inferred.add((subject, RDF.type, sup))
+            if predicate == _TYPE:
+                for sup in super_classes.get(obj, ()):
+                    inferred.add((subject, _TYPE, sup))
+        inverses = self.inverses
         for subject, predicate, obj in inferred | asserted:
-            if isinstance(obj, URIRef | BNode):
-                for inverse in self.inverses.get(predicate, ()):
+            if predicate in inverses and isinstance(obj, URIRef | BNode):
+                for inverse in inverses[predicate]:
                     inferred.add((obj, inverse, subject))
         return {t for t in inferred if t not in asserted and not is_junk(t)}

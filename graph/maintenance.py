@@ -7,6 +7,7 @@ from itertools import islice
 
 from rdflib import Graph
 
+from policykg.graph import aggregates
 from policykg.graph.pipeline import RECORD_KIND, remove_records
 from policykg.graph.store import GraphStore
 from policykg.graph.terms import rdflib_graph
@@ -26,6 +27,8 @@ def remove_publications(store: GraphStore, uris: Uris,
             continue
         remove_records(store, uris, graphs)
         removed.extend(graph.rsplit("/", 1)[-1] for graph in graphs)
+    if removed:
+        aggregates.refresh(store, uris)
     return removed, missing
 
 

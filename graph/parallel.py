@@ -9,6 +9,7 @@ back as problems and N-Quads text. A worker whose loading process dies (killed) 
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable
 
 from policykg.graph.prepare import Context, Job, Prepared, prepare
+from policykg.graph.validate import load_shapes
 
 Pending = Callable[[], list[Prepared]]
 
@@ -72,6 +74,8 @@ def _start(context: Context, parent: int) -> None:
     _context = context
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+    load_shapes()
+    gc.freeze()  # what the worker keeps is never garbage: no collection need walk it again
 
 
 def _watch(parent: int) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from policykg.graph import aggregates
 from policykg.graph.mapping import Mapping, record_key, unmapped_fields
 from policykg.graph.parallel import InProcess, Pending, WorkerPool, default_workers
 from policykg.graph.prepare import RECORD_KIND, Context, Job, Prepared, prepare
@@ -128,6 +129,8 @@ class Loader:
             preparer.close(error=failed)
             writer.close()
         # Every batch is written here: what is computed over the whole store goes after this.
+        if summary.loaded or summary.replaced or summary.deleted:
+            aggregates.refresh(self.store, self.uris)
         return summary
 
     def _preparer(self, several: bool) -> InProcess | WorkerPool:

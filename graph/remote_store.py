@@ -5,9 +5,9 @@
 It implements the GraphStore interface of ``policykg.graph.store`` so that loading, the web app
 and the command line behave as over the embedded Oxigraph store:
 
-- queries see the union of all graphs as their default graph (a store's own system graphs
-  left out); pyoxigraph's query options (``substitutions``, ``default_graph``, ``named_graphs``,
-  ``base_iri``, ``prefixes``) are written into the query text (``policykg.graph.sparql_text``);
+- queries see the union of all graphs as their default graph; pyoxigraph's query options
+  (``substitutions``, ``default_graph``, ``named_graphs``, ``base_iri``, ``prefixes``) are
+  written into the query text (``policykg.graph.sparql_text``);
   results come back as pyoxigraph objects (QuerySolutions, QueryBoolean, QueryTriples), parsed
   from the store's answer as it streams in. A query is first parsed by pyoxigraph, so a syntax
   error reads the same on both stores and nothing but SPARQL 1.1 reaches the store;
@@ -21,11 +21,16 @@ and the command line behave as over the embedded Oxigraph store:
   anonymous, read-only user) and appear in no message, log line or ``repr``.
 
 Virtuoso deviates from the SPARQL protocols in ways this module absorbs (see virtuoso.toml and
-``VirtuosoDialect``): its default graph also holds its system graphs; blank nodes come back as
-``nodeID://b123``; its TSV is not SPARQL TSV (JSON is read instead); it has no unnamed default
-graph for updates; ``DROP GRAPH`` fails on a graph it did not see created and ``CLEAR ALL`` /
-``DROP ALL`` clear nothing; it caps result rows (``ResultSetMaxRows``) and answers a query that
-ran out of time with partial results (``X-SQL-State: S1TAT``), which are refused here.
+``VirtuosoDialect``): its default graph also holds its own system graphs (made private once,
+``virtuoso_setup_sql``, so that the anonymous user queries run as does not see them; its
+``input:*-graph-exclude`` pragmas would break ``GRAPH <iri>`` patterns); ``STRSTARTS(x, "")``
+is false; blank nodes come back as ``nodeID://b123``; its TSV is not SPARQL TSV (JSON is read
+instead); ``LIMIT``/``OFFSET`` without ``ORDER BY`` gives pages that overlap; it has no unnamed
+default graph for updates; ``DROP GRAPH`` fails on a graph it did not see created and
+``CLEAR ALL`` / ``DROP ALL`` clear nothing; it caps result rows (``ResultSetMaxRows``) and
+answers a query that ran out of time with partial results (``X-SQL-State: S1TAT``), which are
+refused here; its SPARQL Update is slow (it compiles INSERT DATA to SQL), so quads go to its
+N-Quads loader instead.
 """
 
 from __future__ import annotations
@@ -36,9 +41,9 @@ import os
 import re
 import threading
 import tomllib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from itertools import islice
 from typing import IO, Any
@@ -485,14 +490,6 @@ class RemoteStore:
         _check(response, self.endpoints.host, "query")
         return bool(ox.parse_query_results(response.content, ox.QueryResultsFormat.JSON))
 
-    def ping(self) -> float:
-        """Seconds the store takes to answer ``ASK {}`` (StoreUnavailable if it does not)."""
-        import time
-
-        start = time.monotonic()
-        self._send_query("ASK {}", "ask", self.timeout).read()
-        return time.monotonic() - start
-
     def _send_query(self, text: str, form: str, timeout: float) -> httpx.Response:
         accept = N_TRIPLES if form == "graph" else JSON_RESULTS
         data = {"query": text, **self.dialect.query_parameters(timeout)}
@@ -842,7 +839,16 @@ def query_form(sparql: str, base_iri: str | None = None,
                prefixes: dict[str, str] | None = None) -> str:
     """The form of a query (select, ask, graph), its syntax checked by pyoxigraph (SyntaxError
     as on the embedded store). A query with SERVICE is not evaluated here (it would call out):
-    its form is read from its first keyword."""
+    its form is read from its first keyword. Forms of the last queries are kept."""
+    if prefixes:
+        return _query_form(sparql, base_iri, tuple(sorted(prefixes.items())))
+    return _query_form(sparql, base_iri, ())
+
+
+@lru_cache(maxsize=1024)
+def _query_form(sparql: str, base_iri: str | None,
+                prefix_items: tuple[tuple[str, str], ...]) -> str:
+    prefixes = dict(prefix_items) or None
     if _SERVICE.search(sparql):
         found = [t.word for t in tokens(sparql) if t.kind == "name"]
         word = next((w for w in found if w in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")), "")
@@ -887,5 +893,3 @@ def _starts(variable: str, prefix: str) -> str:
 def _literal(text: str) -> str:
     return str(ox.Literal(text))
 
-
-Progress = Callable[[int], None]

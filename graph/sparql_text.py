@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 _TOKENS = re.compile(r"""
     (?P<skip>\#[^\r\n]*|\s+)
@@ -40,10 +41,15 @@ class Token:
     raw: str = ""
 
 
+@lru_cache(maxsize=256)
+def _tokens(text: str) -> tuple[Token, ...]:
+    return tuple(Token(m.lastgroup or "punct", m.group().upper(), m.start(), m.end(), m.group())
+            for m in _TOKENS.finditer(text) if m.lastgroup != "skip")
+
+
 def tokens(text: str) -> list[Token]:
-    """The tokens of a text, without spaces and comments."""
-    return [Token(m.lastgroup or "punct", m.group().upper(), m.start(), m.end(), m.group())
-            for m in _TOKENS.finditer(text) if m.lastgroup != "skip"]
+    """The tokens of a text, without spaces and comments (the last texts' kept)."""
+    return list(_tokens(text))
 
 
 def has_dataset_clause(text: str) -> bool:
@@ -230,6 +236,7 @@ def body_index(found: list[Token]) -> int:
     return index
 
 
+@lru_cache(maxsize=256)
 def with_ordered_pages(text: str) -> str:
     """The query with ``ORDER BY`` (its projected variables) added to each sub-query that has
     LIMIT or OFFSET but no order: a store that does not return rows in one stable order

@@ -72,6 +72,8 @@ class Virtuoso:
     sql_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     buffers: int = 20_000            # NumberOfBuffers (8 kB each); more for benchmarks
+    query_seconds: int = 60          # [SPARQL] MaxQueryExecutionTime (0: none)
+    estimate_seconds: int = 400      # [SPARQL] MaxQueryCostEstimationTime (0: none)
     process: subprocess.Popen | None = None
     state: str | None = None         # the name of what the store holds now (None: unknown)
     snapshots: dict[str, bytes] = field(default_factory=dict)
@@ -108,6 +110,10 @@ class Virtuoso:
         text = re.sub(r"(?m)^DirsAllowed\s*=.*$", f"DirsAllowed = ., {self.folder}", text)
         text = re.sub(r"(?m)^ResultSetMaxRows\s*=.*$", "ResultSetMaxRows = 100000000", text)
         text = re.sub(r"(?m)^NumberOfBuffers\s*=.*$", f"NumberOfBuffers = {self.buffers}", text)
+        text = re.sub(r"(?m)^MaxQueryExecutionTime\s*=.*$",
+                      f"MaxQueryExecutionTime = {self.query_seconds}", text)
+        text = re.sub(r"(?m)^MaxQueryCostEstimationTime\s*=.*$",
+                      f"MaxQueryCostEstimationTime = {self.estimate_seconds}", text)
         text = re.sub(r"(?m)^MaxDirtyBuffers\s*=.*$",
                       f"MaxDirtyBuffers = {self.buffers * 3 // 4}", text)
         ini = self.folder / "virtuoso.ini"

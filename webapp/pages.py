@@ -37,7 +37,7 @@ ORG = "http://www.w3.org/ns/org#"
 OWL = "http://www.w3.org/2002/07/owl#"
 SCHEMA = "http://schema.org/"
 RDF_TYPE = RDF + "type"
-CAP = 1000          # publications looked at for a person's co-authors and JEL areas
+CAP = 500           # publications looked at for a person's co-authors and JEL areas
 YEARS_CAP = 2000    # publications counted for a unit's publications per year
 TOP = 20            # co-authors and JEL areas shown
 MAX_PATHS = 6       # broader chains shown per concept (regions may sit in several)
@@ -51,6 +51,7 @@ class View:
     queries: Queries
     root: str = ""
     labels: dict[Term, list[tuple[str, ox.Literal]]] = field(default_factory=dict)
+    _label_cache: dict[Term, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for term, labels in self.description.labels.items():
@@ -71,6 +72,11 @@ class View:
 
     def label(self, term: Term) -> str:
         """The best label of a term, else its path under the base or CURIE (IRIs), or value."""
+        if term not in self._label_cache:
+            self._label_cache[term] = self._label(term)
+        return self._label_cache[term]
+
+    def _label(self, term: Term) -> str:
         found = best_label(self.labels.get(term, ()))
         if found:
             return found
@@ -79,6 +85,11 @@ class View:
         if term.value.startswith(self.base + "graph/"):
             return term.value[len(self.base):]
         return self.queries.curie(term.value)
+
+    def add_label(self, term: Term, prop: str, value: ox.Literal) -> None:
+        """A label learnt from another query than the description."""
+        self.labels.setdefault(term, []).append((prop, value))
+        self._label_cache.pop(term, None)
 
     def notation(self, term: Term) -> str | None:
         """The skos:notation of a term, if it has a plain one (JEL codes)."""
@@ -161,7 +172,7 @@ class Hierarchy:
             if parent not in hierarchy.parents.setdefault(child, []):
                 hierarchy.parents[child].append(parent)
             if row["label"] is not None:
-                view.labels.setdefault(parent, []).append((row["labelP"].value, row["label"]))
+                view.add_label(parent, row["labelP"].value, row["label"])
         return hierarchy
 
     def paths(self, node: Term, seen: tuple[Term, ...] = ()) -> list[list[Term]]:
@@ -184,41 +195,35 @@ def _placed(view: View, hierarchy: Hierarchy, terms: Iterable[Term], coded: bool
 # --- publication lists ---------------------------------------------------------------------
 
 
-def publications(store, view: View, query: str, coded: bool = False) -> tuple[list[dict], bool]:
-    """One page of a publications query, and whether more exist; ``coded``: show the concepts
-    they are reached through (?via) by their notation (JEL codes)."""
+def publications(store, view: View, query: str) -> tuple[list[dict], bool]:
+    """One page of a publications query, and whether more exist."""
     description = view.description
     size = description.per_page
     rows = view.queries.about(store, query, description.iri.value, limit=size + 1,
                               offset=(description.page - 1) * size)
-    items = _collect(view, rows)
-    return [_publication_item(view, item, coded) for item in items[:size]], len(items) > size
+    items = _collect(rows)
+    return [_publication_item(view, item) for item in items[:size]], len(items) > size
 
 
-def _collect(view: View, rows) -> list[dict]:
-    """Rows ?pub ?via ?viaP ?viaLabel ?title ?issued folded into one item per publication."""
+def _collect(rows) -> list[dict]:
+    """Rows ?pub ?via ?viaLabel ?title ?issued folded into one item per publication."""
     found: dict[Term, dict] = {}
     for row in rows:
-        item = found.setdefault(row["pub"], {"pub": row["pub"], "titles": [], "via": [],
+        item = found.setdefault(row["pub"], {"pub": row["pub"], "titles": [], "via": {},
                                              "issued": None})
         if row["title"] is not None:
             item["titles"].append((DCTERMS + "title", row["title"]))
         if row["issued"] is not None:
             item["issued"] = row["issued"].value[:10]
-        if row["via"] is not None and row["via"] not in item["via"]:
-            item["via"].append(row["via"])
-        if row["viaLabel"] is not None:
-            labels = view.labels.setdefault(row["via"], [])
-            if (row["viaP"].value, row["viaLabel"]) not in labels:
-                labels.append((row["viaP"].value, row["viaLabel"]))
+        if row["via"] is not None:
+            item["via"][row["via"]] = row["viaLabel"].value if row["viaLabel"] else None
     return list(found.values())
 
 
-def _publication_item(view: View, item: dict, coded: bool) -> dict:
+def _publication_item(view: View, item: dict) -> dict:
     title = best_label(item["titles"]) or view.label(item["pub"])
     return {"link": view.link(item["pub"], title), "issued": item["issued"],
-            "via": [view.link(v, view.notation(v) if coded else None)
-                    for v in item["via"] if v != view.description.iri]}
+            "via": [view.link(via, text) for via, text in item["via"].items()]}
 
 
 # --- pages ---------------------------------------------------------------------------------
@@ -335,7 +340,7 @@ def _counted(view: View, rows, key: str) -> list[dict]:
 def jel(store, view: View) -> dict:
     """A JEL concept: its place in the classification and its publications (narrower included)."""
     hierarchy = Hierarchy.load(store, view)
-    items, more = publications(store, view, "publications-jel", coded=True)
+    items, more = publications(store, view, "publications-jel")
     this = view.description.iri
     code = view.notation(this)
     label = view.label(this)

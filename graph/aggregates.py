@@ -251,8 +251,8 @@ class _Writer:
 def update_publications(store: GraphStore, uris: Uris, record_graphs: dict[str, str],
                         hierarchy: Hierarchy | None = None, index_words: bool = True,
                         existing: Iterable[str] | None = None, total: int = 0) -> int:
-    """Rewrite the aggregate graphs of some record graphs (record graph IRI -> content hash);
-    a record graph no longer in the store loses its aggregate graph. ``existing``: the
+    """Rewrite the aggregate graphs of some record graphs of the store (record graph IRI ->
+    content hash; refresh also drops those whose record is gone). ``existing``: the
     aggregate graphs there are (None: any may be); ``total``: how many records the store
     holds (to choose between a query per record and one over all). Returns how many."""
     hierarchy = hierarchy or Hierarchy.read(store)

@@ -328,7 +328,8 @@ def collect_orphans(store: GraphStore, uris: Uris, candidates: set[str]) -> set[
     for iri in candidates:
         kind, key = uris.split(iri)
         graph = str(uris.graph(kind, key))
-        if store.has_graph(graph) and not store.is_referenced(iri, outside=graph):
+        records = str(uris.graph(RECORD_KIND, ""))
+        if store.has_graph(graph) and not store.is_referenced(iri, within=records):
             orphaned.add(graph)
     if orphaned:
         store.replace([name for g in orphaned for name in (g, inferred_graph_of(g))], [])

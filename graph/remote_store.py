@@ -683,9 +683,9 @@ class RemoteStore:
                 "FILTER(isIRI(?o)) }")
         return {row["o"].value for row in self.query(text)}
 
-    def is_referenced(self, iri: str, outside: str) -> bool:
+    def is_referenced(self, iri: str, within: str) -> bool:
         return bool(self.query(f"ASK {{ GRAPH ?g {{ ?s ?p {_iri(iri)} }} "
-                               f"FILTER(?g != {_iri(outside)}) }}"))
+                               f"FILTER(STRSTARTS(STR(?g), {_literal(within)})) }}"))
 
     def dump(self, output: IO[bytes], format: str) -> None:
         """The whole store, streamed a few thousand quads at a time."""

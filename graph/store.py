@@ -67,8 +67,8 @@ class GraphStore(Protocol):
     def objects_of(self, graph: str) -> set[str]:
         """The IRIs a graph links to (objects that are named nodes)."""
 
-    def is_referenced(self, iri: str, outside: str) -> bool:
-        """Whether any graph other than ``outside`` has ``iri`` as an object."""
+    def is_referenced(self, iri: str, within: str) -> bool:
+        """Whether a graph whose IRI starts with ``within`` (the record graphs) links to ``iri``."""
 
     def query(self, sparql: str, **options: object) -> object:
         """Run a SPARQL query over the union of all graphs (pyoxigraph result types)."""
@@ -139,10 +139,10 @@ class OxigraphStore:
             if isinstance(quad.object, ox.NamedNode)
         }
 
-    def is_referenced(self, iri: str, outside: str) -> bool:
+    def is_referenced(self, iri: str, within: str) -> bool:
         for quad in self._store.quads_for_pattern(None, None, ox.NamedNode(iri), None):
             graph = quad.graph_name
-            if isinstance(graph, ox.NamedNode) and graph.value != outside:
+            if isinstance(graph, ox.NamedNode) and graph.value.startswith(within):
                 return True
         return False
 

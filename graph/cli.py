@@ -122,7 +122,10 @@ def harvest(settings: Settings, url: str | None, set_spec: str | None, from_date
             result = harvesting.run_harvest(settings, target, window, mapping=mapping,
                                             identifier=identifier, progress=bar)
     except harvesting.HarvestError as error:
-        for line in error.result.lines(settings.quarantine_dir) if error.result else []:
+        done = error.result
+        for message in done.summary.messages if done and not quiet else []:
+            click.echo(message, err=True)
+        for line in done.lines(settings.quarantine_dir) if done else []:
             click.echo(line)
         click.echo(f"harvest stopped: {error}", err=True)
         sys.exit(3)

@@ -37,12 +37,16 @@ def app(settings: Settings, loaded_store: Path):
 
 
 @pytest.fixture(scope="module")
-def quad_count(app) -> int:
+def quad_count(app, remote) -> int:
+    if remote:
+        remote.ensure("sample")  # module fixtures are made before the per-test state is set
     return sum(1 for _ in app.extensions["policykg.store"].quads())
 
 
 @pytest.fixture(scope="module")
-def void(app) -> Graph:
+def void(app, remote) -> Graph:
+    if remote:
+        remote.ensure("sample")
     response = app.test_client().get("/.well-known/void")
     assert response.status_code == 200
     assert response.mimetype == "text/turtle"

@@ -7,15 +7,18 @@ terms (Quad, NamedNode, Literal...); query results are pyoxigraph result objects
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Protocol, TypeVar
 
 import pyoxigraph as ox
 
 if TYPE_CHECKING:
     from policykg.graph.config import Settings
 
+T = TypeVar("T")
 PKG = "https://w3id.org/policykg/ontology#"
 CONTENT_HASH = ox.NamedNode(PKG + "contentHash")
 SOURCE_IDENTIFIER = ox.NamedNode(PKG + "sourceIdentifier")
@@ -80,83 +83,161 @@ class GraphStore(Protocol):
         """Flush and release the store."""
 
 
+READ_ONLY_ATTEMPTS = 10
+
+
+def open_read_only(path: Path | str) -> ox.Store:
+    """Open an on-disk store read-only, while another process may be writing to it.
+
+    A read-only open reads the list of RocksDB's files, then opens them; a compaction in the
+    writer may delete one in between ("No such file or directory"). That is transient: the
+    open is tried again with the new list, a few times, before the error is raised.
+    """
+    for attempt in range(1, READ_ONLY_ATTEMPTS):
+        try:
+            return ox.Store.read_only(str(path))
+        except (OSError, RuntimeError) as error:
+            if not compacted_away(error):
+                raise
+            time.sleep(0.02 * attempt)
+    return ox.Store.read_only(str(path))
+
+
+def compacted_away(error: Exception) -> bool:
+    """Whether a read-only store failed because a writer's compaction deleted a file of the
+    snapshot it opened (reopening and reading again then succeeds)."""
+    return isinstance(error, (OSError, RuntimeError)) and "No such file" in str(error)
+
+
+def fingerprint(path: str | Path) -> tuple[tuple[str, int, int], ...]:
+    """What changes in a RocksDB folder with every write, and not with a read-only open: the
+    names, sizes and times of CURRENT, MANIFEST-* and the write-ahead logs."""
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return ()
+    marks = []
+    for entry in entries:
+        if entry.name == "CURRENT" or entry.name.startswith("MANIFEST-") \
+                or entry.name.endswith(".log"):
+            try:
+                stat = entry.stat()
+            except OSError:
+                continue  # deleted since the listing: a write, seen in the other files
+            marks.append((entry.name, stat.st_size, stat.st_mtime_ns))
+    return tuple(sorted(marks))
+
+
 class OxigraphStore:
-    """The embedded store: pyoxigraph on disk, the union of all graphs as default graph."""
+    """The embedded store: pyoxigraph on disk, the union of all graphs as default graph.
+
+    Opened read-only, it follows the folder: a read-only RocksDB open is a snapshot, and a
+    writer in another process (a load) compacts away files it would read later. So before
+    each use the folder's fingerprint is compared with the one at open, and the store is
+    reopened when they differ (~15 ms, once per committed write). A failed reopen keeps the
+    previous snapshot.
+    """
 
     def __init__(self, path: Path | str | None, read_only: bool = False) -> None:
+        self.path = path
+        self.read_only = read_only and path is not None
+        self._seen: tuple = ()
         if path is None:
             self._store = ox.Store()
         else:
             Path(path).mkdir(parents=True, exist_ok=True)
-            self._store = ox.Store.read_only(str(path)) if read_only else ox.Store(str(path))
-        self.path = path
-        self.read_only = read_only
+            self._seen = fingerprint(path) if self.read_only else ()
+            self._store = open_read_only(path) if self.read_only else ox.Store(str(path))
 
     @property
     def engine(self) -> ox.Store:
-        """The pyoxigraph store itself, for callers that need its full API."""
+        """The pyoxigraph store itself, for callers that need its full API (read-only: as
+        of the last write to the folder)."""
+        if self.read_only and self._store is not None:
+            seen = fingerprint(self.path)
+            if seen != self._seen:
+                try:
+                    self._store = open_read_only(self.path)
+                    self._seen = seen
+                except (OSError, RuntimeError):
+                    pass  # a write in the middle of the open: the next use tries again
         return self._store
 
+    def _read(self, read: Callable[[ox.Store], T]) -> T:
+        """``read(engine)``, read again on a reopened store if a writer's compaction took a
+        file away meanwhile (read-only only; ``read`` must not return a lazy iterator)."""
+        for _ in range(1, READ_ONLY_ATTEMPTS):
+            try:
+                return read(self.engine)
+            except (OSError, RuntimeError) as error:
+                if not (self.read_only and compacted_away(error)):
+                    raise
+                self.reopen()
+        return read(self.engine)
+
+    def reopen(self) -> None:
+        """Read-only: open the store afresh at the next use."""
+        self._seen = ()
+
     def graph_hashes(self, prefix: str) -> dict[str, str]:
-        hashes = {}
-        for quad in self._store.quads_for_pattern(None, CONTENT_HASH, None, None):
-            graph = quad.graph_name
-            if isinstance(graph, ox.NamedNode) and graph.value.startswith(prefix):
-                hashes[graph.value] = quad.object.value
-        return hashes
+        return self._read(lambda engine: {
+            quad.graph_name.value: quad.object.value
+            for quad in engine.quads_for_pattern(None, CONTENT_HASH, None, None)
+            if isinstance(quad.graph_name, ox.NamedNode)
+            and quad.graph_name.value.startswith(prefix)
+        })
 
     def graphs_with_source(self, source_identifier: str) -> list[str]:
         literal = ox.Literal(source_identifier)
-        return sorted({
+        return self._read(lambda engine: sorted({
             quad.graph_name.value
-            for quad in self._store.quads_for_pattern(None, SOURCE_IDENTIFIER, literal, None)
+            for quad in engine.quads_for_pattern(None, SOURCE_IDENTIFIER, literal, None)
             if isinstance(quad.graph_name, ox.NamedNode)
-        })
+        }))
 
     def graph_names(self, prefix: str) -> set[str]:
-        return {
+        return self._read(lambda engine: {
             graph.value
-            for graph in self._store.named_graphs()
+            for graph in engine.named_graphs()
             if isinstance(graph, ox.NamedNode) and graph.value.startswith(prefix)
-        }
+        })
 
     def has_graph(self, graph: str) -> bool:
-        return self._store.contains_named_graph(ox.NamedNode(graph))
+        return self._read(lambda engine: engine.contains_named_graph(ox.NamedNode(graph)))
 
     def replace(self, remove: Iterable[str], add: Iterable[ox.Quad]) -> None:
         for graph in remove:
-            self._store.remove_graph(ox.NamedNode(graph))
-        self._store.extend(add)
+            self.engine.remove_graph(ox.NamedNode(graph))
+        self.engine.extend(add)
 
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
         name = None if graph is None else ox.NamedNode(graph)
-        return self._store.quads_for_pattern(None, None, None, name)
+        return self.engine.quads_for_pattern(None, None, None, name)
 
     def objects_of(self, graph: str) -> set[str]:
-        return {
+        return self._read(lambda engine: {
             quad.object.value
-            for quad in self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph))
+            for quad in engine.quads_for_pattern(None, None, None, ox.NamedNode(graph))
             if isinstance(quad.object, ox.NamedNode)
-        }
+        })
 
     def is_referenced(self, iri: str, within: str) -> bool:
-        for quad in self._store.quads_for_pattern(None, None, ox.NamedNode(iri), None):
-            graph = quad.graph_name
-            if isinstance(graph, ox.NamedNode) and graph.value.startswith(within):
-                return True
-        return False
+        return self._read(lambda engine: any(
+            isinstance(quad.graph_name, ox.NamedNode) and quad.graph_name.value.startswith(within)
+            for quad in engine.quads_for_pattern(None, None, ox.NamedNode(iri), None)
+        ))
 
     def query(self, sparql: str, **options: object) -> object:
         options.setdefault("use_default_graph_as_union", True)
-        return self._store.query(sparql, **options)
+        return self.engine.query(sparql, **options)
 
     def dump(self, output: IO[bytes], format: str) -> None:
         rdf_format = EXPORT_FORMATS[format]
         if rdf_format.supports_datasets:
-            self._store.dump(output, rdf_format)
+            self.engine.dump(output, rdf_format)
         else:
             # Triples formats get the union of the graphs, each triple once.
-            triples = {ox.Triple(q.subject, q.predicate, q.object) for q in self._store}
+            triples = {ox.Triple(q.subject, q.predicate, q.object) for q in self.engine}
             ox.serialize(triples, output, rdf_format)
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from policykg.graph.store import StoreError, StoreUnavailable
+from policykg.graph.store import StoreError, StoreUnavailable, compacted_away
 
 blueprint = Blueprint("health", __name__, template_folder="templates")
 
@@ -90,6 +90,17 @@ def _no_store(response: Response) -> Response:
 def store_unavailable(error: StoreUnavailable) -> Response:
     """Any page whose store did not answer: 503, try again shortly."""
     return _failure(503, "The knowledge graph's store is not available right now", str(error))
+
+
+@blueprint.app_errorhandler(OSError)
+@blueprint.app_errorhandler(RuntimeError)
+def store_moved_on(error: Exception) -> Response:
+    """Any page whose embedded store was compacted under it by a load: 503, try again (the
+    next read reopens the store). Any other such error is a fault of the app's: 500."""
+    if not compacted_away(error):
+        raise error
+    return _failure(503, "The knowledge graph is being updated", "a load changed the store "
+                    "while it was read")
 
 
 @blueprint.app_errorhandler(StoreError)

@@ -47,12 +47,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
 
-from policykg.graph.store import StoreError, StoreUnavailable
+from policykg.graph.store import (
+    READ_ONLY_ATTEMPTS,
+    OxigraphStore,
+    StoreError,
+    StoreUnavailable,
+    fingerprint,
+)
 
 RESULT_FORMATS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -227,52 +232,38 @@ def _stream(serialize: Callable[[_ChunkWriter], None], send: Send) -> None:
 
 # --- the store folder ------------------------------------------------------------------------
 
-def fingerprint(path: str | Path) -> tuple[tuple[str, int, int], ...]:
-    """What changes in a RocksDB folder with every write, and not with a read-only open."""
-    try:
-        entries = list(os.scandir(path))
-    except OSError:
-        return ()
-    return tuple(sorted(
-        (entry.name, stat.st_size, stat.st_mtime_ns)
-        for entry in entries
-        if entry.name == "CURRENT" or entry.name.startswith("MANIFEST-")
-        or entry.name.endswith(".log")
-        for stat in (entry.stat(),)
-    ))
-
-
-class _Reader:
-    """A read-only store, reopened when the folder shows a write since it was opened."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.seen: tuple = ()
-        self.store: ox.Store | None = None
-
-    def current(self) -> ox.Store:
-        seen = fingerprint(self.path)
-        if self.store is None or seen != self.seen:
-            try:
-                self.store = ox.Store.read_only(self.path)
-                self.seen = seen
-            except OSError:
-                if self.store is None:
-                    raise
-        return self.store
-
-
 def serve_reader(jobs: Connection, out: Connection, path: str) -> None:
     """A reader process: answer jobs on a read-only store until the pipe closes."""
-    reader = _Reader(path)
+    reader: OxigraphStore | None = None
     out.send(("ready",))
     for job in _jobs(jobs):
         try:
-            store = reader.current()
-        except OSError as error:
+            reader = reader or OxigraphStore(path, read_only=True)
+        except (OSError, RuntimeError) as error:
             out.send(("error", 503, f"the store cannot be opened: {error}"))
             continue
-        execute(store, job, out.send)
+        _execute_following(reader, job, out.send)
+
+
+def _execute_following(reader: OxigraphStore, job: Job, send: Send) -> None:
+    """Run a job on a read-only store; if a load's compaction took away a file of its snapshot
+    before anything was answered, reopen the store and run the job again (a few times)."""
+    for _ in range(1, READ_ONLY_ATTEMPTS):
+        answered = again = False
+
+        def forward(message: Message) -> None:
+            nonlocal answered, again
+            if not answered and message[0] == "error" and "No such file" in str(message[2]):
+                again = True
+                return
+            answered = True
+            send(message)
+
+        execute(reader.engine, job, forward)
+        if not again:
+            return
+        reader.reopen()
+    execute(reader.engine, job, send)
 
 
 def serve_writer(jobs: Connection, out: Connection, path: str) -> None:

@@ -1,0 +1,39 @@
+"""The embedded store on disk, as other processes see it while it is written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from policykg.graph.store import OxigraphStore
+
+# Like a load, faster: a batch of graphs per transaction, flushed (a new file each time, so
+# compactions keep deleting old ones), fifty times a second.
+WRITER = textwrap.dedent("""
+    import sys, time, pyoxigraph as ox
+    store = ox.Store(sys.argv[1])
+    print("open", flush=True)
+    for batch in range(10_000):
+        names = [ox.NamedNode(f"http://example.org/g{batch}-{n}") for n in range(100)]
+        store.extend(ox.Quad(g, g, ox.Literal(batch), g) for g in names)
+        store.flush()
+        time.sleep(0.02)
+""")
+
+
+def test_a_read_only_store_follows_another_process_writing_and_compacting(tmp_path: Path):
+    path = tmp_path / "store"
+    OxigraphStore(path).close()
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE)
+    try:
+        assert writer.stdout.readline() == b"open\n"
+        reader = OxigraphStore(path, read_only=True)
+        counts = [len(reader.graph_names("http://example.org/")) for _ in range(150)]
+        reader.close()
+        assert writer.poll() is None, "the writer finished before the readers did"
+        assert counts == sorted(counts) and counts[-1] > counts[0]
+    finally:
+        writer.kill()
+        writer.wait()

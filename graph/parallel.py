@@ -1,10 +1,12 @@
-"""Where batches are prepared: in worker processes, or in the loading process itself.
+"""Where batches are prepared: in worker processes, and in the loading process itself.
 
-Preparing (mapping, SHACL validation, entailments, policykg.graph.prepare) is pure Python and
-holds the GIL, so it scales with processes, not threads. A pool of workers prepares the next
-batches while the loading process reads records and writes finished batches to the store.
-Workers get the load's Context once, when they start; each batch goes in as records and comes
-back as problems and N-Quads text. A worker whose loading process dies (killed) exits too.
+Preparing (mapping, SHACL validation, entailments: policykg.graph.prepare) is pure Python and
+holds the GIL, so it scales with processes, not threads. Worker processes prepare batches while
+the loading process reads records, settles prepared batches and writes them (the store write
+releases the GIL); when every worker is busy, the loading process prepares the next batch
+itself rather than wait. Workers get the load's Context once, when they start; each batch goes
+in as records and comes back as problems and N-Quads text. A worker whose loading process dies
+(killed) exits too.
 """
 
 from __future__ import annotations
@@ -16,50 +18,90 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from multiprocessing.pool import AsyncResult
 
 from policykg.graph.prepare import Context, Job, Prepared, prepare
 from policykg.graph.validate import load_shapes
-
-Pending = Callable[[], list[Prepared]]
 
 _context: Context | None = None  # a worker's, set when it starts
 
 
 def default_workers() -> int:
-    """One worker per CPU (at most 4): the loading process's own work (reading, writing to
-    the store, which releases the GIL) fits next to them."""
-    return max(1, min(os.cpu_count() or 1, 4))
+    """One worker process per CPU but one (at most 4): the loading process prepares batches
+    too, and writes to the store."""
+    return max(0, min((os.cpu_count() or 1) - 1, 4))
 
 
-class InProcess:
-    """Prepares each batch in the loading process, when its result is asked for."""
+class Pending:
+    """A batch being prepared: ``ready()`` says whether its result is there without waiting;
+    calling it returns the result (preparing it now if it is the loading process's to
+    prepare)."""
 
-    def __init__(self, context: Context) -> None:
-        self.context = context
-        self.depth = 1
+    def __init__(self, result: AsyncResult | None = None,
+                 local: Callable[[], list[Prepared]] | None = None) -> None:
+        self._result = result
+        self._local = local
+        self._prepared: list[Prepared] | None = None
 
-    def submit(self, jobs: list[Job]) -> Pending:
-        return lambda: prepare(jobs, self.context)
+    @property
+    def local(self) -> bool:
+        """Whether the loading process prepares it."""
+        return self._local is not None
 
-    def close(self, error: bool = False) -> None:
-        """Nothing to release."""
+    def ready(self) -> bool:
+        if self._result is not None:
+            return self._result.ready()
+        return self._prepared is not None
+
+    def __call__(self) -> list[Prepared]:
+        if self._result is not None:
+            return self._result.get()
+        if self._prepared is None:
+            assert self._local is not None
+            self._prepared = self._local()
+        return self._prepared
 
 
-class WorkerPool:
-    """Prepares batches in worker processes, results in the order they were submitted."""
+class Preparers:
+    """Worker processes (none when ``workers`` is 0) and the loading process: a batch goes to a
+    worker if one is idle, else is the loading process's to prepare."""
 
     def __init__(self, context: Context, workers: int) -> None:
-        method = "fork" if sys.platform == "linux" else "spawn"
-        self._pool = multiprocessing.get_context(method).Pool(
-            workers, initializer=_start, initargs=(context, os.getpid()))
-        self.depth = workers + 1  # batches in flight: one queued behind each busy worker
+        self.context = context
+        self.workers = workers
+        self._pool = None
+        if workers > 0:
+            method = "fork" if sys.platform == "linux" else "spawn"
+            self._pool = multiprocessing.get_context(method).Pool(
+                workers, initializer=_start, initargs=(context, os.getpid()))
+        self._sent: list[AsyncResult] = []
+        self.depth = workers + 1  # batches in flight: one per worker, one for this process
 
     def submit(self, jobs: list[Job]) -> Pending:
-        return self._pool.apply_async(_prepare, (jobs,)).get
+        """Start preparing a batch."""
+        self._sent = [result for result in self._sent if not result.ready()]
+        if self._pool is not None and len(self._sent) < self.workers:
+            result = self._pool.apply_async(_prepare, (jobs,))
+            self._sent.append(result)
+            return Pending(result=result)
+        return Pending(local=lambda: prepare(jobs, self.context))
+
+    @staticmethod
+    def work_while_waiting(head: Pending, queued: Iterable[Pending]) -> None:
+        """Before waiting on a worker's batch, prepare a batch that is this process's to
+        prepare, if one is queued."""
+        if head.ready():
+            return
+        for pending in queued:
+            if pending.local and not pending.ready():
+                pending()
+                return
 
     def close(self, error: bool = False) -> None:
         """Stop the workers: at once after an error, else once they are idle."""
+        if self._pool is None:
+            return
         if error:
             self._pool.terminate()
         else:

@@ -27,13 +27,13 @@ import pyoxigraph as ox
 
 from policykg.graph import aggregates
 from policykg.graph.mapping import Mapping, record_key, unmapped_fields
-from policykg.graph.parallel import InProcess, Pending, WorkerPool, default_workers
+from policykg.graph.parallel import Pending, Preparers, default_workers
 from policykg.graph.prepare import RECORD_KIND, Context, Job, Prepared, prepare
 from policykg.graph.quarantine import Quarantine
 from policykg.graph.record import ReadError, Record
 from policykg.graph.reference import Reference
 from policykg.graph.reference import prepare as prepare_reference
-from policykg.graph.store import GraphStore
+from policykg.graph.store import CONTENT_HASH, GraphStore
 from policykg.graph.uris import Uris
 
 Item = Record | ReadError
@@ -83,8 +83,9 @@ class _Batch:
 class Loader:
     """Loads records into a store under a mapping; one instance per load run.
 
-    ``workers``: processes that prepare batches (None: one per CPU, at most 4; 0: none, all in
-    the loading process). A load of a single batch never starts them.
+    ``workers``: processes that prepare batches next to the loading process, which prepares
+    some too (None: one per CPU but one, at most 4; 0: none). A load of a single batch never
+    starts them.
     """
 
     store: GraphStore
@@ -101,8 +102,7 @@ class Loader:
             self.reference = prepare_reference(self.store, self.uris)
         self._context = Context.of(self.mapping, self.uris, self.reference)
         self._salt = f"{self.mapping.digest}|{self.uris.base}|{self.reference.digest}"
-        self._hashes = self.store.graph_hashes(str(self.uris.graph(RECORD_KIND, "")))
-        self._entities = self.store.graph_names(self.uris.base + "graph/")
+        self._known = _Known(self.store, self.uris)
 
     def load(self, items: Iterable[Item],
              progress: Callable[[int], None] | None = None) -> LoadSummary:
@@ -112,7 +112,8 @@ class Loader:
         first = list(islice(iterator, self.batch_size))
         following = list(islice(iterator, 1))
         batches = _batches(chain(following, iterator), self.batch_size)
-        preparer = self._preparer(several=bool(following))
+        workers = default_workers() if self.workers is None else self.workers
+        preparer = Preparers(self._context, workers if following else 0)
         writer = _Writer(self.store, progress)
         failed = True
         try:
@@ -120,9 +121,9 @@ class Loader:
             for batch in chain([first] if first else [], batches):
                 in_flight.append(self._submit(batch, preparer))
                 if len(in_flight) >= preparer.depth:
-                    self._settle(in_flight.popleft(), summary, writer)
+                    self._settle_next(in_flight, preparer, summary, writer)
             while in_flight:
-                self._settle(in_flight.popleft(), summary, writer)
+                self._settle_next(in_flight, preparer, summary, writer)
             writer.wait()
             failed = False
         finally:
@@ -133,13 +134,7 @@ class Loader:
             aggregates.refresh(self.store, self.uris)
         return summary
 
-    def _preparer(self, several: bool) -> InProcess | WorkerPool:
-        workers = default_workers() if self.workers is None else self.workers
-        if several and workers > 0:
-            return WorkerPool(self._context, workers)
-        return InProcess(self._context)
-
-    def _submit(self, items: list[Item], preparer: InProcess | WorkerPool) -> _Batch:
+    def _submit(self, items: list[Item], preparer: Preparers) -> _Batch:
         """Send a batch's records to be prepared, except those unchanged as far as is known."""
         generated = self.now().isoformat(timespec="seconds")
         keys: list[tuple[str, str] | None] = []
@@ -150,9 +145,16 @@ class Loader:
                 continue
             key, digest = record_key(item, self.mapping), item.content_hash(self._salt)
             keys.append((key, digest))
-            if self._hashes.get(self._record_graph(key)) != digest:
+            if self._known.hash_of(self._record_graph(key)) != digest:
                 sent[key] = Job(item, key, digest, generated)
         return _Batch(items, keys, sent, preparer.submit(list(sent.values())))
+
+    def _settle_next(self, in_flight: deque[_Batch], preparer: Preparers,
+                     summary: LoadSummary, writer: _Writer) -> None:
+        """Settle the oldest batch in flight, first preparing a later one here if the oldest is
+        still with a worker."""
+        preparer.work_while_waiting(in_flight[0].pending, (b.pending for b in in_flight))
+        self._settle(in_flight.popleft(), summary, writer)
 
     def _settle(self, batch: _Batch, summary: LoadSummary, writer: _Writer) -> None:
         """Take a prepared batch in: count and quarantine, then hand its graphs to the writer.
@@ -172,7 +174,7 @@ class Loader:
                 self.quarantine.release_input(item.source, item.source_id)
                 summary.unmapped.update(unmapped_fields(item, self.mapping))
                 key, digest = keyed
-                if self._hashes.get(self._record_graph(key)) == digest:
+                if self._known.hash_of(self._record_graph(key)) == digest:
                     summary.unchanged += 1
                     self.quarantine.release(key)
                     continue
@@ -211,8 +213,8 @@ class Loader:
         if not graphs:
             return
         for graph in graphs:
-            self._hashes.pop(graph, None)
-        self._entities -= remove_records(self.store, self.uris, graphs)
+            self._known.hashes[graph] = None
+        self._known.removed(remove_records(self.store, self.uris, graphs))
         summary.deleted += 1
 
     def _write(self, accepted: list[tuple[Prepared, str]], summary: LoadSummary,
@@ -225,7 +227,7 @@ class Loader:
         previous: list[str] = []
         for result, digest in accepted:
             record_graph = self._record_graph(result.key)
-            if record_graph in self._hashes:
+            if self._known.hash_of(record_graph) is not None:
                 summary.replaced += 1
                 previous.append(record_graph)
                 remove += [record_graph, inferred_graph_of(record_graph)]
@@ -233,11 +235,11 @@ class Loader:
                 summary.loaded += 1
             for chunk in result.chunks:
                 if chunk.entity:
-                    if chunk.graph in self._entities:
+                    if self._known.has_graph(chunk.graph):
                         continue
-                    self._entities.add(chunk.graph)
+                    self._known.graphs[chunk.graph] = True
                 texts.append(chunk.nquads)
-            self._hashes[record_graph] = digest
+            self._known.hashes[record_graph] = digest
             self.quarantine.release(result.key)
         text = "".join(texts)
         if not previous:
@@ -246,11 +248,53 @@ class Loader:
         writer.wait()
         orphans = linked_entities(self.store, self.uris, previous)
         write_nquads(self.store, remove, text)
-        self._entities -= collect_orphans(self.store, self.uris, orphans)
+        self._known.removed(collect_orphans(self.store, self.uris, orphans))
         writer.written(count)
 
     def _record_graph(self, key: str) -> str:
         return str(self.uris.graph(RECORD_KIND, key))
+
+
+class _Known:
+    """What the loader knows of the store: the content hash of each record graph (None: no
+    such record), and which graphs exist. Kept up to date by the loader as it settles batches,
+    so it is right about every graph of a batch still being written.
+
+    An embedded Oxigraph store is asked graph by graph, as records name them: each look-up is
+    an index seek, and what a load costs does not grow with the store. Another store (a remote
+    one) is read whole once, at the start: one paged query rather than a request per graph.
+    """
+
+    def __init__(self, store: GraphStore, uris: Uris) -> None:
+        self._store = store
+        self._lazy = _engine(store) is not None
+        self.hashes: dict[str, str | None] = {}
+        self.graphs: dict[str, bool] = {}
+        if not self._lazy:
+            self.hashes.update(store.graph_hashes(str(uris.graph(RECORD_KIND, ""))))
+            self.graphs.update(dict.fromkeys(store.graph_names(uris.base + "graph/"), True))
+
+    def hash_of(self, graph: str) -> str | None:
+        """The content hash of a record graph, None if there is no such graph."""
+        if graph in self.hashes or not self._lazy:
+            return self.hashes.get(graph)
+        name = ox.NamedNode(graph)
+        found = next(_engine(self._store).quads_for_pattern(None, CONTENT_HASH, None, name), None)
+        self.hashes[graph] = digest = None if found is None else found.object.value
+        return digest
+
+    def has_graph(self, graph: str) -> bool:
+        """Whether a graph exists (or is being written)."""
+        if graph in self.graphs or not self._lazy:
+            return self.graphs.get(graph, False)
+        present = _engine(self._store).contains_named_graph(ox.NamedNode(graph))
+        self.graphs[graph] = present
+        return present
+
+    def removed(self, graphs: Iterable[str]) -> None:
+        """Some graphs were removed from the store."""
+        for graph in graphs:
+            self.graphs[graph] = False
 
 
 def _batches(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
@@ -296,14 +340,24 @@ def write_nquads(store: GraphStore, remove: list[str], text: str) -> None:
     """Remove whole graphs, then add the quads of some N-Quads text, each step all-or-nothing
     (GraphStore.replace). An embedded Oxigraph store parses the text itself, in one transaction,
     rather than through Python Quad objects."""
-    engine = getattr(store, "engine", None)
-    if not isinstance(engine, ox.Store):
+    engine = _engine(store)
+    if engine is None:
         store.replace(remove, ox.parse(text, ox.RdfFormat.N_QUADS) if text else [])
         return
     for graph in remove:
         engine.remove_graph(ox.NamedNode(graph))
     if text:
         engine.load(text, ox.RdfFormat.N_QUADS)
+        # Written data stays in RocksDB's memtables until they fill: hundreds of MB on a long
+        # load. Flushing after each batch keeps the process small, at no measurable cost.
+        engine.flush()
+
+
+def _engine(store: GraphStore) -> ox.Store | None:
+    """The pyoxigraph Store of an embedded store, else None. Asked for at each use, never kept:
+    the store closes when its owner closes it."""
+    engine = getattr(store, "engine", None)
+    return engine if isinstance(engine, ox.Store) else None
 
 
 def inferred_graph_of(graph: str) -> str:

@@ -81,6 +81,7 @@ REMOVE_CHUNK = 500       # graphs removed per SPARQL Update
 DUMP_GRAPHS = 200        # graphs read per request by quads() and dump()
 DUMP_CHUNK = 5_000       # quads serialised at a time by dump()
 ERROR_TEXT = 300         # characters of a store's error message passed on
+EAGER_BYTES = 1 << 20    # answers up to this size are read whole (Virtuoso says its length)
 _SERVICE = re.compile(r"(?i)\bservice\b")
 _LOAD = re.compile(r"(?i)\bload\b")
 _SCRATCH = ox.Store()    # parses queries (empty: evaluating nothing) for their syntax and form
@@ -151,8 +152,10 @@ class _Client:
     def get(self) -> httpx.Client:
         with self._lock:
             if self._client is None or self._pid != os.getpid():
+                # identity: Virtuoso gzips when asked to, and then closes every connection
                 self._client = httpx.Client(trust_env=False, follow_redirects=False,
-                                            headers={"User-Agent": "policykg"})
+                                            headers={"User-Agent": "policykg",
+                                                     "Accept-Encoding": "identity"})
                 self._pid = os.getpid()
             return self._client
 
@@ -578,17 +581,34 @@ class RemoteStore:
     def _result(self, response: httpx.Response, form: str) -> Any:
         media = response.headers.get("Content-Type", "").split(";")[0].strip()
         if form == "graph":
-            return _triples(_Body(response), media)
+            return _triples(self._body(response), media)
         if media not in (JSON_RESULTS, "application/json", XML_RESULTS):
             response.close()
             raise StoreError(f"the store at {self.endpoints.host} answered a query with "
                              f"{media or 'no content type'}")
         if media == XML_RESULTS:
-            body = _Body(response, b"<bnode>nodeID://", b"<bnode>")
+            body = self._body(response, b"<bnode>nodeID://", b"<bnode>")
             return ox.parse_query_results(body, ox.QueryResultsFormat.XML)
         pattern = self.dialect.bnode_pattern
-        body = _Body(response, pattern, b'"bnode", "value": "') if pattern else _Body(response)
+        body = self._body(response, pattern, b'"bnode", "value": "')
         return ox.parse_query_results(body, ox.QueryResultsFormat.JSON)
+
+    @staticmethod
+    def _body(response: httpx.Response, pattern: bytes | None = None,
+              replacement: bytes = b"") -> IO[bytes]:
+        """The answer as a file: read whole when it is small (its connection goes back to the
+        pool at once), else streamed (a caller that stops early does not read the rest)."""
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) <= EAGER_BYTES:
+            try:
+                data = response.read()
+            except httpx.TimeoutException:
+                raise StoreTimeout("the store stopped sending its answer") from None
+            except httpx.TransportError as error:
+                raise StoreUnavailable(f"reading the store's answer failed "
+                                       f"({_reason(error)})") from None
+            return io.BytesIO(data.replace(pattern, replacement) if pattern else data)
+        return _Body(response, pattern, replacement)
 
     def _select_all(self, select: str, key: str) -> Iterator[ox.QuerySolution]:
         """Every row of a SELECT, in pages of ``page_size`` rows ordered by STR(?key) (keyset

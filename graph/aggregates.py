@@ -1,7 +1,8 @@
 """Aggregates computed at load time, so that whole-graph questions become index lookups.
 
-Per publication, in ``{base}graph/aggregates/publication/{key}``, rewritten when its record
-changes (or the vocabulary hierarchy does):
+Per publication, in ``{base}graph/aggregates/publication/{key}``, written by a load together
+with its record (``publication_nquads``, computed where the record is prepared, in parallel),
+else by ``refresh`` when missing or out of date (the vocabulary hierarchy changed):
 
     pkg:jelRollup     each JEL code the publication carries and every broader code
     pkg:jelTop        its top-level JEL categories (A .. Z)
@@ -38,6 +39,7 @@ from functools import cache
 from importlib.resources import files
 
 import pyoxigraph as ox
+from rdflib import URIRef
 
 from policykg.graph.normalise import fold
 from policykg.graph.store import GraphStore
@@ -246,6 +248,28 @@ class _Writer:
             # folded words are letters and digits only: nothing to escape
             return [f'{head} {WORD} "{w}"{tail}' for w in words(value.value)]
         return []
+
+
+FACT_PROPERTIES = frozenset({PKG + "jel", DCTERMS + "spatial", DCTERMS + "issued",
+                             DCTERMS + "title", DCTERMS + "abstract"})  # as in facts.rq
+
+
+def publication_nquads(graph: str, triples: Iterable[tuple[object, object, object]],
+                       content_hash: str, hierarchy: Hierarchy,
+                       index_words: bool = True) -> str:
+    """The aggregate graph of one record graph, stamped, as N-Quads, from the record's triples
+    (rdflib terms): what ``update_publications`` computes from the store, computed while the
+    record is prepared, so that a load writes a record and its aggregates together."""
+    writer = _Writer(hierarchy, index_words)
+    lines = []
+    for subject, predicate, value in triples:
+        if str(predicate) in FACT_PROPERTIES and isinstance(subject, URIRef):
+            term = ox.NamedNode(str(value)) if isinstance(value, URIRef) else ox.Literal(str(value))
+            lines += writer.lines((graph, ox.NamedNode(str(subject)), str(predicate), term))
+    name = ox.NamedNode(aggregate_graph(graph))
+    stamp = ox.Literal(_stamp(content_hash, hierarchy, index_words))
+    lines.append(f"{name} {STAMP} {stamp} {name} .\n")
+    return "".join(lines)
 
 
 def update_publications(store: GraphStore, uris: Uris, record_graphs: dict[str, str],

@@ -100,7 +100,8 @@ class Loader:
     def __post_init__(self) -> None:
         if self.reference is None:
             self.reference = prepare_reference(self.store, self.uris)
-        self._context = Context.of(self.mapping, self.uris, self.reference)
+        hierarchy = aggregates.Hierarchy.read(self.store)
+        self._context = Context.of(self.mapping, self.uris, self.reference, hierarchy)
         self._salt = f"{self.mapping.digest}|{self.uris.base}|{self.reference.digest}"
         self._known = _Known(self.store, self.uris)
 
@@ -227,6 +228,7 @@ class Loader:
         previous: list[str] = []
         for result, digest in accepted:
             record_graph = self._record_graph(result.key)
+            remove.append(aggregates.aggregate_graph(record_graph))  # rewritten with the record
             if self._known.hash_of(record_graph) is not None:
                 summary.replaced += 1
                 previous.append(record_graph)
@@ -391,7 +393,9 @@ def collect_orphans(store: GraphStore, uris: Uris, candidates: set[str]) -> set[
 
 
 def remove_records(store: GraphStore, uris: Uris, record_graphs: list[str]) -> set[str]:
-    """Remove record graphs, their entailments, and the things only they linked to."""
+    """Remove record graphs, their entailments and aggregates, and the things only they
+    linked to."""
     orphans = linked_entities(store, uris, record_graphs)
-    store.replace([name for g in record_graphs for name in (g, inferred_graph_of(g))], [])
+    store.replace([name for g in record_graphs
+                   for name in (g, inferred_graph_of(g), aggregates.aggregate_graph(g))], [])
     return collect_orphans(store, uris, orphans)

@@ -20,6 +20,7 @@ from pathlib import Path
 from rdflib import RDF, Literal, Namespace, URIRef
 from rdflib.namespace import FOAF, PROV, XSD
 
+from policykg.graph.aggregates import Hierarchy, publication_nquads
 from policykg.graph.infer import Entailment
 from policykg.graph.mapping import Lookups, MappedRecord, Mapping, map_record
 from policykg.graph.record import Problem, Record
@@ -73,12 +74,15 @@ class Context:
     lookups: Lookups
     entailment: Entailment
     shacl_reference: tuple[Triple, ...]
+    hierarchy: Hierarchy | None = None  # None: aggregates are left to aggregates.refresh
 
     @classmethod
-    def of(cls, mapping: Mapping, uris: Uris, reference: Reference) -> Context:
-        """The context of a load under a mapping against a reference."""
+    def of(cls, mapping: Mapping, uris: Uris, reference: Reference,
+           hierarchy: Hierarchy | None = None) -> Context:
+        """The context of a load under a mapping against a reference (and, to compute each
+        publication's aggregates with it, the vocabularies' hierarchy)."""
         return cls(mapping, uris, reference.lookups, reference.entailment,
-                   tuple(reference.for_shapes()))
+                   tuple(reference.for_shapes()), hierarchy)
 
 
 def prepare(jobs: list[Job], context: Context) -> list[Prepared]:
@@ -122,8 +126,8 @@ def _problem(issue: Issue, mapping: Mapping) -> Problem:
 
 
 def _chunks(job: Job, mapped: MappedRecord, context: Context):
-    """The record's own graph (with its provenance), its entailments, and the graphs of the
-    things it names, each with theirs."""
+    """The record's own graph (with its provenance), its entailments and its aggregates, and
+    the graphs of the things it names, each with their entailments."""
     uris = context.uris
     for (kind, key), triples in _partition(mapped, uris).items():
         graph_iri = str(uris.graph(kind, key))
@@ -133,6 +137,8 @@ def _chunks(job: Job, mapped: MappedRecord, context: Context):
             triples.append((URIRef(graph_iri), FOAF.primaryTopic, uris.id(kind, key)))
         inferred = context.entailment.materialise(triples)
         text = nquads(triples, graph_iri) + nquads(inferred, str(uris.inferred_graph(kind, key)))
+        if kind == RECORD_KIND and context.hierarchy is not None:
+            text += publication_nquads(graph_iri, triples, job.digest, context.hierarchy)
         yield Chunk(graph_iri, kind != RECORD_KIND, text)
 
 

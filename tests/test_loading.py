@@ -23,6 +23,8 @@ SAMPLE_TEXT = (FIXTURES / "dspace-page-IDB-LM-00577.txt").read_text("utf-8")
 BASE = "http://localhost:8000/"
 TITLE = "Mainstreaming the Cluster Approach in the Caribbean Region"
 BACKENDS = ("oxigraph", "virtuoso")
+PKG_WORD = "https://w3id.org/policykg/ontology#word"
+PKG_ISSUED_YEAR = "https://w3id.org/policykg/ontology#issuedYear"
 
 
 def page(number: str = "IDB-LM-00577", **changes: str) -> str:
@@ -202,3 +204,39 @@ def test_a_load_killed_midway_leaves_records_wholly_in_or_out_and_rerunning_comp
     assert result.returncode == 0, result.stderr
     complete = publication_graphs(vocab_store)
     assert len(complete) == 1500 and {row["n"] for row in complete} == sizes
+
+
+def aggregate_quads(settings: Settings, key: str = "IDB-LM-00577") -> set[tuple[str, str]]:
+    graph = f"{BASE}graph/aggregates/publication/{key}"
+    rows = query(settings, f"SELECT ?p ?o {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    return {(row["p"], row["o"]) for row in rows}
+
+
+def recomputed_aggregates(settings: Settings, key: str = "IDB-LM-00577") -> set[tuple[str, str]]:
+    """A publication's aggregates as a refresh computes them from its record graph now."""
+    from policykg.graph import aggregates
+    from policykg.graph.uris import Uris
+
+    with open_store(settings.store_location, settings=settings) as store:
+        record = f"{BASE}graph/publication/{key}"
+        aggregates.update_publications(store, Uris(BASE), store.graph_hashes(record))
+    return aggregate_quads(settings, key)
+
+
+def test_a_load_writes_each_publication_s_aggregates_as_a_refresh_computes_them(
+        vocab_store: Settings, tmp_path: Path):
+    run(vocab_store, "load", str(write(tmp_path, "a.txt", page())))
+    written = aggregate_quads(vocab_store)
+    assert (PKG_WORD, "caribbean") in written and (PKG_ISSUED_YEAR, "2023") in written
+    assert recomputed_aggregates(vocab_store) == written
+
+
+def test_a_changed_record_s_aggregates_are_rewritten_not_added_to(vocab_store: Settings,
+                                                                  tmp_path: Path):
+    run(vocab_store, "load", str(write(tmp_path, "a.txt", page())))
+    changed = page(**{TITLE: "Tourism Now", "2023-03-08": "2019-01-01"})
+    assert "replaced 1" in run(vocab_store, "load", str(write(tmp_path, "a.txt", changed))).output
+    written = aggregate_quads(vocab_store)
+    assert (PKG_WORD, "tourism") in written
+    assert {o for p, o in written if p == PKG_ISSUED_YEAR} == {"2019"}
+    assert recomputed_aggregates(vocab_store) == written

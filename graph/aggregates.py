@@ -256,10 +256,11 @@ FACT_PROPERTIES = frozenset({PKG + "jel", DCTERMS + "spatial", DCTERMS + "issued
 
 def publication_nquads(graph: str, triples: Iterable[tuple[object, object, object]],
                        content_hash: str, hierarchy: Hierarchy,
-                       index_words: bool = True) -> str:
-    """The aggregate graph of one record graph, stamped, as N-Quads, from the record's triples
-    (rdflib terms): what ``update_publications`` computes from the store, computed while the
-    record is prepared, so that a load writes a record and its aggregates together."""
+                       index_words: bool = True) -> tuple[str, str]:
+    """The aggregate graph of one record graph as N-Quads, from the record's triples (rdflib
+    terms), and its stamp line apart (written last): what ``update_publications`` computes
+    from the store, computed where the record is prepared, so that a load writes them with
+    the record (``add_derived``)."""
     writer = _Writer(hierarchy, index_words)
     lines = []
     for subject, predicate, value in triples:
@@ -268,8 +269,16 @@ def publication_nquads(graph: str, triples: Iterable[tuple[object, object, objec
             lines += writer.lines((graph, ox.NamedNode(str(subject)), str(predicate), term))
     name = ox.NamedNode(aggregate_graph(graph))
     stamp = ox.Literal(_stamp(content_hash, hierarchy, index_words))
-    lines.append(f"{name} {STAMP} {stamp} {name} .\n")
-    return "".join(lines)
+    return "".join(lines), f"{name} {STAMP} {stamp} {name} .\n"
+
+
+def add_derived(store: GraphStore, text: str, stamps: str) -> None:
+    """Write aggregate graphs (N-Quads), then their stamps: on the embedded store with the
+    bulk loader (derived data: a write cut short leaves graphs without stamp, which the next
+    refresh redoes), else in one transaction each."""
+    for part in (text, stamps):
+        if part:
+            _load(store, [part])
 
 
 def update_publications(store: GraphStore, uris: Uris, record_graphs: dict[str, str],

@@ -225,6 +225,8 @@ class Loader:
         earlier batch, as their previous graphs are read (to drop things no record names)."""
         remove: list[str] = []
         texts: list[str] = []
+        derived: list[str] = []
+        stamps: list[str] = []
         previous: list[str] = []
         for result, digest in accepted:
             record_graph = self._record_graph(result.key)
@@ -241,15 +243,18 @@ class Loader:
                         continue
                     self._known.graphs[chunk.graph] = True
                 texts.append(chunk.nquads)
+            derived.append(result.aggregates[0])
+            stamps.append(result.aggregates[1])
             self._known.hashes[record_graph] = digest
             self.quarantine.release(result.key)
         text = "".join(texts)
+        batch = Written(remove, text, "".join(derived), "".join(stamps))
         if not previous:
-            writer.submit(remove, text, count)
+            writer.submit(batch, count)
             return
         writer.wait()
         orphans = linked_entities(self.store, self.uris, previous)
-        write_nquads(self.store, remove, text)
+        batch.write(self.store)
         self._known.removed(collect_orphans(self.store, self.uris, orphans))
         writer.written(count)
 
@@ -314,10 +319,10 @@ class _Writer:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="policykg-writer")
         self._pending: tuple[Future[None], int] | None = None
 
-    def submit(self, remove: list[str], text: str, count: int) -> None:
+    def submit(self, batch: Written, count: int) -> None:
         """Write a batch once the previous one is written."""
         self.wait()
-        future = self._executor.submit(write_nquads, self._store, remove, text)
+        future = self._executor.submit(batch.write, self._store)
         self._pending = (future, count)
 
     def wait(self) -> None:
@@ -336,6 +341,23 @@ class _Writer:
     def close(self) -> None:
         """Stop the thread once what it is writing is written (even after an error)."""
         self._executor.shutdown(wait=True)
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a batch writes: graphs removed, then the records' graphs added (N-Quads), in one
+    transaction; then the publications' aggregates and their stamps (derived data, bulk
+    loaded: aggregates.add_derived)."""
+
+    remove: list[str]
+    text: str
+    aggregates: str = ""
+    stamps: str = ""
+
+    def write(self, store: GraphStore) -> None:
+        """Write it to a store."""
+        write_nquads(store, self.remove, self.text)
+        aggregates.add_derived(store, self.aggregates, self.stamps)
 
 
 def write_nquads(store: GraphStore, remove: list[str], text: str) -> None:

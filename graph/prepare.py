@@ -63,6 +63,7 @@ class Prepared:
     problems: list[Problem]
     rejected: bool
     chunks: list[Chunk]
+    aggregates: tuple[str, str] = ("", "")  # its aggregate graph and stamp, as N-Quads
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,17 @@ def _prepared(job: Job, mapped: MappedRecord, issues: list[Issue],
     problems = mapped.problems + [_problem(issue, context.mapping) for issue in issues]
     if any(problem.severity == "Violation" for problem in problems):
         return Prepared(mapped.key, problems, True, [])
-    return Prepared(mapped.key, problems, False, list(_chunks(job, mapped, context)))
+    return Prepared(mapped.key, problems, False, list(_chunks(job, mapped, context)),
+                    _aggregates(job, mapped, context))
+
+
+def _aggregates(job: Job, mapped: MappedRecord, context: Context) -> tuple[str, str]:
+    """The publication's aggregate graph and stamp (none without a hierarchy)."""
+    if context.hierarchy is None:
+        return "", ""
+    graph = str(context.uris.graph(RECORD_KIND, mapped.key))
+    about = (triple for triple in mapped.triples if triple[0] == mapped.iri)
+    return publication_nquads(graph, about, job.digest, context.hierarchy)
 
 
 def _problem(issue: Issue, mapping: Mapping) -> Problem:
@@ -126,8 +137,8 @@ def _problem(issue: Issue, mapping: Mapping) -> Problem:
 
 
 def _chunks(job: Job, mapped: MappedRecord, context: Context):
-    """The record's own graph (with its provenance), its entailments and its aggregates, and
-    the graphs of the things it names, each with their entailments."""
+    """The record's own graph (with its provenance) and its entailments, and the graphs of the
+    things it names, each with theirs."""
     uris = context.uris
     for (kind, key), triples in _partition(mapped, uris).items():
         graph_iri = str(uris.graph(kind, key))
@@ -137,8 +148,6 @@ def _chunks(job: Job, mapped: MappedRecord, context: Context):
             triples.append((URIRef(graph_iri), FOAF.primaryTopic, uris.id(kind, key)))
         inferred = context.entailment.materialise(triples)
         text = nquads(triples, graph_iri) + nquads(inferred, str(uris.inferred_graph(kind, key)))
-        if kind == RECORD_KIND and context.hierarchy is not None:
-            text += publication_nquads(graph_iri, triples, job.digest, context.hierarchy)
         yield Chunk(graph_iri, kind != RECORD_KIND, text)
 
 

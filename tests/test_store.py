@@ -37,3 +37,18 @@ def test_a_read_only_store_follows_another_process_writing_and_compacting(tmp_pa
     finally:
         writer.kill()
         writer.wait()
+
+
+def test_pages_and_named_queries_see_a_load_made_while_the_app_runs(vocab_store, tmp_path):
+    from conftest import SAMPLE, policykg
+
+    from policykg.webapp.app import create_app
+
+    client = create_app(vocab_store).test_client()
+    page = "/doc/publication/IDB-LM-00577"
+    assert client.get(page).status_code == 404
+    assert policykg(vocab_store, "load", "--quiet", str(SAMPLE)).returncode == 0
+    assert client.get(page).status_code == 200
+    listed = client.get("/api/queries/recent-publications",
+                        headers={"Accept": "application/sparql-results+json"})
+    assert "IDB-LM-00577" in listed.get_data(as_text=True)

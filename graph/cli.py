@@ -90,7 +90,8 @@ def load(settings: Settings, paths: tuple[str, ...], source_format: str | None,
               help="Records changed since DATE [the last harvest's datestamp].")
 @click.option("--until", metavar="DATE", help="Records changed up to DATE.")
 @click.option("--metadata-prefix", type=click.Choice(["dim", "oai_dc", "qdc"]), default="dim",
-              show_default=True, help="The metadata format to ask for (qdc is refused).")
+              show_default=True, help="The metadata format to ask for (oai_dc and qdc lose "
+              "what DSpace's crosswalks drop: qualifiers, languages, idb.* fields).")
 @click.option("--identifier", help="Harvest this one record (GetRecord) only.")
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False),
               help="The mapping TOML of the source repository [the bundled IDB mapping].")

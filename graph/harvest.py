@@ -5,8 +5,8 @@ by page, following resumption tokens to the end. Each page is parsed by the oai-
 (``oai_xml.parse_page`` / ``parse_record``, the same code that reads exported files) and its
 records go through ``Loader.load`` like ``policykg load``: mapping, validation, quarantine,
 inference, "unchanged" by content hash, deleted records (status="deleted") removed. A harvested
-record is named by its GetRecord URL (prov:wasDerivedFrom), pkg:sourceFormat "oai-pmh" and its
-OAI identifier (pkg:sourceIdentifier).
+record is named by its GetRecord URL (prov:wasDerivedFrom), pkg:sourceFormat "oai-pmh/PREFIX"
+(the metadata prefix: dim, oai_dc or qdc) and its OAI identifier (pkg:sourceIdentifier).
 
 Incremental and resumable (the state is graph/harvest_state.py): pages are fetched ahead in a
 thread; their records reach the Loader as one stream, as a file's do in ``policykg load``, and
@@ -61,7 +61,7 @@ from policykg.graph.uris import Uris
 
 FORMAT = "oai-pmh"
 OAI = oai_xml.OAI_NS
-READABLE_PREFIXES = ("dim", "oai_dc")
+READABLE_PREFIXES = oai_xml.PAYLOADS
 DAY = "YYYY-MM-DD"
 PREFETCH = 32  # pages fetched ahead of the loader at most
 _RECORDS = (f"{{{OAI}}}ListRecords/{{{OAI}}}record", f"{{{OAI}}}GetRecord/{{{OAI}}}record")
@@ -105,9 +105,8 @@ class Target:
             raise ValueError(f"not an http(s) URL: {self.endpoint!r}")
         if self.prefix not in READABLE_PREFIXES:
             raise ValueError(
-                f"metadata prefix {self.prefix!r} cannot be read: the oai-xml reader maps "
-                f"{' and '.join(READABLE_PREFIXES)} only (DSpace's qdc writes dcterms "
-                "elements, which have no field table yet); harvest with --metadata-prefix dim")
+                f"metadata prefix {self.prefix!r} cannot be read: the oai-xml reader reads "
+                f"{', '.join(READABLE_PREFIXES)} only; harvest with --metadata-prefix dim")
 
     def url(self, query: dict[str, str]) -> str:
         """The URL of a request to the endpoint."""

@@ -2,7 +2,8 @@
 
 ``Repository`` holds records in memory (identifier, datestamp, sets, DSpace fields, deleted)
 and ``Repository.app`` answers Identify, ListMetadataFormats, ListSets, ListRecords and
-GetRecord in ``dim`` and ``oai_dc`` as a WSGI app: ``page_size`` records a page, stateless
+GetRecord in ``dim``, ``oai_dc`` and ``qdc`` (each written from the same fields, as DSpace's
+crosswalks write them) as a WSGI app: ``page_size`` records a page, stateless
 resumption tokens (like DSpace's), from/until/set filtering at the repository's granularity
 (seconds or days), deleted records kept (deletedRecord "persistent"), OAI-PMH errors for bad
 requests. ``serve(repository)`` runs it on 127.0.0.1 in a thread (werkzeug).
@@ -42,13 +43,33 @@ OAI = "http://www.openarchives.org/OAI/2.0/"
 DIM = "http://www.dspace.org/xmlns/dspace/dim"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 DC = "http://purl.org/dc/elements/1.1/"
+DCTERMS = "http://purl.org/dc/terms/"
+QDC = "http://dspace.org/qualifieddc/"
 SECONDS = "YYYY-MM-DDThh:mm:ssZ"
 DAY = "YYYY-MM-DD"
 START = datetime(2024, 1, 1, 8, 0, tzinfo=UTC)
 FORMATS = {
     "dim": (DIM, "http://www.dspace.org/schema/dim.xsd"),
     "oai_dc": (OAI_DC, "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"),
+    "qdc": (DCTERMS, "http://dublincore.org/schemas/xmls/qdc/2006/01/06/dcterms.xsd"),
 }
+# DSpace 7/8's qdc.xsl (dspace/config/crosswalks/oai/metadataFormats), in its order: each
+# element and the dc.* fields it is written from, by element and qualifier: None unqualified
+# only, "+" qualified only, "author" that qualifier, "!author" any other (no bitstreams here,
+# so no dc:format).
+QDC_CROSSWALK: tuple[tuple[str, str, str | None], ...] = (
+    ("dc:title", "title", None), ("dc:creator", "creator", None),
+    ("dc:creator", "contributor", "author"), ("dc:contributor", "contributor", "!author"),
+    ("dc:subject", "subject", None), ("dcterms:abstract", "description", "abstract"),
+    ("dcterms:dateAccepted", "date", "available"), ("dcterms:available", "date", "available"),
+    ("dcterms:created", "date", "available"), ("dcterms:issued", "date", "issued"),
+    ("dc:type", "type", None), ("dc:identifier", "identifier", "+"),
+    ("dc:language", "language", "+"), ("dc:relation", "relation", "+"),
+    ("dc:relation", "relation", None), ("dc:rights", "rights", "+"), ("dc:rights", "rights", None),
+    ("dc:coverage", "coverage", None), ("dc:coverage", "coverage", "+"),
+    ("dc:publisher", "publisher", None), ("dc:publisher", "publisher", "+"),
+    ("dc:source", "source", None), ("dc:source", "source", "+"),
+)
 ARGUMENTS = {
     "Identify": set(),
     "ListMetadataFormats": {"identifier"},
@@ -99,7 +120,7 @@ class Repository:
     records: dict[str, OaiRecord] = field(default_factory=dict)
     page_size: int = 5
     granularity: str = SECONDS
-    formats: tuple[str, ...] = ("dim", "oai_dc")
+    formats: tuple[str, ...] = ("dim", "oai_dc", "qdc")
     base_url: str = "http://127.0.0.1/oai"
     generation: int = 1
     faults: list[Fault] = field(default_factory=list)
@@ -361,7 +382,7 @@ def render(record: OaiRecord, prefix: str, granularity: str = SECONDS) -> str:
               f"<datestamp>{stamp}</datestamp>{sets}</header>")
     if record.deleted:
         return f"<record>{header}</record>\n"
-    payload = _dim(record.rows) if prefix == "dim" else _oai_dc(record.rows)
+    payload = {"dim": _dim, "oai_dc": _oai_dc, "qdc": _qdc}[prefix](record.rows)
     return f"<record>{header}<metadata>{payload}</metadata></record>\n"
 
 
@@ -388,6 +409,28 @@ def _oai_dc(rows: list[Row]) -> str:
         elements.append(f"<dc:{element}{language}>{escape(value)}</dc:{element}>")
     return (f'<oai_dc:dc xmlns:oai_dc="{OAI_DC}" xmlns:dc="{DC}">'
             f'{"".join(elements)}</oai_dc:dc>')
+
+
+def _written(rule: str | None, qualifier: str | None) -> bool:
+    """Whether a qdc.xsl qualifier rule (see QDC_CROSSWALK) takes a field's qualifier."""
+    if rule is None or qualifier is None:
+        return rule is None and qualifier is None
+    return rule == "+" or rule == qualifier or (rule.startswith("!") and rule[1:] != qualifier)
+
+
+def _qdc(rows: list[Row]) -> str:
+    """Qualified Dublin Core as DSpace's qdc.xsl writes it: no languages, lossy (see
+    QDC_CROSSWALK)."""
+    split = [(name.split(".", 2), value) for name, value, _ in rows]
+    elements = [
+        f"<{tag}>{escape(value)}</{tag}>"
+        for tag, element, rule in QDC_CROSSWALK
+        for (schema, field_element, *qualifier), value in split
+        if schema == "dc" and field_element == element
+        and _written(rule, qualifier[0] if qualifier else None)
+    ]
+    return (f'<qdc:qualifieddc xmlns:qdc="{QDC}" xmlns:dc="{DC}" xmlns:dcterms="{DCTERMS}">'
+            f'{"".join(elements)}</qdc:qualifieddc>')
 
 
 def write_files(records: Iterable[OaiRecord], folder: Path, prefix: str = "dim",

@@ -117,6 +117,20 @@ class Home:
         return dict(found)
 
 
+    def descriptions(self) -> dict[str, dict[str, set[str]]]:
+        """What each record graph says of its publication, by OAI identifier: predicate ->
+        objects (blank nodes as "_")."""
+        query = f"""SELECT ?id ?p ?o {{ GRAPH ?g {{ ?g <{PKG}sourceIdentifier> ?id ;
+            <http://xmlns.com/foaf/0.1/primaryTopic> ?pub . ?pub ?p ?o }} }}"""
+        found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        with open_store(f"oxigraph:{self.store}", read_only=True) as store:
+            for row in store.engine.query(query):
+                term = row["o"]
+                value = "_" if isinstance(term, ox.BlankNode) else str(term)
+                found[row["id"].value][row["p"].value].add(value)
+        return {key: dict(facts) for key, facts in found.items()}
+
+
 def provenance_quad(graph: str, quad: ox.Quad) -> bool:
     """A record graph's statement about itself (where it came from, when, its hash)."""
     return graph.startswith(PUBLICATIONS) and quad.subject.value == graph
@@ -187,7 +201,7 @@ def new_record(repository: Repository, number: int) -> oai_server.OaiRecord:
 # --- a full harvest -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("prefix", ["dim", "oai_dc"])
+@pytest.mark.parametrize("prefix", ["dim", "oai_dc", "qdc"])
 def test_full_harvest_equals_loading_the_same_records_from_files(
         prefix, home, other_home, repository, server, tmp_path):
     repository.records.clear()
@@ -203,11 +217,38 @@ def test_full_harvest_equals_loading_the_same_records_from_files(
     for key, facts in by_harvest.items():
         identifier = facts[f"{PKG}sourceIdentifier"]
         assert identifier == by_file[key][f"{PKG}sourceIdentifier"]
-        assert facts[f"{PKG}sourceFormat"] == "oai-pmh"
+        assert facts[f"{PKG}sourceFormat"] == f"oai-pmh/{prefix}"
         assert facts[f"{PKG}contentHash"] == by_file[key][f"{PKG}contentHash"]
         assert facts[f"{PROV}wasDerivedFrom"] == server.url + "?verb=GetRecord&metadataPrefix=" \
             f"{prefix}&identifier=" + identifier.replace(":", "%3A").replace("/", "%2F")
     assert len(repository.requests()) == 6  # 30 records, 5 a page: the last has an empty token
+
+
+# What DSpace's qdc.xsl drops from the synthetic records' fields, as their statements: the
+# publication number (the key falls back to the DOI), dc.subject.jelcode and .keywords,
+# dc.format.extent, idb.operation; dc.contributor.orgunit comes back unqualified, unmapped.
+QDC_LOSES = {f"{PKG}publicationNumber", f"{PKG}jel", f"{PKG}jelAsRecorded", f"{PKG}keyword",
+             "http://purl.org/ontology/bibo/numPages", f"{PKG}operation", f"{PKG}division"}
+QDC_GAINS = {"https://w3id.org/policykg/dspace-field/dc.contributor"}
+
+
+def test_qdc_harvest_loses_only_what_the_dspace_crosswalk_drops(
+        home, other_home, repository, server):
+    assert home.harvest(server.url).exit_code == 0
+    qdc = other_home.harvest(server.url, "--metadata-prefix", "qdc")
+    assert qdc.exit_code == 0 and "read 20, loaded 20," in qdc.stdout
+    by_dim, by_qdc = home.descriptions(), other_home.descriptions()
+    assert sorted(by_qdc) == sorted(by_dim) and len(by_qdc) == 20
+    lost, gained = set(), set()
+    for identifier, dim in by_dim.items():
+        qdc_facts = by_qdc[identifier]
+        lost |= dim.keys() - qdc_facts.keys()
+        gained |= qdc_facts.keys() - dim.keys()
+        for predicate in dim.keys() & qdc_facts.keys():  # title, authors, abstract, dates ...
+            assert (predicate, qdc_facts[predicate]) == (predicate, dim[predicate])
+        assert {f"http://purl.org/dc/terms/{name}" for name in (
+            "title", "creator", "abstract", "issued", "available")} <= qdc_facts.keys()
+    assert lost == QDC_LOSES and gained == QDC_GAINS
 
 
 def test_pages_are_followed_to_the_end_and_summarised(home, repository, server):
@@ -407,6 +448,8 @@ def test_oai_errors_have_clear_messages(home, repository, server):
     assert refused.exit_code == 3
     assert "does not offer metadata prefix 'oai_dc'" in refused.stderr
     assert "it offers: dim" in refused.stderr
+    refused = home.harvest(server.url, "--metadata-prefix", "qdc")
+    assert refused.exit_code == 3 and "does not offer metadata prefix 'qdc'" in refused.stderr
     mixed = home.harvest(server.url, "--from", "2024-01-01", "--until", "2024-01-02T00:00:00Z")
     assert mixed.exit_code == 3 and "rejected the arguments" in mixed.stderr
     assert "badArgument" in mixed.stderr
@@ -419,9 +462,8 @@ def test_oai_errors_have_clear_messages(home, repository, server):
 
 
 def test_arguments_that_cannot_work_are_refused_before_any_request(home, repository, server):
-    qdc = home.harvest(server.url, "--metadata-prefix", "qdc")
-    assert qdc.exit_code == 2 and "'qdc' cannot be read" in qdc.stderr
-    assert "--metadata-prefix dim" in qdc.stderr
+    prefix = home.harvest(server.url, "--metadata-prefix", "marc")
+    assert prefix.exit_code == 2 and "'marc' is not one of 'dim', 'oai_dc', 'qdc'" in prefix.stderr
     date = home.harvest(server.url, "--from", "yesterday")
     assert date.exit_code == 2 and "YYYY-MM-DD" in date.stderr
     assert repository.log == []

@@ -6,7 +6,8 @@ identifiers, uuids, handles, collection handles) are placeholders under DSpace's
 handle prefix 123456789. Documented field-name differences between the formats:
   * the page says dc.date.issue where DSpace exports dc.date.issued (canonical_field maps it);
   * oai_dc is simple Dublin Core: qualifiers and the idb.* fields are lost, so it is compared
-    with the page element by element.
+    with the page element by element;
+  * qdc is what DSpace's qdc.xsl writes: some qualified fields, others lost (``qualified_dc``).
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from pathlib import Path
 import pytest
 
 from policykg.graph.readers import FORMATS, canonical_field, detect, iter_paths, read
-from policykg.graph.record import ReadError, Record
+from policykg.graph.record import FieldValue, ReadError, Record
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PAGE = FIXTURES / "dspace-page-IDB-LM-00577.txt"
 DIM = FIXTURES / "oai-dim-IDB-LM-00577.xml"
 OAI_DC = FIXTURES / "oai_dc-IDB-LM-00577.xml"
+QDC = FIXTURES / "qdc-IDB-LM-00577.xml"
 CSV = FIXTURES / "dspace-csv-IDB-LM-00577.csv"
 JSON = FIXTURES / "rest-IDB-LM-00577.json"
 TITLE = (
@@ -93,6 +95,20 @@ def simple_dc(field: str) -> str | None:
     if schema != "dc":
         return None
     return "creator" if field == "dc.contributor.author" else element
+
+
+QDC_KEPT = {"dc.title", "dc.contributor.author", "dc.subject", "dc.description.abstract",
+            "dc.date.available", "dc.date.issued", "dc.type", "dc.language.iso", "dc.coverage",
+            "dc.publisher", "dc.identifier.doi", "dc.identifier.url"}
+
+
+def qualified_dc(field: str) -> str | None:
+    """The field a page field comes back as through DSpace's qdc crosswalk (None: not written):
+    the fields of QDC_KEPT as they are (identifiers are classified by form again), other
+    contributors without their qualifier, the rest lost (dc.subject.*, dc.format.*, idb.*)."""
+    if field in QDC_KEPT:
+        return field
+    return "dc.contributor" if field.startswith("dc.contributor.") else None
 
 
 # --- the page reader ----------------------------------------------------------------------
@@ -215,6 +231,35 @@ def test_oai_dc_yields_the_page_rows_as_simple_dublin_core():
     assert record.first("dc.identifier.doi") == "http://dx.doi.org/10.18235/0004771"
     assert record.first("dc.identifier.url").endswith("Building-Initiative.pdf")
     assert record.values("dc.contributor.author")[1].value == "Conz, Elisa"
+
+
+def test_qdc_yields_the_page_rows_dspace_qdc_crosswalk_writes():
+    (page,) = records(PAGE)
+    record = sample(QDC)
+    written = Counter((qualified_dc(canonical_field(f.field)), f.value) for f in page.fields)
+    assert rows(record) == Counter({key: n for key, n in written.items() if key[0]})
+    assert record.format == "oai-xml/qdc"
+    assert record.values("dc.contributor") == [
+        FieldValue("dc.contributor", "Competitiveness, Technology and Innovation Division")]
+    # written three times (dcterms:available, dateAccepted, created), read once
+    assert [fv.value for fv in record.values("dc.date.available")] == ["2023-03-08T00:03:00"]
+    assert {fv.language for fv in record.fields} == {None}  # qdc.xsl writes no xml:lang
+
+
+def test_qdc_element_missing_from_the_table_rejects_its_record(tmp_path):
+    text = QDC.read_text(encoding="utf-8").replace(
+        "<dc:type>", "<dcterms:alternative>Other title</dcterms:alternative><dc:type>")
+    (error,) = items(write(tmp_path, "custom.xml", text))
+    assert isinstance(error, ReadError) and error.format == "oai-xml/qdc"
+    assert "unknown qdc element dcterms:alternative (line 36;" in error.message
+    assert "graph/data/qdc-fields.toml" in error.message
+
+
+def test_bare_qdc_record_file(tmp_path):
+    text = QDC.read_text(encoding="utf-8")
+    bare = text[text.index("    <record>"):text.index("</GetRecord>")]
+    (record,) = records(write(tmp_path, "bare.xml", '<?xml version="1.0"?>\n' + bare))
+    assert rows(record) == rows(sample(QDC)) and record.format == "oai-xml/qdc"
 
 
 def test_dim_csv_and_json_agree_on_languages():
@@ -485,22 +530,24 @@ def test_unknown_format(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("path", "fmt"),
+    ("path", "fmt", "record_format"),
     [
-        (PAGE, "dspace-page"),
-        (DIM, "oai-xml"),
-        (OAI_DC, "oai-xml"),
-        (CSV, "dspace-csv"),
-        (JSON, "dspace-rest-json"),
+        (PAGE, "dspace-page", "dspace-page"),
+        (DIM, "oai-xml", "oai-xml/dim"),
+        (OAI_DC, "oai-xml", "oai-xml/oai_dc"),
+        (QDC, "oai-xml", "oai-xml/qdc"),
+        (CSV, "dspace-csv", "dspace-csv"),
+        (JSON, "dspace-rest-json", "dspace-rest-json"),
     ],
 )
-def test_detects_each_format(tmp_path, path, fmt):
+def test_detects_each_format(tmp_path, path, fmt, record_format):
+    """Records name the reader and, for OAI-PMH, the metadata payload they were read from."""
     assert detect(path) == fmt
     misnamed = write(
         tmp_path, "misnamed.csv" if fmt != "dspace-csv" else "m.json", path.read_bytes()
     )
     assert detect(misnamed) == fmt
-    assert {r.format for r in records(misnamed)} == {fmt}
+    assert {r.format for r in records(misnamed) if not r.deleted} == {record_format}
 
 
 def test_forced_format(tmp_path):

@@ -1,9 +1,11 @@
 """Reader ``oai-xml``: OAI-PMH responses (ListRecords, GetRecord) or bare sequences of
-<record> elements, many records a file, in DSpace ``dim`` or ``oai_dc`` metadata.
+<record> elements, many records a file, in DSpace ``dim``, ``oai_dc`` or ``qdc`` metadata.
 
-dim fields keep their qualified names and languages (lang "" or "*" -> None); oai_dc elements
-are named by graph/data/oai_dc-fields.toml. A header with status="deleted" gives a deleted
-record without fields. source_id is the OAI identifier.
+dim fields keep their qualified names and languages (lang "" or "*" -> None); the elements of
+the Dublin Core formats are named by a table each, graph/data/<prefix>-fields.toml, their
+dc:identifier values classified by form (graph/data/dc-identifiers.toml). A record's format
+names its payload: "oai-xml/qdc". A header with status="deleted" gives a deleted record
+without fields (format "oai-xml"). source_id is the OAI identifier.
 
 The file is parsed incrementally (lxml iterparse, records released once read) and safely:
 entities are never resolved, no DTD is loaded, nothing is fetched from the network, huge
@@ -13,7 +15,7 @@ Malformed XML ends the file with one ReadError naming the line; records before i
 Besides files, the same parsing serves a harvester (policykg.graph.harvest): ``read_bytes``
 reads one response page held in memory, ``parse_page`` parses a page strictly (with the same
 safety settings) and ``parse_record`` reads one <record> element of it; each takes the source
-to name and the format to record (a harvest records "oai-pmh").
+to name and the format to record (a harvest records "oai-pmh", so "oai-pmh/dim" ...).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import functools
 import io
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -43,8 +45,8 @@ from policykg.graph.record import FieldValue, ReadError, Record
 FORMAT = "oai-xml"
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 DIM_NS = "http://www.dspace.org/xmlns/dspace/dim"
-OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
-DC_NS = "http://purl.org/dc/elements/1.1/"
+DC_FORMATS = ("oai_dc", "qdc")  # each read by graph/data/<prefix>-fields.toml
+PAYLOADS = ("dim", *DC_FORMATS)  # the metadata prefixes read
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 CHUNK = 1 << 16
 
@@ -64,32 +66,57 @@ def sniff(head: bytes) -> bool:
     return OAI_NS.encode() in head or _RECORD_TAG.search(head) is not None
 
 
-# --- the oai_dc table ---------------------------------------------------------------------
+# --- the Dublin Core tables --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _DcTable:
-    elements: dict[str, str]
-    identifiers: tuple[tuple[re.Pattern[str], str], ...]
+    """How one Dublin Core format's elements are read: graph/data/<prefix>-fields.toml.
+    Names are Clark names ({namespace}local)."""
 
-    def name(self, element: str, value: str) -> str:
-        """The qualified field an oai_dc element's value is read as."""
-        if element == "identifier":
-            for pattern, name in self.identifiers:
+    prefix: str
+    root: str
+    elements: dict[str, str]
+    repeats: frozenset[str]
+
+    def name(self, tag: str, value: str) -> str:
+        """The qualified field an element's value is read as."""
+        field = self.elements[tag]
+        if field == "dc.identifier":
+            for pattern, name in _identifier_rules():
                 if pattern.search(value.strip()):
                     return name
-        return self.elements[element]
+        return field
+
+
+def _data(name: str) -> dict:
+    return tomllib.loads((files("policykg.graph") / "data" / name).read_text(encoding="utf-8"))
 
 
 @functools.cache
-def _dc_table() -> _DcTable:
-    text = (files("policykg.graph") / "data" / "oai_dc-fields.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(text)
-    rules = tuple(
-        (re.compile(rule["pattern"], re.IGNORECASE), rule["field"])
-        for rule in data.get("identifier", [])
-    )
-    return _DcTable(dict(data["elements"]), rules)
+def _identifier_rules() -> tuple[tuple[re.Pattern[str], str], ...]:
+    return tuple((re.compile(rule["pattern"], re.IGNORECASE), rule["field"])
+                 for rule in _data("dc-identifiers.toml")["identifier"])
+
+
+def _dc_table(prefix: str) -> _DcTable:
+    data = _data(f"{prefix}-fields.toml")
+    namespaces = data["namespaces"]
+
+    def clark(name: str) -> str:
+        space, local = name.split(":")
+        return f"{{{namespaces[space]}}}{local}"
+
+    elements = {clark(name): field for name, field in data["elements"].items()}
+    repeats = frozenset(clark(name) for name in data.get("repeats", []))
+    return _DcTable(prefix, clark(data["root"]), elements, repeats)
+
+
+@functools.cache
+def _dc_tables() -> dict[str, _DcTable]:
+    """The tables by the Clark name of their payload's root element."""
+    tables = (_dc_table(prefix) for prefix in DC_FORMATS)
+    return {table.root: table for table in tables}
 
 
 # --- the byte stream ----------------------------------------------------------------------
@@ -182,27 +209,34 @@ def _dim(payload: etree._Element) -> list[FieldValue | None]:
     return values
 
 
-def _oai_dc(payload: etree._Element) -> list[FieldValue | None]:
-    table = _dc_table()
+def _prefixed(element: etree._Element) -> str:
+    """An element's name as the document writes it: "dcterms:abstract"."""
+    local = etree.QName(element).localname
+    return f"{element.prefix}:{local}" if element.prefix else local
+
+
+def _dublin_core(payload: etree._Element, table: _DcTable) -> list[FieldValue | None]:
     values = []
     for element in payload.iterchildren(etree.Element):
-        namespace, local = _qname(element)
-        if namespace != DC_NS or local not in table.elements:
-            raise BadRecord(f"unknown oai_dc element {element.tag} (line {element.sourceline})")
-        text = _text(element, f"dc:{local}")
-        values.append(field_value(table.name(local, text), text, element.get(XML_LANG)))
+        if element.tag in table.repeats:
+            continue
+        name = _prefixed(element)
+        if element.tag not in table.elements:
+            raise BadRecord(f"unknown {table.prefix} element {name} (line {element.sourceline};"
+                            f" graph/data/{table.prefix}-fields.toml names those read)")
+        text = _text(element, name)
+        values.append(field_value(table.name(element.tag, text), text, element.get(XML_LANG)))
     return values
 
 
-def _fields(payload: etree._Element) -> list[FieldValue]:
-    namespace, local = _qname(payload)
-    if (namespace, local) == (DIM_NS, "dim"):
-        values = _dim(payload)
-    elif (namespace, local) == (OAI_DC_NS, "dc"):
-        values = _oai_dc(payload)
-    else:
+def _payload(payload: etree._Element) -> tuple[str, Callable[[], list[FieldValue | None]]]:
+    """The payload's metadata prefix, and how its values are read."""
+    if payload.tag == f"{{{DIM_NS}}}dim":
+        return "dim", functools.partial(_dim, payload)
+    table = _dc_tables().get(payload.tag)
+    if table is None:
         raise BadRecord(f"unsupported metadata format {payload.tag}")
-    return [value for value in values if value is not None]
+    return table.prefix, functools.partial(_dublin_core, payload, table)
 
 
 def parse_record(record: etree._Element, source: str, number: int = 1,
@@ -222,7 +256,9 @@ def parse_record(record: etree._Element, source: str, number: int = 1,
     if payload is None:
         return ReadError(source, source_id, fmt, "record without metadata")
     try:
-        return Record(source, source_id, fmt, _fields(payload))
+        prefix, values = _payload(payload)
+        fmt = f"{fmt}/{prefix}"
+        return Record(source, source_id, fmt, [value for value in values() if value is not None])
     except BadRecord as exc:
         return ReadError(source, source_id, fmt, f"record rejected: {exc}")
 

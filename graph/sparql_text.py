@@ -8,6 +8,7 @@ parentheses outside strings, IRIs and comments.
     with_values(text, {"this": "<http://x/a>"})   # a SELECT's ?this bound as by substitution
     with_dataset(text, ["http://x/g"], None)       # FROM <http://x/g>, replacing the query's own
     operations(update)                             # an update request cut at its top-level ';'
+    with_limit(text, 21)                           # at most 21 rows (when it has no LIMIT)
 """
 
 from __future__ import annotations
@@ -261,6 +262,25 @@ def with_ordered_pages(text: str) -> str:
     for offset, clause in sorted(inserts, reverse=True):
         text = text[:offset] + clause + text[offset:]
     return text
+
+
+@lru_cache(maxsize=256)
+def with_limit(text: str, rows: int) -> str:
+    """The query with ``LIMIT rows`` added when its outer query has no LIMIT, OFFSET or
+    trailing VALUES (then it is left as it is), so that the store computes and sends only the
+    rows a caller reads (a top-k sort, not the whole result sorted and serialised)."""
+    found = tokens(text)
+    try:
+        form = _form(found)
+    except ValueError:
+        return text
+    group = _where_group(found, form) if found[form].word != "ASK" else None
+    if group is None:
+        return text
+    tail = found[_close(found, group) + 1:]
+    if any(t.kind == "name" and t.word in ("LIMIT", "OFFSET", "VALUES") for t in tail):
+        return text
+    return f"{text.rstrip()}\nLIMIT {int(rows)}\n"
 
 
 def _projection(found: list[Token], start: int, group: int) -> list[str]:

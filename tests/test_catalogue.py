@@ -12,6 +12,7 @@ import pyoxigraph as ox
 import pytest
 
 from policykg.graph import aggregates
+from policykg.graph.sparql_text import with_limit
 from policykg.graph.store import OxigraphStore
 from policykg.graph.uris import Uris
 from policykg.webapp import catalogue as cat
@@ -242,6 +243,27 @@ def test_parameters_change_the_answer(store: OxigraphStore) -> None:
 def test_limit_truncates(store: OxigraphStore) -> None:
     result = cat.run(QUERIES["division-authors"], store, {"limit": "1"}, Uris(BASE), 100)
     assert len(result.rows) == 1 and result.truncated
+
+
+def test_the_store_is_asked_for_one_row_past_the_cap() -> None:
+    """run() sends LIMIT cap+1 (the store sorts for the top rows only and sends those), but
+    no LIMIT over Virtuoso's largest sorted one (10000 rows)."""
+    query = QUERIES["division-authors"]
+    sent = query.sent_text(query.bind({"limit": "5"}, Uris(BASE), 100))
+    assert sent.startswith(query.text.rstrip()) and sent.endswith("\nLIMIT 6\n")
+    assert query.sent_text(query.bind({}, Uris(BASE), 10_000)).endswith("\nLIMIT 51\n")
+    uncapped = QUERIES["division-jel-profile"]
+    assert uncapped.sent_text(uncapped.bind({}, Uris(BASE), 10_000)) == uncapped.text
+
+
+def test_with_limit_leaves_a_query_with_its_own_cut() -> None:
+    assert with_limit("SELECT * WHERE { ?s ?p ?o } ORDER BY ?s # note", 3) == (
+        "SELECT * WHERE { ?s ?p ?o } ORDER BY ?s # note\nLIMIT 3\n")
+    inner = "SELECT * WHERE { { SELECT ?s WHERE { ?s ?p ?o } LIMIT 9 } }"
+    assert with_limit(inner, 3) == inner + "\nLIMIT 3\n"
+    for text in ("SELECT * WHERE { ?s ?p ?o } LIMIT 9", "SELECT * { ?s ?p ?o } OFFSET 2",
+                 "SELECT * WHERE { ?s ?p ?o } VALUES ?s { <urn:x:a> }", "ASK { ?s ?p ?o }"):
+        assert with_limit(text, 3) == text
 
 
 def test_an_injection_string_is_a_plain_value(store: OxigraphStore) -> None:

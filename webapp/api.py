@@ -46,8 +46,12 @@ FORMATS = {"json": JSON_TYPE, "csv": CSV_TYPE}
 FORMAT_PARAMETER = "format"
 
 
-def _json(body: Any, status: int = 200, media: str = "application/json") -> Response:
-    text = json.dumps(body, ensure_ascii=False, indent=1)
+def _json(body: Any, status: int = 200, media: str = "application/json",
+          compact: bool = False) -> Response:
+    """A JSON response; ``compact`` (query results) skips the indentation, which would make
+    json.dumps fall back from its C encoder to the pure-Python one."""
+    text = (json.dumps(body, ensure_ascii=False, separators=(",", ":")) if compact
+            else json.dumps(body, ensure_ascii=False, indent=1))
     return Response(text + "\n", status, content_type=f"{media}; charset=utf-8")
 
 
@@ -128,7 +132,8 @@ def run_query(name: str) -> Response:
         result = run(query, store, args, _uris(), _settings().max_rows)
     except ParameterError as error:
         return _error(400, str(error), parameter=error.name)
-    response = _csv(result) if media == CSV_TYPE else _json(solutions_json(result), media=media)
+    response = (_csv(result) if media == CSV_TYPE
+                else _json(solutions_json(result), media=media, compact=True))
     response.headers["X-Result-Truncated"] = "true" if result.truncated else "false"
     response.headers["Vary"] = "Accept"
     return response

@@ -14,7 +14,8 @@ A parameter is the query variable of the same name. Its value is checked against
 bound with SPARQL substitutions (SEP-0007, pyoxigraph ``substitutions=``): it never enters the
 query text, so ``"} ; DROP ALL ; #`` is just a string. Oxigraph substitutes projected variables
 only, so each parameter variable is in the SELECT clause (and GROUP BY, if any). The ``limit``
-type is not a variable: it caps the rows returned.
+type is not a variable: it caps the rows returned, and the query goes to the store with
+``LIMIT`` one row past it (``NamedQuery.sent_text``; none is added to a query with its own).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import pyoxigraph as ox
 
 from policykg.graph.aggregates import words
 from policykg.graph.normalise import slug, tidy
+from policykg.graph.sparql_text import with_limit
 from policykg.graph.uris import DEFAULT_BASE, Uris
 
 PACKAGE = "policykg.sparql"
@@ -39,6 +41,9 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 HEADER_KEYS = ("title", "description", "tags", "param")
 REQUIRED_KEYS = ("title", "description")
 MAX_STRING = 200
+# The largest LIMIT run() adds: Virtuoso refuses ORDER BY with a LIMIT above 10000 rows (its
+# MaxSortedTopRows, error SR353).
+LIMIT_ADDED_UP_TO = 10_000
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 _IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]+$")
 
@@ -233,6 +238,15 @@ class NamedQuery:
                 substitutions[ox.Variable(parameter.name)] = value
         return Binding(substitutions, limit)
 
+    def sent_text(self, binding: Binding) -> str:
+        """The text ``run`` gives the store: the query with ``LIMIT`` one row past the cap (so
+        that a cut shows), when it has no outer LIMIT of its own and the cap is at most
+        LIMIT_ADDED_UP_TO. The store then sorts for the top rows only and sends those,
+        instead of the whole result."""
+        if binding.limit + 1 > LIMIT_ADDED_UP_TO:
+            return self.text
+        return with_limit(self.text, binding.limit + 1)
+
     def example(self, uris: Uris) -> str:
         """The query as it runs with its defaults, for a SPARQL editor: the defaults in a
         VALUES block opening each WHERE (subqueries too: they do not see the outer one's
@@ -329,7 +343,7 @@ def run(query: NamedQuery, store: Any, args: Mapping[str, str], uris: Uris,
         max_rows: int) -> Result:
     """Run a named query with parameter values given as text (ParameterError if one is bad)."""
     binding = query.bind(args, uris, max_rows)
-    solutions = store.query(query.text, substitutions=binding.substitutions)
+    solutions = store.query(query.sent_text(binding), substitutions=binding.substitutions)
     rows = list(islice(solutions, binding.limit + 1))
     return Result([v.value for v in solutions.variables], rows[:binding.limit],
                   len(rows) > binding.limit)

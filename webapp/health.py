@@ -6,8 +6,10 @@ orchestrators), with a JSON body::
     {"status": "ok", "store": {"kind": "sparql", "reachable": true, "latency_ms": 2.1},
      "counts": {"records": 1, "triples": 14500}, "counts_age_s": 12.0}
 
-Reachability is checked on every call (``ASK {}``, with a short time limit); counts are cached
-for ``COUNTS_TTL`` seconds, since counting every triple of a large store is not free. The body
+Reachability is checked on every call (``ASK {}``, with a short time limit). Counting every
+triple of a large store takes seconds, so counts are made in the background, at most every
+``COUNTS_TTL`` seconds, and a check answers with the last ones (``null`` until the first count
+ends, for which the first check waits at most a second). The body
 names the kind of store, never its address or credentials.
 
 Every page of the app shares the handler of ``StoreUnavailable`` registered here: 503 with a
@@ -17,6 +19,7 @@ the failure, so the app recovers by itself when the store is back.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -28,6 +31,8 @@ blueprint = Blueprint("health", __name__, template_folder="templates")
 
 CHECK_TIMEOUT = 5.0   # seconds the store may take to answer the health check
 COUNTS_TTL = 60.0     # seconds counts are kept
+FIRST_COUNT_WAIT = 1.0  # seconds the first check waits for the first count
+COUNT_TIMEOUT = 120.0   # seconds a count may take on a remote store
 RETRY_AFTER = "5"
 COUNT_RECORDS = ("SELECT (COUNT(?time) AS ?n) "
                  "WHERE { ?graph <http://www.w3.org/ns/prov#generatedAtTime> ?time }")
@@ -45,17 +50,51 @@ def _number(store, query: str) -> int:
     return int(rows[0]["n"].value) if rows and rows[0]["n"] is not None else 0
 
 
-def _counts(store) -> tuple[dict[str, int], float]:
-    """The counts, from the cache when fresh enough; and their age in seconds."""
-    cache = current_app.extensions.setdefault("policykg.health", {})
-    now = time.monotonic()
-    with _lock:
-        if cache and now - cache["at"] < COUNTS_TTL:
-            return cache["counts"], now - cache["at"]
-    counts = {"records": _number(store, COUNT_RECORDS), "triples": _number(store, COUNT_TRIPLES)}
-    with _lock:
-        cache.update(counts=counts, at=time.monotonic())
-    return counts, 0.0
+class _Counts:
+    """The counts of one app's store, counted in a background thread: a health check never
+    waits for a count of every triple (seconds at 100k records), only for the store's answer
+    to ``ASK {}``."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] | None = None
+        self.at = 0.0
+        self._running: threading.Thread | None = None
+
+    def get(self, store) -> tuple[dict[str, int] | None, float]:
+        """The last counts (None before the first count ends) and their age in seconds; a
+        recount starts when they are older than COUNTS_TTL. The first call waits up to
+        FIRST_COUNT_WAIT seconds for the first count."""
+        with _lock:
+            stale = self.counts is None or time.monotonic() - self.at >= COUNTS_TTL
+            if stale and self._running is None:
+                self._running = threading.Thread(target=self._count, args=(store,),
+                                                 name="policykg-health-counts", daemon=True)
+                self._running.start()
+            running = self._running
+        if self.counts is None and running is not None:
+            running.join(FIRST_COUNT_WAIT)
+        return self.counts, time.monotonic() - self.at
+
+    def _count(self, store) -> None:
+        try:
+            counts = {"records": _number(store, COUNT_RECORDS),
+                      "triples": _number(store, COUNT_TRIPLES)}
+            with _lock:
+                self.counts, self.at = counts, time.monotonic()
+        except (StoreUnavailable, StoreError, OSError, RuntimeError) as error:
+            logging.getLogger(__name__).warning("counting the store failed: %s", error)
+        finally:
+            with _lock:
+                self._running = None
+
+
+def _counts() -> tuple[dict[str, int] | None, float]:
+    """The counts of the app's store (see _Counts)."""
+    store = current_app.extensions["policykg.store"]
+    if hasattr(store, "bounded"):
+        store = store.bounded(COUNT_TIMEOUT)
+    counter = current_app.extensions.setdefault("policykg.health", _Counts())
+    return counter.get(store)
 
 
 @blueprint.get("/healthz")
@@ -67,7 +106,7 @@ def healthz() -> Response:
     try:
         bool(store.query("ASK {}"))
         latency = (time.monotonic() - start) * 1000
-        counts, age = _counts(store)
+        counts, age = _counts()
     except (StoreUnavailable, StoreError) as error:
         body = {"status": "unavailable",
                 "store": {"kind": kind, "reachable": False, "error": str(error)}}
@@ -77,7 +116,7 @@ def healthz() -> Response:
         return _no_store(response)
     body = {"status": "ok", "store": {"kind": kind, "reachable": True,
                                       "latency_ms": round(latency, 1)},
-            "counts": counts, "counts_age_s": round(age, 1)}
+            "counts": counts, "counts_age_s": round(age, 1) if counts is not None else None}
     return _no_store(jsonify(body))
 
 

@@ -22,8 +22,9 @@ from conftest import (
     store_path,
 )
 
+from policykg.graph.sparql_text import has_dataset_clause
 from policykg.graph.store import OxigraphStore
-from policykg.webapp.sparql import ProtocolError, _has_dataset_clause, with_using
+from policykg.webapp.sparql import ProtocolError, with_using
 
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -289,4 +290,4 @@ def test_with_using_refuses_a_conflict(text):
     ("PREFIX from: <x:> SELECT * WHERE { ?s from:p ?from }", False),
 ])
 def test_dataset_clause_detection(text, expected):
-    assert _has_dataset_clause(text) is expected
+    assert has_dataset_clause(text) is expected

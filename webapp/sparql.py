@@ -28,6 +28,7 @@ from flask import Blueprint, Flask, Response, current_app, g, render_template, r
 from werkzeug.datastructures import MultiDict
 
 from policykg.graph.config import Settings
+from policykg.graph.sparql_text import has_dataset_clause, tokens
 from policykg.webapp.query_worker import Answer, Executor, Job, make_executor
 
 blueprint = Blueprint("sparql", __name__)
@@ -104,7 +105,7 @@ def query() -> Response:
     g.sparql_log = ("query", text, time.monotonic())
     formats = _result_formats(params)
     _check_safety(text, update=False)
-    job = Job("query", text, base_iri=_settings().base, union=not _has_dataset_clause(text),
+    job = Job("query", text, base_iri=_settings().base, union=not has_dataset_clause(text),
               formats=formats, max_rows=_settings().max_rows,
               timeout=_settings().query_timeout, **_dataset(params))
     answer = _executor().readers.submit(job, _settings().query_timeout)
@@ -295,28 +296,6 @@ def _format_parameter(params: MultiDict) -> list[str]:
 
 # --- safety -----------------------------------------------------------------------------------
 
-_TOKENS = re.compile(r"""
-    (?P<skip>\#[^\r\n]*|\s+)
-  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-      |'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*")
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<name>[?$]?[\w\-:%\\]+(?:\.[\w\-:%\\]+)*)
-  | (?P<punct>.)
-""", re.X | re.S)
-
-
-def _tokens(text: str) -> Iterator[tuple[str, str, int]]:
-    """(kind, upper-cased text, offset) of a query's tokens, without spaces and comments."""
-    for match in _TOKENS.finditer(text):
-        if match.lastgroup != "skip":
-            yield match.lastgroup or "punct", match.group().upper(), match.start()
-
-
-def _has_dataset_clause(text: str) -> bool:
-    """Whether a query names its own dataset (FROM / FROM NAMED): then no union graph."""
-    return any(kind == "name" and word == "FROM" for kind, word, _ in _tokens(text))
-
-
 def with_using(text: str, using: list[str], using_named: list[str]) -> str:
     """An update with the protocol's using-graph-uri / using-named-graph-uri as USING clauses.
 
@@ -328,7 +307,8 @@ def with_using(text: str, using: list[str], using_named: list[str]) -> str:
     clauses = "".join(f"USING <{iri}> " for iri in using)
     clauses += "".join(f"USING NAMED <{iri}> " for iri in using_named)
     pieces, last, depth, previous = [], 0, 0, ""
-    for kind, word, offset in _tokens(text):
+    for token in tokens(text):
+        kind, word, offset = token.kind, token.word, token.start
         if kind == "punct" and word in "{}":
             depth += 1 if word == "{" else -1
         elif depth == 0 and kind == "name":

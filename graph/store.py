@@ -84,6 +84,7 @@ class GraphStore(Protocol):
 
 
 READ_ONLY_ATTEMPTS = 10
+COMPACTED_AWAY = "No such file"  # in RocksDB's error when a snapshot's file was deleted
 
 
 def open_read_only(path: Path | str) -> ox.Store:
@@ -106,7 +107,7 @@ def open_read_only(path: Path | str) -> ox.Store:
 def compacted_away(error: Exception) -> bool:
     """Whether a read-only store failed because a writer's compaction deleted a file of the
     snapshot it opened (reopening and reading again then succeeds)."""
-    return isinstance(error, (OSError, RuntimeError)) and "No such file" in str(error)
+    return isinstance(error, (OSError, RuntimeError)) and COMPACTED_AWAY in str(error)
 
 
 def fingerprint(path: str | Path) -> tuple[tuple[str, int, int], ...]:

@@ -52,6 +52,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from policykg.graph.store import (
+    COMPACTED_AWAY,
     READ_ONLY_ATTEMPTS,
     OxigraphStore,
     StoreError,
@@ -253,7 +254,7 @@ def _execute_following(reader: OxigraphStore, job: Job, send: Send) -> None:
 
         def forward(message: Message) -> None:
             nonlocal answered, again
-            if not answered and message[0] == "error" and "No such file" in str(message[2]):
+            if not answered and message[0] == "error" and COMPACTED_AWAY in str(message[2]):
                 again = True
                 return
             answered = True

@@ -429,11 +429,13 @@ def refresh_tallies(store: GraphStore, uris: Uris,
 # --- the entry point ----------------------------------------------------------------------
 
 
-def refresh(store: GraphStore, uris: Uris, index_words: bool = True) -> RefreshSummary:
+def refresh(store: GraphStore, uris: Uris, index_words: bool = True,
+            hierarchy: Hierarchy | None = None) -> RefreshSummary:
     """Bring every aggregate up to date with the records in the store: the per-publication
-    graphs of new or changed records, then (if anything changed) the tallies."""
+    graphs of new or changed records, then (if anything changed) the tallies. ``hierarchy``:
+    the vocabularies' hierarchy when the caller has read it already."""
     started = time.perf_counter()
-    hierarchy = Hierarchy.read(store)
+    hierarchy = hierarchy or Hierarchy.read(store)
     stamps = read_stamps(store, uris)
     current = store.graph_hashes(str(uris.graph(RECORD_KIND, "")))
     stale, gone = stale_publications(store, uris, hierarchy, stamps, current, index_words)

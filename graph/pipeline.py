@@ -132,7 +132,7 @@ class Loader:
             writer.close()
         # Every batch is written here: what is computed over the whole store goes after this.
         if summary.loaded or summary.replaced or summary.deleted:
-            aggregates.refresh(self.store, self.uris)
+            aggregates.refresh(self.store, self.uris, hierarchy=self._context.hierarchy)
         return summary
 
     def _submit(self, items: list[Item], preparer: Preparers) -> _Batch:

@@ -1,13 +1,18 @@
-"""Where a load's CPU time goes, and what each tally costs: the figures behind the README's
-per-record breakdown.
+"""Where a load's CPU time goes, what the store's quads are, and what each tally costs: the
+figures behind the README's per-record breakdown.
 
-    python bench/profile_load.py --records 1000 [--work DIR] [--tallies STORE]
+    python bench/profile_load.py --records 10000 [--work DIR] [--cprofile] [--tallies STORE]
 
-1. a synthetic corpus (bench/synthetic.py, reused when it matches), loaded under cProfile in
-   one process (``workers=0``: every step is on the profile) into a store holding only the
-   vocabularies; prints the CPU time a record of each step (mapping, validation, entailments
-   and N-Quads, aggregates, writing, the closing refresh) and the top functions;
-2. with ``--tallies STORE`` (e.g. the store bench/load.py left), times each tally's full
+1. a synthetic corpus (bench/synthetic.py, reused when it matches), loaded in one process
+   (``workers=0``: every step runs here) into a store holding only the vocabularies. Each
+   step's CPU time is measured in the thread that runs it (``time.thread_time``: reading,
+   mapping, SHACL validation, entailments and N-Quads, per-publication aggregates, the store
+   writes in the writer thread, the closing refresh), and the CPU of RocksDB's own threads
+   (flushes and compactions) is read from /proc. No profiler runs, so pure-Python steps are
+   not inflated against native ones (cProfile made pyshacl look four times dearer);
+2. the quads of the loaded store by graph kind and by predicate;
+3. with ``--cprofile``, the same load again under cProfile, for its top functions;
+4. with ``--tallies STORE`` (e.g. the store bench/load.py left), times each tally's full
    recount on that store, as the refresh at the end of every load does it.
 """
 
@@ -15,17 +20,26 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
+import os
 import pstats
+import re
 import shutil
 import sys
+import threading
 import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import load as load_bench  # noqa: E402 - bench/ is not a package
+import pyoxigraph as ox  # noqa: E402
 
-from policykg.graph import aggregates, readers  # noqa: E402
+from policykg.graph import aggregates, pipeline, readers  # noqa: E402
+from policykg.graph import prepare as preparing  # noqa: E402
 from policykg.graph.mapping import Mapping  # noqa: E402
 from policykg.graph.pipeline import Loader  # noqa: E402
 from policykg.graph.quarantine import Quarantine  # noqa: E402
@@ -34,48 +48,178 @@ from policykg.graph.store import OxigraphStore  # noqa: E402
 from policykg.graph.uris import Uris  # noqa: E402
 
 BASE = "http://localhost:8000/"
-# The steps of a record's preparation and writing, by the function that does each.
+# The steps timed, by (module, function): each is timed in the thread that calls it.
 STEPS = {
-    "mapping": "map_record",
-    "SHACL validation": "validate_with_report",
-    "entailments and N-Quads": "_chunks",
-    "per-publication aggregates": "publication_nquads",
-    "closing refresh (tallies)": "refresh",
+    "mapping": (preparing, "map_record"),
+    "SHACL validation (pyshacl)": (preparing, "validate"),
+    "entailments and N-Quads": (preparing, "_chunks"),
+    "per-publication aggregates": (preparing, "_aggregates"),
+    "store writes: records (writer thread)": (pipeline, "write_nquads"),
+    "store writes: aggregates (writer thread)": (aggregates, "add_derived"),
+    "closing refresh (tallies)": (aggregates, "refresh"),
 }
+READING = "reading and parsing the files"
 
 
-def profile_load(corpus: Path, work: Path, records: int) -> pstats.Stats:
-    """Load the corpus under cProfile in one process; print CPU ms a record per step."""
+class StepClock:
+    """CPU seconds by step, each measured with the thread CPU clock of the thread running it."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, step: str, seconds: float) -> None:
+        with self._lock:
+            self.seconds[step] += seconds
+
+    def wrap(self, step: str, function: Callable) -> Callable:
+        """``function`` timed; a generator function is consumed and its list returned."""
+        @functools.wraps(function)
+        def timed(*args, **kwargs):
+            started = time.thread_time()
+            try:
+                result = function(*args, **kwargs)
+                return list(result) if isinstance(result, Iterator) else result
+            finally:
+                self.add(step, time.thread_time() - started)
+        return timed
+
+    def iterate(self, step: str, items: Iterator) -> Iterator:
+        """Yield from ``items``, timing the work of producing each."""
+        while True:
+            started = time.thread_time()
+            try:
+                item = next(items)
+            except StopIteration:
+                self.add(step, time.thread_time() - started)
+                return
+            self.add(step, time.thread_time() - started)
+            yield item
+
+    def install(self) -> None:
+        """Time the STEPS wherever they are called from in this process."""
+        for step, (module, name) in STEPS.items():
+            setattr(module, name, self.wrap(step, getattr(module, name)))
+
+
+class ThreadCpu:
+    """The CPU seconds of this process's threads by name, sampled from /proc (Linux) until
+    stopped; a thread's last sample counts, so threads that end are kept."""
+
+    def __init__(self, every: float = 0.2) -> None:
+        self._last: dict[str, tuple[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._tick = os.sysconf("SC_CLK_TCK")
+
+    def __enter__(self) -> ThreadCpu:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def by_name(self) -> Counter[str]:
+        """Thread name -> CPU seconds, threads of one name summed."""
+        totals: Counter[str] = Counter()
+        for name, seconds in self._last.values():
+            totals[name] += seconds
+        return totals
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self._sample()
+
+    def _sample(self) -> None:
+        folder = Path("/proc/self/task")
+        for task in folder.iterdir():
+            try:
+                name = (task / "comm").read_text().strip()
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            self._last[task.name] = (name, (int(fields[11]) + int(fields[12])) / self._tick)
+
+
+def load_once(corpus: Path, work: Path, records: int,
+              clock: StepClock | None = None) -> tuple[OxigraphStore, int, float]:
+    """Load ``records`` records of the corpus into a new store in one process; returns the
+    store (open), the number of records and the load's CPU seconds (all threads, reading the
+    files included)."""
     shutil.rmtree(work / "profile", ignore_errors=True)
     store = OxigraphStore(work / "profile" / "store")
     uris = Uris(BASE)
     prepare(store, uris)  # the vocabularies' closure: once per store, not a load's cost
-    items = [item for path in readers.iter_paths([str(corpus)])
-             for item in readers.read(path, None)][:records]
+    paths = [str(path) for path in readers.iter_paths([str(corpus)])]
+    items: Iterator = islice((item for path in paths for item in readers.read(path, None)),
+                             records)
+    counted = Counter()
+    items = _counted(clock.iterate(READING, items) if clock else items, counted)
     loader = Loader(store, uris, Mapping.load(), Quarantine(work / "profile" / "quarantine"),
                     workers=0)
-    profile = cProfile.Profile()
     started = time.process_time()
-    profile.runcall(loader.load, items)
-    total = time.process_time() - started
+    loader.load(items)
+    return store, counted["items"], time.process_time() - started
+
+
+def _counted(items: Iterator, counter: Counter[str]) -> Iterator:
+    for item in items:
+        counter["items"] += 1
+        yield item
+
+
+def measure(corpus: Path, work: Path, records: int) -> OxigraphStore:
+    """Load under the step clock and print the CPU ms a record of each step and thread."""
+    clock = StepClock()
+    clock.install()
+    with ThreadCpu() as threads:
+        store, count, total = load_once(corpus, work, records, clock)
+    threads_cpu = threads.by_name()
+    per = 1000 / count
+    print(f"\n{count} records loaded: {total * per:.2f} ms CPU a record (all threads)")
+    print("| step | ms CPU a record |\n|---|---:|")
+    timed = dict(clock.seconds)
+    for step, seconds in timed.items():
+        print(f"| {step} | {seconds * per:.2f} |")
+    rocksdb = sum(s for name, s in threads_cpu.items() if name.startswith("rocksdb"))
+    print(f"| RocksDB flushes and compactions (its own threads) | {rocksdb * per:.2f} |")
+    rest = total - sum(timed.values()) - rocksdb
+    print(f"| the rest (batching, hashing, bookkeeping, garbage collection) | {rest * per:.2f} |")
+    print("\nthreads (CPU s): " + ", ".join(f"{name} {seconds:.1f}"
+                                           for name, seconds in threads_cpu.most_common()))
+    return store
+
+
+def composition(store: OxigraphStore, top: int = 12) -> None:
+    """The store's quads by graph kind ({base}graph/KIND/...) and by predicate."""
+    kinds: Counter[str] = Counter()
+    predicates: Counter[str] = Counter()
+    for quad in store.engine.quads_for_pattern(None, None, None, None):
+        graph = quad.graph_name.value if isinstance(quad.graph_name, ox.NamedNode) else ""
+        path = graph.removeprefix(BASE + "graph/").split("/")
+        depth = 2 if path[0] in ("inferred", "aggregates") else 1
+        kinds["/".join(path[:depth]) or "(default)"] += 1
+        predicates[re.split(r"[/#]", quad.predicate.value)[-1]] += 1
+    total = sum(kinds.values())
+    print(f"\n{total:,} quads; by graph kind, then by predicate:")
+    for counter in (kinds, predicates):
+        print(" | ".join(f"{name} {100 * n / total:.1f}%" for name, n in counter.most_common(top)))
+
+
+def profile(corpus: Path, work: Path, records: int, top: int) -> None:
+    """The load again under cProfile: its top functions (the profiler inflates Python code)."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    store, _, _ = load_once(corpus, work, records)
+    profiler.disable()
     store.close()
-    stats = pstats.Stats(profile)
-    print(f"{len(items)} records, {1000 * total / len(items):.2f} ms CPU a record (profiled: "
-          "cProfile adds to every step)")
-    steps = 0.0
-    for step, function in STEPS.items():
-        seconds = sum(row[3] for (_, _, name), row in stats.stats.items() if name == function)
-        steps += seconds
-        print(f"  {step}: {1000 * seconds / len(items):.2f} ms")
-    print(f"  the rest (reading, the writer thread, bookkeeping): "
-          f"{1000 * (total - steps) / len(items):.2f} ms")
-    return stats
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)
 
 
 def time_tallies(path: Path) -> None:
     """Each tally's full recount on a store, CPU seconds."""
-    import pyoxigraph as ox
-
     store = OxigraphStore(path, read_only=True)
     graph = ox.NamedNode(BASE + "graph/aggregates/profile")
     for name, tally in aggregates.TALLY_KINDS.items():
@@ -86,16 +230,21 @@ def time_tallies(path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=1000)
+    parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/policykg-profile"))
+    parser.add_argument("--cprofile", action="store_true",
+                        help="then load again under cProfile and list its top functions")
     parser.add_argument("--tallies", type=Path, help="an embedded store to time the tallies on")
     parser.add_argument("--top", type=int, default=25, help="functions listed [25]")
     args = parser.parse_args(argv)
     corpus_args = argparse.Namespace(records=args.records, per_file=1000, seed=1,
                                      invalid_rate=0.03, regenerate=False)
     load_bench.ensure_corpus(args.work / "corpus", corpus_args)
-    stats = profile_load(args.work / "corpus", args.work, args.records)
-    stats.sort_stats("cumulative").print_stats(args.top)
+    store = measure(args.work / "corpus", args.work, args.records)
+    composition(store)
+    store.close()
+    if args.cprofile:
+        profile(args.work / "corpus", args.work, args.records, args.top)
     if args.tallies:
         time_tallies(args.tallies)
     return 0

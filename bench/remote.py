@@ -14,11 +14,19 @@ store, and on Virtuoso directly.
    default parameters: a warm-up, then --runs timed rounds (medians) through each app
    (GET /api/queries/NAME) and on Virtuoso directly. Like is compared with like: the direct
    request is the one the app sends (the very text, with the row cap the app adds as LIMIT,
-   the same parameters, uncompressed: asked for gzip, Virtuoso compresses and then closes the
-   connection), by the same HTTP client, and its answer is decoded as the app's is; the calls
-   take turns within each round, so that the machine's load weighs on all alike. The app's
-   overhead over Virtuoso direct must stay within 20% per query. For reference, the query as
-   written (no row cap: the store sorts and sends the whole result) is timed directly too.
+   the same parameters, form-encoded, uncompressed: asked for gzip, Virtuoso compresses and
+   then closes the connection), on a kept-alive connection as the app sends it, and every
+   call, direct or through an app, is made by the same lean client (the standard library's
+   http.client, one kept-alive connection per server) and its JSON
+   answer decoded alike; the calls take turns within each round, so that the machine's load
+   weighs on all alike. The app's overhead over Virtuoso direct must stay within 20% per
+   query. For reference, the query as written (no row cap: the store sorts and sends the
+   whole result) is timed directly too, and the CPU the app's workers spent per request
+   (Linux: /proc, counted in clock ticks: a resolution of 10 ms / --runs), which the
+   machine's load does not inflate as it does elapsed times;
+6. the write path alone (``write_probe``: 500k quads added then removed), after the timings,
+   so that none of its million writes or the store's work behind them falls among them
+   (--no-write-probe skips it).
 
 Prints a markdown table; writes the figures to WORK/remote-results.json.
 """
@@ -26,9 +34,11 @@ Prints a markdown table; writes the figures to WORK/remote-results.json.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -37,8 +47,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-
-import httpx2 as httpx
+from urllib.parse import urlencode, urlsplit
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -65,13 +74,15 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--invalid-rate", type=float, default=0.03)
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--work", type=Path, default=Path("/tmp/policykg-remote-bench"))
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--buffers", type=int, default=400_000,
                         help="Virtuoso NumberOfBuffers (8 kB each) [400000: 3.2 GB]")
     parser.add_argument("--no-embedded", action="store_true",
                         help="Skip the embedded store (no 'app on Oxigraph' column).")
     parser.add_argument("--reuse-remote", action="store_true",
                         help="Keep what WORK/virtuoso holds (no reload), for query timings.")
+    parser.add_argument("--no-write-probe", action="store_true",
+                        help="Skip the write path probe (500k quads added, then removed).")
     return parser.parse_args(argv)
 
 
@@ -195,58 +206,127 @@ def serve(settings: Settings, home: Path) -> tuple[subprocess.Popen, str]:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            if httpx.get(url + "/healthz", timeout=60).status_code == 200:
+            if Client(url).get("/healthz")[0] == 200:
                 return process, url
-        except httpx.HTTPError:
+        except (OSError, http.client.HTTPException):
             time.sleep(0.5)
     process.kill()
     sys.exit(f"the server on {settings.store_location} did not start")
 
 
-def timed(calls: dict[str, Callable[[], int]], runs: int) -> dict[str, tuple[float, int]]:
-    """Median milliseconds of ``runs`` rounds after one warm-up round, and each call's last
-    size. The calls take turns within a round, so that a change in the machine's load weighs
-    on all of them alike, and their order turns from round to round, so that none always
-    follows the same one (the store may still be busy with the last answer)."""
+class Client:
+    """One kept-alive HTTP/1.1 connection to a server (the standard library's http.client, as
+    the app uses towards the store), reopened when the server closes it."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.address = (parts.hostname, parts.port)
+        self.connection = http.client.HTTPConnection(*self.address, timeout=600)
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        headers = {"Accept-Encoding": "identity", **(headers or {})}
+        for attempt in (1, 2):
+            try:
+                self.connection.request(method, path, body, headers)
+                response = self.connection.getresponse()
+                return response.status, response.read()
+            except (ConnectionError, http.client.RemoteDisconnected):
+                self.connection.close()  # http.client reconnects at the next request
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        return self.request("GET", path)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def timed(calls: dict[str, Callable[[], int]], runs: int,
+          cpu: dict[str, Callable[[], float]] | None = None) -> dict[str, tuple[float, int, float]]:
+    """Median milliseconds of ``runs`` rounds after one warm-up round, each call's last size,
+    and the CPU milliseconds per call of the processes ``cpu`` reads for a label (else 0). The
+    calls take turns within a round, so that a change in the machine's load weighs on all of
+    them alike, in an order shuffled from round to round (seeded: the same for every query),
+    so that none always follows the same one: a query right after a heavy one is slower
+    (at 10k records, 0.7-1.4 ms more after the query as written than after itself), and a
+    rotation keeps each call behind the same one in every round (it kept the app behind the
+    query as written)."""
+    cpu = cpu or {}
     sizes = {label: call() for label, call in calls.items()}
     times: dict[str, list[float]] = {label: [] for label in calls}
-    labels = list(calls)
-    for round_ in range(runs):
-        shift = round_ % len(labels)
-        for label in labels[shift:] + labels[:shift]:
+    spent = dict.fromkeys(calls, 0.0)
+    order = random.Random(1)
+    for _ in range(runs):
+        labels = list(calls)
+        order.shuffle(labels)
+        for label in labels:
+            before = cpu[label]() if label in cpu else 0.0
             started = time.perf_counter()
             sizes[label] = calls[label]()
             times[label].append((time.perf_counter() - started) * 1000)
-    return {label: (statistics.median(times[label]), sizes[label]) for label in calls}
+            if label in cpu:
+                spent[label] += cpu[label]() - before
+    return {label: (statistics.median(times[label]), sizes[label], spent[label] * 1000 / runs)
+            for label in calls}
 
 
-def direct_call(client: httpx.Client, store, text: str) -> Callable[[], int]:
+def direct_call(client: Client, store, text: str) -> Callable[[], int]:
     """Virtuoso queried as the app queries it: the same text and parameters (its time limit),
-    by the same HTTP client, uncompressed; the answer read and decoded as the app's is."""
-    data = {"query": text, **store.dialect.query_parameters(store.timeout)}
-    headers = {"Accept": JSON_RESULTS, "Accept-Encoding": "identity"}
+    form-encoded, uncompressed; the answer read and decoded as the app's is."""
+    path = urlsplit(store.endpoints.query).path
+    body = urlencode({"query": text,
+                      **store.dialect.query_parameters(store.timeout)}).encode("ascii")
+    headers = {"Accept": JSON_RESULTS, "Content-Type": "application/x-www-form-urlencoded"}
 
     def direct() -> int:
-        response = client.post(store.endpoints.query, data=data, headers=headers)
-        response.raise_for_status()
-        return len(response.json()["results"]["bindings"])
+        status, data = client.request("POST", path, body, headers)
+        if status != 200:
+            raise RuntimeError(f"Virtuoso answered {status}: {data[:300]!r}")
+        return len(json.loads(data)["results"]["bindings"])
     return direct
 
 
-def app_call(client: httpx.Client, url: str, name: str) -> Callable[[], int]:
+def app_call(client: Client, name: str) -> Callable[[], int]:
     """The named query through an app, its answer decoded."""
     def through_app() -> int:
-        response = client.get(f"{url}/api/queries/{name}")
-        response.raise_for_status()
-        return len(response.json()["results"]["bindings"])
+        status, data = client.request("GET", f"/api/queries/{name}", None,
+                                      {"Accept": JSON_RESULTS})
+        if status != 200:
+            raise RuntimeError(f"the app answered {status}: {data[:300]!r}")
+        return len(json.loads(data)["results"]["bindings"])
     return through_app
 
 
-def time_queries(remote: Settings, app_urls: dict[str, str], runs: int) -> list[dict]:
+def cpu_seconds(process: subprocess.Popen) -> Callable[[], float]:
+    """The CPU seconds (user and system) spent so far by a server's worker processes (its
+    children; Linux), read per request."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def spent() -> float:
+        total = 0
+        for child in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split():
+            try:
+                fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / tick
+    return spent
+
+
+def time_queries(remote: Settings, apps: dict[str, tuple[subprocess.Popen, str]],
+                 runs: int) -> list[dict]:
     """Each named query through each app, and directly on Virtuoso (the text the app sends,
     and the query as written, without the row cap the app adds)."""
-    client = httpx.Client(timeout=600, headers={"Accept-Encoding": "identity"})
     store = open_store(remote.store_location, settings=replace_timeout(remote))
+    client = Client(store.endpoints.query)
+    app_clients = {label: Client(url) for label, (_, url) in apps.items()}
+    cpu = {}
+    if Path("/proc/self/task").is_dir():
+        cpu = {f"app_{label}": cpu_seconds(process) for label, (process, _) in apps.items()}
     uris = Uris(BASE)
     results = []
     for name, query in sorted(catalogue().items()):
@@ -255,35 +335,46 @@ def time_queries(remote: Settings, app_urls: dict[str, str], runs: int) -> list[
         written = store.prepared(query.text, substitutions=binding.substitutions)
         calls = {"virtuoso_direct": direct_call(client, store, sent),
                  "virtuoso_as_written": direct_call(client, store, written)}
-        calls.update({f"app_{label}": app_call(client, url, name)
-                      for label, url in app_urls.items()})
-        timings = timed(calls, runs)
+        calls.update({f"app_{label}": app_call(app_client, name)
+                      for label, app_client in app_clients.items()})
+        timings = timed(calls, runs, cpu)
         row = {"query": name, "rows": timings["app_virtuoso"][1],
                "direct_rows": timings["virtuoso_as_written"][1]}
-        row.update({f"{label}_ms": round(ms, 2) for label, (ms, _) in timings.items()})
+        row.update({f"{label}_ms": round(ms, 2) for label, (ms, _, _) in timings.items()})
+        row.update({f"{label}_cpu_ms": round(spent, 2)
+                    for label, (_, _, spent) in timings.items() if label in cpu})
+        row["overhead_ms"] = round(row["app_virtuoso_ms"] - row["virtuoso_direct_ms"], 2)
         row["overhead"] = row["app_virtuoso_ms"] / row["virtuoso_direct_ms"] - 1
         row["within_budget"] = row["overhead"] <= OVERHEAD_BUDGET
         results.append(row)
-        print(f"  {name}: direct {row['virtuoso_direct_ms']:.1f} ms, app on Virtuoso "
-              f"{row['app_virtuoso_ms']:.1f} ms ({row['overhead']:+.0%}); as written "
+        print(f"  {name}: direct {row['virtuoso_direct_ms']:.2f} ms, app on Virtuoso "
+              f"{row['app_virtuoso_ms']:.2f} ms ({row['overhead']:+.0%}, "
+              f"{row['overhead_ms']:+.2f} ms"
+              + (f", app CPU {row['app_virtuoso_cpu_ms']:.2f} ms"
+                 if "app_virtuoso_cpu_ms" in row else "") + "); as written "
               f"{row['virtuoso_as_written_ms']:.1f} ms"
               + (f", app on Oxigraph {row['app_oxigraph_ms']:.1f} ms"
                  if "app_oxigraph_ms" in row else ""), flush=True)
     store.close()
-    client.close()
+    for each in (client, *app_clients.values()):
+        each.close()
     return results
 
 
 def table(rows: list[dict]) -> str:
     embedded = any("app_oxigraph_ms" in row for row in rows)
+    cpu = any("app_virtuoso_cpu_ms" in row for row in rows)
     head = ("| query | rows | Virtuoso direct (ms) | app on Virtuoso (ms) | overhead |"
-            " Virtuoso direct, as written (ms) |" + (" app on Oxigraph (ms) |" if embedded else ""))
+            + (" app CPU / request (ms) |" if cpu else "")
+            + " Virtuoso direct, as written (ms) |"
+            + (" app on Oxigraph (ms) |" if embedded else ""))
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for row in rows:
-        line = (f"| {row['query']} | {row['rows']} | {row['virtuoso_direct_ms']:.1f} | "
-                f"{row['app_virtuoso_ms']:.1f} | {row['overhead']:+.0%}"
-                f"{'' if row['within_budget'] else ' (over)'} | "
-                f"{row['virtuoso_as_written_ms']:.1f} |")
+        line = (f"| {row['query']} | {row['rows']} | {row['virtuoso_direct_ms']:.2f} | "
+                f"{row['app_virtuoso_ms']:.2f} | {row['overhead']:+.0%} "
+                f"({row['overhead_ms']:+.2f} ms){'' if row['within_budget'] else ' (over)'} |"
+                + (f" {row.get('app_virtuoso_cpu_ms', float('nan')):.2f} |" if cpu else "")
+                + f" {row['virtuoso_as_written_ms']:.1f} |")
         if embedded:
             line += f" {row.get('app_oxigraph_ms', float('nan')):.1f} |"
         lines.append(line)
@@ -312,17 +403,17 @@ def main(argv: list[str] | None = None) -> int:
         if not args.reuse_remote:
             figures["remote_load"] = load_remote(server, remote, corpus, args.work,
                                                  args.records)
-        figures["write_probe"] = write_probe(remote)
-        apps = {}
-        process, apps["virtuoso"] = serve(replace_timeout(remote), args.work / "serve-remote")
-        processes.append(process)
+        apps = {"virtuoso": serve(replace_timeout(remote), args.work / "serve-remote")}
+        processes.append(apps["virtuoso"][0])
         if not args.no_embedded:
             embedded = Settings(base=BASE, store=f"oxigraph:{args.work / 'embedded' / 'store'}")
             figures["embedded_load"] = load_embedded(embedded, corpus, args.work, args.records)
-            process, apps["oxigraph"] = serve(embedded, args.work / "serve-embedded")
-            processes.append(process)
+            apps["oxigraph"] = serve(embedded, args.work / "serve-embedded")
+            processes.append(apps["oxigraph"][0])
         print("timing the named queries ...", flush=True)
         figures["queries"] = time_queries(remote, apps, args.runs)
+        if not args.no_write_probe:
+            figures["write_probe"] = write_probe(remote)
         (args.work / "remote-results.json").write_text(json.dumps(figures, indent=1))
         print(table(figures["queries"]))
         over = [row["query"] for row in figures["queries"] if not row["within_budget"]]

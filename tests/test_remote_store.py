@@ -29,7 +29,7 @@ from virtuoso import Virtuoso, free_port
 from policykg.graph.cli import main
 from policykg.graph.config import Settings
 from policykg.graph.remote_store import RemoteStore, virtuoso_profile
-from policykg.graph.store import OxigraphStore, StoreError, StoreTimeout
+from policykg.graph.store import OxigraphStore, StoreError, StoreTimeout, StoreUnavailable
 
 EX = "http://example.org/"
 SECRET = "pw-Zq7-never-shown"
@@ -465,3 +465,86 @@ def test_two_servers_share_one_store(loadable, tmp_path):
                 process.wait(30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+# --- the query connections ---------------------------------------------------------------------
+
+
+class ScriptedEndpoint:
+    """A SPARQL endpoint on 127.0.0.1 that answers ``ASK`` true on kept-alive connections, and
+    can drop a connection at its Nth request without answering (as a store does when it closes
+    a kept connection while a request is on its way)."""
+
+    ANSWER = b'{"head": {}, "boolean": true}'
+
+    def __init__(self, drop_at: int | None = None) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"sparql+http://127.0.0.1:{self.listener.getsockname()[1]}/sparql"
+        self.drop_at = drop_at
+        self.connections = 0
+        self.requests = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        reader = connection.makefile("rb")
+        with connection, reader:
+            served = 0
+            while True:
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    line = reader.readline()
+                    if not line:
+                        return
+                    head += line
+                length = re.search(rb"(?i)content-length: *(\d+)", head)
+                reader.read(int(length.group(1)) if length else 0)
+                self.requests += 1
+                served += 1
+                if served == self.drop_at:
+                    return  # closed without an answer
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results"
+                                   b"+json\r\nContent-Length: %d\r\n\r\n%s"
+                                   % (len(self.ANSWER), self.ANSWER))
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_queries_share_one_kept_alive_connection():
+    endpoint = ScriptedEndpoint()
+    store = RemoteStore.from_settings(endpoint.url, Settings(store_timeout=5.0))
+    try:
+        assert all(bool(store.query("ASK {}")) for _ in range(5))
+        assert endpoint.connections == 1 and endpoint.requests == 6  # and the dialect probe
+    finally:
+        store.close()
+        endpoint.close()
+
+
+def test_a_kept_connection_the_store_dropped_is_replaced_once():
+    endpoint = ScriptedEndpoint(drop_at=3)  # every connection: two answers, then dropped
+    store = RemoteStore.from_settings(endpoint.url, Settings(store_timeout=5.0))
+    try:
+        assert all(bool(store.query("ASK {}")) for _ in range(5))
+        assert endpoint.connections == 3
+    finally:
+        store.close()
+        endpoint.close()
+    endpoint = ScriptedEndpoint(drop_at=1)  # no answer ever: unavailable, not retried forever
+    store = RemoteStore.from_settings(endpoint.url, Settings(store_timeout=5.0))
+    try:
+        with pytest.raises(StoreUnavailable, match="not reachable"):
+            store.query("ASK {}")
+        assert endpoint.connections == 2  # the request, and once more
+    finally:
+        store.close()
+        endpoint.close()

@@ -366,30 +366,30 @@ def _current_uris() -> Uris:
 
 
 def solutions_json(result: Result) -> dict[str, Any]:
-    """SPARQL 1.1 Query Results JSON of a result."""
-    bindings = []
-    for row in result.rows:
-        binding = {}
-        for name in result.variables:
-            term = row[name]
-            if term is not None:
-                binding[name] = term_json(term)
-        bindings.append(binding)
-    return {"head": {"vars": result.variables}, "results": {"bindings": bindings}}
+    """SPARQL 1.1 Query Results JSON of a result (this runs for every term of every answer of
+    the API: rows are walked by position, not looked up by variable name)."""
+    variables = result.variables
+    bindings = [{name: term_json(term) for name, term in zip(variables, row, strict=True)
+                 if term is not None} for row in result.rows]
+    return {"head": {"vars": variables}, "results": {"bindings": bindings}}
+
+
+XSD_STRING = XSD + "string"
 
 
 def term_json(term: Any) -> dict[str, str]:
     """One RDF term in SPARQL Results JSON."""
-    if isinstance(term, ox.NamedNode):
+    kind = type(term)
+    if kind is ox.NamedNode:
         return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
+    if kind is ox.BlankNode:
         return {"type": "bnode", "value": term.value}
-    out = {"type": "literal", "value": term.value}
     if term.language:
-        out["xml:lang"] = term.language
-    elif term.datatype.value != XSD + "string":
-        out["datatype"] = term.datatype.value
-    return out
+        return {"type": "literal", "value": term.value, "xml:lang": term.language}
+    datatype = term.datatype.value
+    if datatype == XSD_STRING:
+        return {"type": "literal", "value": term.value}
+    return {"type": "literal", "value": term.value, "datatype": datatype}
 
 
 def csv_rows(result: Result) -> Iterator[list[str]]:

@@ -22,8 +22,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.resources import files
 from string import Template
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
+
+if TYPE_CHECKING:
+    from policykg.webapp.vocabulary import Vocabulary
 
 PER_PAGE = 100
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -39,6 +43,10 @@ LABEL_PROPERTIES = (SKOS + "prefLabel", FOAF + "name", DCTERMS + "title", RDFS +
 GENERATED_AT = PROV + "generatedAtTime"
 PRIMARY_TOPIC = FOAF + "primaryTopic"
 _PREFIX = re.compile(r"^PREFIX\s+([\w-]*):\s*<([^>]*)>", re.MULTILINE)
+# The vocabularies' namespaces (prefixes.rq names): describe.rq leaves the labels of the IRIs
+# under them to the app's copy of the vocabularies (vocabulary.py).
+VOCABULARY_PREFIXES = ("jel", "region", "unit", "doctype")
+CURIES_KEPT = 10_000  # CURIEs remembered per Queries (then forgotten all at once)
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
@@ -59,6 +67,8 @@ class Queries:
         self.base = base
         self.prefixes = {name: iri if ":" in iri else base + iri
                          for name, iri in _PREFIX.findall(_read("prefixes.rq"))}
+        self.vocabulary_namespaces = tuple(self.prefixes[name] for name in VOCABULARY_PREFIXES)
+        self._curies: dict[str, str] = {}
 
     def run(self, store, name: str, bindings: dict[str, Term] | None = None,
             **numbers: int):
@@ -74,7 +84,16 @@ class Queries:
         return self.run(store, name, {"this": ox.NamedNode(iri)}, **numbers)
 
     def curie(self, iri: str) -> str:
-        """An IRI abbreviated with the shared prefixes, or the IRI itself."""
+        """An IRI abbreviated with the shared prefixes, or the IRI itself (remembered: a page
+        asks for the same predicates again and again)."""
+        found = self._curies.get(iri)
+        if found is None:
+            if len(self._curies) >= CURIES_KEPT:
+                self._curies.clear()
+            found = self._curies[iri] = self._curie(iri)
+        return found
+
+    def _curie(self, iri: str) -> str:
         best = max((ns for ns in self.prefixes.values() if iri.startswith(ns)), key=len,
                    default=None)
         if best is None or best == iri:
@@ -153,14 +172,32 @@ def _triple_key(triple: ox.Triple) -> tuple[str, str, str]:
     return (str(triple.subject), triple.predicate.value, str(triple.object))
 
 
-def describe(store, queries: Queries, iri: str, page: int = 1,
-             per_page: int = PER_PAGE) -> Description:
-    """The description of ``iri``: two queries, one for its own triples, one for a page of links."""
+def describe(store, queries: Queries, iri: str, page: int = 1, per_page: int = PER_PAGE,
+             vocabulary: Vocabulary | None = None) -> Description:
+    """The description of ``iri``: two queries, one for its own triples, one for a page of links;
+    the labels of the vocabulary IRIs it links to from ``vocabulary`` (else one query each)."""
     description = Description(ox.NamedNode(iri), page=page, per_page=per_page)
     description.own = set(queries.about(store, "describe", iri))
+    _add_vocabulary_labels(store, queries, description, vocabulary)
     description.times = set(_record_times(description))
     _add_incoming(store, queries, description)
     return description
+
+
+def _add_vocabulary_labels(store, queries: Queries, description: Description,
+                           vocabulary: Vocabulary | None) -> None:
+    """The labels describe.rq leaves out: of the linked IRIs under the vocabularies' namespaces,
+    from the vocabulary, or from the store (labels.rq) for those it does not hold."""
+    namespaces = queries.vocabulary_namespaces
+    known = vocabulary.triples if vocabulary else {}
+    linked = {t.object for t in description.own if t.subject == description.iri
+              and isinstance(t.object, ox.NamedNode) and t.object.value.startswith(namespaces)}
+    for term in linked:
+        found = known.get(term)
+        if found is None:
+            found = [ox.Triple(term, row["labelP"], row["label"])
+                     for row in queries.about(store, "labels", term.value)]
+        description.own.update(found)
 
 
 def _record_times(description: Description) -> Iterator[datetime]:

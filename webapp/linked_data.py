@@ -43,8 +43,11 @@ from policykg.webapp.describe import (
     graph_triples,
     parse_time,
 )
+from policykg.webapp.markup import term_html
+from policykg.webapp.vocabulary import Vocabulary, VocabularyCache
 
 blueprint = Blueprint("linked_data", __name__, template_folder="templates")
+blueprint.add_app_template_global(term_html)
 
 GRAPH_PAGE = 500  # triples per HTML page of a named graph (RDF variants hold the whole graph)
 
@@ -86,6 +89,12 @@ def _queries() -> Queries:
     if "policykg.linked_data" not in extensions:
         extensions["policykg.linked_data"] = Queries(extensions["policykg.uris"].base)
     return extensions["policykg.linked_data"]
+
+
+def _vocabulary() -> Vocabulary:
+    """The store's reference vocabularies, kept per app while their version holds."""
+    cache = current_app.extensions.setdefault("policykg.vocabulary", VocabularyCache())
+    return cache.get(_store(), _queries())
 
 
 def _kinds() -> dict[str, dict]:
@@ -148,17 +157,19 @@ def document(kind: str, key: str) -> Response:
     """The description of a thing, in the variant asked for by extension or Accept."""
     uris = current_app.extensions["policykg.uris"]
     stem, chosen = split_extension(key)
-    page, size = _page(), _per_page()
-    description = describe(_store(), _queries(), str(uris.id(kind, stem)), page, size)
+    page, size, vocabulary = _page(), _per_page(), _vocabulary()
+    description = describe(_store(), _queries(), str(uris.id(kind, stem)), page, size,
+                           vocabulary)
     if chosen and not description.exists:
         chosen = None
-        description = describe(_store(), _queries(), str(uris.id(kind, key)), page, size)
+        description = describe(_store(), _queries(), str(uris.id(kind, key)), page, size,
+                               vocabulary)
     fmt = chosen or negotiate()
     if not description.exists:
         return not_found(description.iri.value, kind, fmt, negotiated=chosen is None)
     if fmt is None:
         return not_acceptable(_doc_path(description.iri.value))
-    return _document_response(description, kind, fmt, negotiated=chosen is None)
+    return _document_response(description, kind, fmt, vocabulary, negotiated=chosen is None)
 
 
 @blueprint.get("/graph/<path:name>")
@@ -240,14 +251,14 @@ def _page_href(path: str, page: int) -> str | None:
 
 
 def _document_response(description: Description, kind: str, fmt: Format,
-                       negotiated: bool) -> Response:
+                       vocabulary: Vocabulary, negotiated: bool) -> Response:
     iri = description.iri.value
     path = _doc_path(iri)
     page = description.page
     suffix = None if negotiated else fmt
     if fmt.rdf is None:
         template, context = pages.page(_store(), _queries(), description, kind,
-                                       request.script_root)
+                                       request.script_root, vocabulary)
         more = context["more"]
         paging = _paging(path, page, more, suffix)
         context.update(prev_href=paging.get("prev"), next_href=paging.get("next"),

@@ -5,7 +5,9 @@ kind-specific queries (webapp/queries/*.rq), and the schema.org JSON-LD embedded
 
 Kinds with a page of their own: publication, person, jel, region, org; every other kind
 (operation, subject, keyword, doctype, scheme...) gets the generic page. Queries per page, the
-two of the description included: publication 3, jel 4, region 4, org 5, person 5, generic 2.
+two of the description and the vocabularies' version included: publication 3, jel 4, region 4,
+org 5, person 6, generic 3. Broader chains and the labels of the vocabularies' things come from
+the app's copy of the vocabularies (vocabulary.py), not from a query.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from policykg.webapp.describe import (
     Term,
     best_label,
 )
+from policykg.webapp.vocabulary import Vocabulary
 
 PKG = "https://w3id.org/policykg/ontology#"
 BIBO = "http://purl.org/ontology/bibo/"
@@ -50,12 +53,8 @@ class View:
     description: Description
     queries: Queries
     root: str = ""
-    labels: dict[Term, list[tuple[str, ox.Literal]]] = field(default_factory=dict)
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
     _label_cache: dict[Term, str] = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        for term, labels in self.description.labels.items():
-            self.labels.setdefault(term, []).extend(labels)
 
     @property
     def base(self) -> str:
@@ -76,8 +75,14 @@ class View:
             self._label_cache[term] = self._label(term)
         return self._label_cache[term]
 
+    def _labels(self, term: Term) -> list[tuple[str, ox.Literal]]:
+        """Its labels in the description, else in the vocabulary (the parents of what it links
+        to are not in the description)."""
+        found = self.description.labels.get(term)
+        return found if found is not None else self.vocabulary.labels.get(term, [])
+
     def _label(self, term: Term) -> str:
-        found = best_label(self.labels.get(term, ()))
+        found = best_label(self._labels(term))
         if found:
             return found
         if not isinstance(term, ox.NamedNode):
@@ -86,15 +91,9 @@ class View:
             return term.value[len(self.base):]
         return self.queries.curie(term.value)
 
-    def add_label(self, term: Term, prop: str, value: ox.Literal) -> None:
-        """A label learnt from another query than the description."""
-        self.labels.setdefault(term, []).append((prop, value))
-        self._label_cache.pop(term, None)
-
     def notation(self, term: Term) -> str | None:
         """The skos:notation of a term, if it has a plain one (JEL codes)."""
-        values = [lit.value for prop, lit in self.labels.get(term, ())
-                  if prop == SKOS + "notation"]
+        values = [lit.value for prop, lit in self._labels(term) if prop == SKOS + "notation"]
         return min(values, key=len) if values else None
 
     def link(self, term: Term, text: str | None = None) -> dict:
@@ -158,22 +157,9 @@ class View:
 
 @dataclass
 class Hierarchy:
-    """Parent edges above a thing or above what it links to."""
+    """Parent edges (skos:broader, org:subOrganizationOf): the vocabulary's."""
 
-    parents: dict[Term, list[Term]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, store, view: View, query: str = "hierarchy") -> Hierarchy:
-        """The edges above the thing (hierarchy.rq) or above what it links to."""
-        hierarchy = cls()
-        rows = view.queries.about(store, query, view.description.iri.value)
-        for row in rows:
-            child, parent = row["child"], row["parent"]
-            if parent not in hierarchy.parents.setdefault(child, []):
-                hierarchy.parents[child].append(parent)
-            if row["label"] is not None:
-                view.add_label(parent, row["labelP"].value, row["label"])
-        return hierarchy
+    parents: dict[Term, tuple[Term, ...]] = field(default_factory=dict)
 
     def paths(self, node: Term, seen: tuple[Term, ...] = ()) -> list[list[Term]]:
         """Every chain from a top concept down to ``node``'s parent (empty for a top)."""
@@ -229,10 +215,10 @@ def _publication_item(view: View, item: dict) -> dict:
 # --- pages ---------------------------------------------------------------------------------
 
 
-def page(store, queries: Queries, description: Description, kind: str,
-         root: str = "") -> tuple[str, dict]:
+def page(store, queries: Queries, description: Description, kind: str, root: str = "",
+         vocabulary: Vocabulary | None = None) -> tuple[str, dict]:
     """The template and context of the HTML page of a described thing."""
-    view = View(description, queries, root)
+    view = View(description, queries, root, vocabulary or Vocabulary())
     builder = BUILDERS.get(kind)
     context = builder(store, view) if builder else {}
     context.setdefault("more", False)
@@ -259,7 +245,7 @@ def _common(view: View, kind: str) -> dict:
 
 def publication(store, view: View) -> dict:
     """A publication: who, where in the Bank, about what, and where it came from."""
-    hierarchy = Hierarchy.load(store, view, "publication-hierarchy")
+    hierarchy = Hierarchy(view.vocabulary.parents)
     title = view.literal(DCTERMS + "title") or view.label(view.description.iri)
     heads = view.values(BIBO + "authorList")
     authors = view.description.rdf_list(heads[0]) if heads else view.values(DCTERMS + "creator")
@@ -339,7 +325,7 @@ def _counted(view: View, rows, key: str) -> list[dict]:
 
 def jel(store, view: View) -> dict:
     """A JEL concept: its place in the classification and its publications (narrower included)."""
-    hierarchy = Hierarchy.load(store, view)
+    hierarchy = Hierarchy(view.vocabulary.parents)
     items, more = publications(store, view, "publications-jel")
     this = view.description.iri
     code = view.notation(this)
@@ -357,7 +343,7 @@ def jel(store, view: View) -> dict:
 
 def region(store, view: View) -> dict:
     """A region or country: where it lies, what lies within, publications about any of it."""
-    hierarchy = Hierarchy.load(store, view)
+    hierarchy = Hierarchy(view.vocabulary.parents)
     items, more = publications(store, view, "publications-region")
     this = view.description.iri
     parents = hierarchy.paths(this)
@@ -373,7 +359,7 @@ def region(store, view: View) -> dict:
 
 def org(store, view: View) -> dict:
     """An organisational unit: its place in the Bank, its units, publications per year."""
-    hierarchy = Hierarchy.load(store, view)
+    hierarchy = Hierarchy(view.vocabulary.parents)
     items, more = publications(store, view, "publications-org")
     this = view.description.iri
     years = [{"year": row["year"].value, "count": int(row["count"].value)}

@@ -390,7 +390,9 @@ def test_a_load_the_store_fails_says_what_was_written_and_completes_when_run_aga
     listed = (tmp_path / "load-interrupted.txt").read_text().splitlines()
     written = [line.split()[1] for line in listed if line.startswith("written ")]
     unwritten = [line.split()[1] for line in listed if line.startswith("not-written ")]
-    assert 60 <= len(written) < 300 and unwritten and f"from {unwritten[0]} on" in err
+    # 60 graphs were in the store at the kill; the batch being written then (20 records) may
+    # have been in it without being finished, so not reported written
+    assert 60 - 20 <= len(written) < 300 and unwritten and f"from {unwritten[0]} on" in err
     server.start()
     present = {row["g"].rsplit("/", 1)[-1] for row in publication_graphs(settings)}
     assert set(written) <= present  # every record said written is in, wholly (below)

@@ -112,21 +112,59 @@ def compacted_away(error: Exception) -> bool:
 
 def fingerprint(path: str | Path) -> tuple[tuple[str, int, int], ...]:
     """What changes in a RocksDB folder with every write, and not with a read-only open: the
-    names, sizes and times of CURRENT, MANIFEST-* and the write-ahead logs."""
+    names, sizes and times of CURRENT, MANIFEST-* and the write-ahead logs (the folder listed:
+    ~0.1 ms for a large store; FolderWatch reads it again in a few stat calls)."""
     try:
         entries = list(os.scandir(path))
     except OSError:
         return ()
     marks = []
     for entry in entries:
-        if entry.name == "CURRENT" or entry.name.startswith("MANIFEST-") \
-                or entry.name.endswith(".log"):
+        if _marked(entry.name):
             try:
                 stat = entry.stat()
             except OSError:
                 continue  # deleted since the listing: a write, seen in the other files
             marks.append((entry.name, stat.st_size, stat.st_mtime_ns))
     return tuple(sorted(marks))
+
+
+def _marked(name: str) -> bool:
+    return name == "CURRENT" or name.startswith("MANIFEST-") or name.endswith(".log")
+
+
+class FolderWatch:
+    """The fingerprint of one store folder, checked at each use in a few stat calls: the
+    folder's own time changes when a file is created, deleted or renamed in it (then it is
+    listed again); the files of the last listing are stat'ed for what is appended to them.
+    File times are coarse (a few ms), so a folder changed in the last RACY_SECONDS is listed
+    at every call, as git does with racy index entries."""
+
+    RACY_SECONDS = 2.0
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._folder: int | None = None
+        self._names: tuple[str, ...] = ()
+
+    def __call__(self) -> tuple:
+        """The current fingerprint (equal to the last one while nothing was written)."""
+        try:
+            folder = os.stat(self.path).st_mtime_ns
+        except OSError:
+            return ()
+        if folder != self._folder or time.time_ns() - folder < self.RACY_SECONDS * 1e9:
+            self._names = tuple(mark[0] for mark in fingerprint(self.path))
+            self._folder = folder
+        marks: list[tuple] = [(".", folder)]
+        for name in self._names:
+            try:
+                stat = os.stat(self.path / name)
+            except OSError:
+                self._folder = None  # deleted meanwhile: list the folder again next time
+                continue
+            marks.append((name, stat.st_size, stat.st_mtime_ns))
+        return tuple(marks)
 
 
 class OxigraphStore:
@@ -143,19 +181,20 @@ class OxigraphStore:
         self.path = path
         self.read_only = read_only and path is not None
         self._seen: tuple = ()
+        self._watch = FolderWatch(path) if self.read_only else None
         if path is None:
             self._store = ox.Store()
         else:
             Path(path).mkdir(parents=True, exist_ok=True)
-            self._seen = fingerprint(path) if self.read_only else ()
+            self._seen = self._watch() if self._watch else ()
             self._store = open_read_only(path) if self.read_only else ox.Store(str(path))
 
     @property
     def engine(self) -> ox.Store:
         """The pyoxigraph store itself, for callers that need its full API (read-only: as
         of the last write to the folder)."""
-        if self.read_only and self._store is not None:
-            seen = fingerprint(self.path)
+        if self._watch is not None and self._store is not None:
+            seen = self._watch()
             if seen != self._seen:
                 try:
                     self._store = open_read_only(self.path)

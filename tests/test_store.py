@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
-from policykg.graph.store import OxigraphStore
+from policykg.graph.store import FolderWatch, OxigraphStore, fingerprint
 
 # Like a load, faster: a batch of graphs per transaction, flushed (a new file each time, so
 # compactions keep deleting old ones), fifty times a second.
@@ -52,3 +54,24 @@ def test_pages_and_named_queries_see_a_load_made_while_the_app_runs(vocab_store,
     listed = client.get("/api/queries/recent-publications",
                         headers={"Accept": "application/sparql-results+json"})
     assert "IDB-LM-00577" in listed.get_data(as_text=True)
+
+
+def test_a_folder_watch_sees_every_write_without_listing_a_quiet_folder(tmp_path: Path):
+    for name in ("CURRENT", "MANIFEST-000005", "000007.log", "000008.sst"):
+        (tmp_path / name).write_text("x")
+    hour_ago = time.time_ns() - 3600 * 10**9
+    os.utime(tmp_path, ns=(hour_ago, hour_ago))  # quiet for long: its listing is kept
+    watch = FolderWatch(tmp_path)
+    first = watch()
+    assert watch() == first
+    assert {mark[0] for mark in first} == {".", "CURRENT", "MANIFEST-000005", "000007.log"}
+    with open(tmp_path / "000007.log", "a") as log:  # a commit: appended to the log
+        log.write("more")
+    appended = watch()
+    assert appended != first
+    (tmp_path / "000009.log").write_text("x")  # a new log: the folder changes
+    created = watch()
+    assert created != appended and "000009.log" in {mark[0] for mark in created}
+    (tmp_path / "000007.log").unlink()
+    assert "000007.log" not in {mark[0] for mark in watch()}
+    assert [mark[0] for mark in watch()[1:]] == [mark[0] for mark in fingerprint(tmp_path)]

@@ -203,6 +203,15 @@ class OxigraphStore:
                     pass  # a write in the middle of the open: the next use tries again
         return self._store
 
+    @property
+    def generation(self) -> tuple | None:
+        """What changes whenever the data this store reads may have changed: read-only, the
+        fingerprint of the folder it follows (checked now); None when it writes itself."""
+        if self._watch is None:
+            return None
+        self.engine  # noqa: B018 - follows the folder
+        return self._seen
+
     def _read(self, read: Callable[[ox.Store], T]) -> T:
         """``read(engine)``, read again on a reopened store if a writer's compaction took a
         file away meanwhile (read-only only; ``read`` must not return a lazy iterator)."""

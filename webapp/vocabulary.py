@@ -58,19 +58,28 @@ def version(store, queries: Queries) -> str | None:
 
 
 class VocabularyCache:
-    """The vocabulary of one app's store, read again when its version (or the store) changes."""
+    """The vocabulary of one app's store, read again when its version (or the store) changes.
+    A store that tells its generation (the embedded one, read-only) is not asked the version
+    again while its generation holds."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._key: tuple | None = None
+        self._generation: object = None
         self._value = Vocabulary()
 
     def get(self, store, queries: Queries) -> Vocabulary:
-        """The current vocabulary: one small query, and a read when it has changed."""
+        """The current vocabulary: at most one small query, and a read when it has changed."""
+        generation = getattr(store, "generation", None)
+        key = self._key
+        if generation is not None and generation == self._generation and key is not None \
+                and key[:2] == (id(store), queries.base):
+            return self._value
         key = (id(store), queries.base, version(store, queries))
         if key != self._key:
             with self._lock:
                 if key != self._key:
                     self._value = Vocabulary.read(store, queries, key[2])
                     self._key = key
+        self._generation = generation
         return self._value

@@ -154,8 +154,10 @@ class FolderWatch:
         except OSError:
             return ()
         if folder != self._folder or time.time_ns() - folder < self.RACY_SECONDS * 1e9:
-            self._names = tuple(mark[0] for mark in fingerprint(self.path))
+            listed = fingerprint(self.path)
+            self._names = tuple(mark[0] for mark in listed)
             self._folder = folder
+            return ((".", folder), *listed)
         marks: list[tuple] = [(".", folder)]
         for name in self._names:
             try:

@@ -34,6 +34,7 @@ import pyoxigraph as ox
 from policykg.graph.aggregates import words
 from policykg.graph.normalise import slug, tidy
 from policykg.graph.sparql_text import with_limit
+from policykg.graph.terms import XSD_STRING
 from policykg.graph.uris import DEFAULT_BASE, Uris
 
 PACKAGE = "policykg.sparql"
@@ -372,9 +373,6 @@ def solutions_json(result: Result) -> dict[str, Any]:
     bindings = [{name: term_json(term) for name, term in zip(variables, row, strict=True)
                  if term is not None} for row in result.rows]
     return {"head": {"vars": variables}, "results": {"bindings": bindings}}
-
-
-XSD_STRING = XSD + "string"
 
 
 def term_json(term: Any) -> dict[str, str]:

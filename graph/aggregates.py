@@ -10,6 +10,12 @@ else by ``refresh`` when missing or out of date (the vocabulary hierarchy change
     pkg:issuedYear    the year of dcterms:issued, an xsd:integer
     pkg:word          each word of its title and abstract, folded (the word index)
 
+The word index is two thirds of all quads (~200 a publication). On an embedded Oxigraph store it
+is kept in the default graph instead (``Words.DEFAULT``), which Oxigraph indexes three ways rather
+than six and which its union default graph includes: loads write and compact a third less. A
+publication's words are then removed by pattern (``remove_words``) wherever its aggregate graph
+is, after that graph, so a stamp never outlives the words it vouches for.
+
 Tallies, each in ``{base}graph/aggregates/{name}``, recomputed at the end of a load that changed
 anything: ``jel``, ``year``, ``division-year``, ``region-year``, ``coauthors``,
 ``keyword-pairs``, counted by the SPARQL queries of graph/data/aggregates/ over the links above
@@ -35,6 +41,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import cache
 from importlib.resources import files
 
@@ -72,6 +79,21 @@ STAMP = _pkg("aggregateStamp")
 PUBLICATION_COUNT = _pkg("publicationCount")
 RANK = _pkg("rank")
 
+
+
+class Words(Enum):
+    """Where a store keeps the word index (the stamp tells them apart: changing it redoes
+    every publication)."""
+
+    NAMED = ""  # in each publication's aggregate graph
+    DEFAULT = " default-graph-words"  # in the default graph: an embedded Oxigraph store
+    NONE = " no-words"  # not indexed
+
+    @classmethod
+    def of(cls, store: GraphStore) -> Words:
+        """Where the word index goes in a store: the default graph of an embedded Oxigraph
+        store, else each publication's aggregate graph."""
+        return cls.DEFAULT if _engine(store) is not None else cls.NAMED
 
 
 @dataclass(frozen=True)
@@ -190,6 +212,12 @@ def record_graph(aggregate: str) -> str:
     return aggregate.replace("/" + AGGREGATES, "/graph/", 1)
 
 
+def publication_of(record: str) -> str:
+    """The publication a record graph describes: {base}graph/publication/K ->
+    {base}id/publication/K (uris.graph and uris.id of the same key)."""
+    return record.replace("/graph/", "/id/", 1)
+
+
 Fact = tuple[str, ox.NamedNode, str, ox.NamedNode | ox.Literal]  # graph, publication, p, value
 
 
@@ -217,9 +245,9 @@ class _Writer:
     are the union of each of its values' roll-ups, so nothing waits for the rest of the
     record). Lines, not pyoxigraph terms: at 100k records the word index is 20M quads."""
 
-    def __init__(self, hierarchy: Hierarchy, index_words: bool) -> None:
+    def __init__(self, hierarchy: Hierarchy, words: Words) -> None:
         self.hierarchy = hierarchy
-        self.index_words = index_words
+        self.words = words
         self.tails: dict[str, str] = {}
 
     def tail(self, graph: str) -> str:
@@ -244,8 +272,10 @@ class _Writer:
             match = re.match(r"(\d{4})", value.value)
             year = f'"{match.group(1)}"^^{XSD_INTEGER}' if match else None
             return [f"{head} {ISSUED_YEAR} {year}{tail}"] if year else []
-        if self.index_words and isinstance(value, ox.Literal):
+        if self.words is not Words.NONE and isinstance(value, ox.Literal):
             # folded words are letters and digits only: nothing to escape
+            if self.words is Words.DEFAULT:
+                tail = " .\n"
             return [f'{head} {WORD} "{w}"{tail}' for w in words(value.value)]
         return []
 
@@ -256,19 +286,19 @@ FACT_PROPERTIES = frozenset({PKG + "jel", DCTERMS + "spatial", DCTERMS + "issued
 
 def publication_nquads(graph: str, triples: Iterable[tuple[object, object, object]],
                        content_hash: str, hierarchy: Hierarchy,
-                       index_words: bool = True) -> tuple[str, str]:
+                       words: Words = Words.NAMED) -> tuple[str, str]:
     """The aggregate graph of one record graph as N-Quads, from the record's triples (rdflib
     terms), and its stamp line apart (written last): what ``update_publications`` computes
     from the store, computed where the record is prepared, so that a load writes them with
     the record (``add_derived``)."""
-    writer = _Writer(hierarchy, index_words)
+    writer = _Writer(hierarchy, words)
     lines = []
     for subject, predicate, value in triples:
         if str(predicate) in FACT_PROPERTIES and isinstance(subject, URIRef):
             term = ox.NamedNode(str(value)) if isinstance(value, URIRef) else ox.Literal(str(value))
             lines += writer.lines((graph, ox.NamedNode(str(subject)), str(predicate), term))
     name = ox.NamedNode(aggregate_graph(graph))
-    stamp = ox.Literal(_stamp(content_hash, hierarchy, index_words))
+    stamp = ox.Literal(_stamp(content_hash, hierarchy, words))
     return "".join(lines), f"{name} {STAMP} {stamp} {name} .\n"
 
 
@@ -282,30 +312,47 @@ def add_derived(store: GraphStore, text: str, stamps: str) -> None:
 
 
 def update_publications(store: GraphStore, uris: Uris, record_graphs: dict[str, str],
-                        hierarchy: Hierarchy | None = None, index_words: bool = True,
+                        hierarchy: Hierarchy | None = None, words: Words | None = None,
                         existing: Iterable[str] | None = None, total: int = 0) -> int:
     """Rewrite the aggregate graphs of some record graphs of the store (record graph IRI ->
-    content hash; refresh also drops those whose record is gone). ``existing``: the
-    aggregate graphs there are (None: any may be); ``total``: how many records the store
-    holds (to choose between a query per record and one over all). Returns how many."""
+    content hash; refresh also drops those whose record is gone). ``words``: where the word
+    index goes (None: where the store keeps it); ``existing``: the aggregate graphs there
+    are (None: any may be); ``total``: how many records the store holds (to choose between a
+    query per record and one over all). Returns how many."""
     hierarchy = hierarchy or Hierarchy.read(store)
+    words = words or Words.of(store)
     targets = {aggregate_graph(g) for g in record_graphs}
     old = targets if existing is None else targets & set(existing)
     if old:
         store.replace(sorted(old), [])
-    writer = _Writer(hierarchy, index_words)
+    remove_words(store, record_graphs)  # stamped or not: a load cut short leaves some
+    writer = _Writer(hierarchy, words)
     buffer: list[str] = []
-    for fact in record_facts(store, record_graphs, total, index_words):
+    for fact in record_facts(store, record_graphs, total, words is not Words.NONE):
         buffer += writer.lines(fact)
         if len(buffer) >= BUFFER:
             _load(store, buffer)
             buffer = []
     for graph, content_hash in record_graphs.items():  # stamps last: a crash leaves them out
         name = ox.NamedNode(aggregate_graph(graph))
-        stamp = ox.Literal(_stamp(content_hash, hierarchy, index_words))
+        stamp = ox.Literal(_stamp(content_hash, hierarchy, words))
         buffer.append(f"{name} {STAMP} {stamp} {name} .\n")
     _load(store, buffer)
     return len(record_graphs)
+
+
+def remove_words(store: GraphStore, record_graphs: Iterable[str]) -> None:
+    """Remove the default-graph word index of some record graphs' publications, in one
+    transaction (nothing to do on a store that keeps words in the aggregate graphs)."""
+    engine = _engine(store)
+    publications = " ".join(str(ox.NamedNode(publication_of(g))) for g in record_graphs)
+    if engine is not None and publications:
+        engine.update(query_text("remove-words.ru").replace("#PUBLICATIONS", publications))
+
+
+def _engine(store: GraphStore) -> ox.Store | None:
+    engine = getattr(store, "engine", None)
+    return engine if isinstance(engine, ox.Store) else None
 
 
 def _load(store: GraphStore, lines: list[str]) -> None:
@@ -336,19 +383,19 @@ def read_stamps(store: GraphStore, uris: Uris) -> dict[str, str]:
             if row["graph"].value.startswith(prefix)}
 
 
-def _stamp(content_hash: str, hierarchy: Hierarchy, index_words: bool) -> str:
-    return f"{content_hash} {hierarchy.digest} {VERSION}{'' if index_words else ' no-words'}"
+def _stamp(content_hash: str, hierarchy: Hierarchy, words: Words) -> str:
+    return f"{content_hash} {hierarchy.digest} {VERSION}{words.value}"
 
 
 def stale_publications(store: GraphStore, uris: Uris, hierarchy: Hierarchy,
                        stamps: dict[str, str], current: dict[str, str],
-                       index_words: bool = True) -> tuple[dict[str, str], list[str]]:
+                       words: Words = Words.NAMED) -> tuple[dict[str, str], list[str]]:
     """(record graphs whose aggregates are missing or out of date -> content hash,
     aggregate graphs whose record is gone), given the ``current`` record graphs' hashes."""
     prefix = uris.base + AGGREGATES + RECORD_KIND + "/"
     done = {graph: stamp for graph, stamp in stamps.items() if graph.startswith(prefix)}
     stale = {graph: content_hash for graph, content_hash in current.items()
-             if done.get(aggregate_graph(graph)) != _stamp(content_hash, hierarchy, index_words)}
+             if done.get(aggregate_graph(graph)) != _stamp(content_hash, hierarchy, words)}
     gone = [graph for graph in done if record_graph(graph) not in current]
     return stale, gone
 
@@ -429,25 +476,28 @@ def refresh_tallies(store: GraphStore, uris: Uris,
 # --- the entry point ----------------------------------------------------------------------
 
 
-def refresh(store: GraphStore, uris: Uris, index_words: bool = True,
+def refresh(store: GraphStore, uris: Uris, words: Words | None = None,
             hierarchy: Hierarchy | None = None) -> RefreshSummary:
     """Bring every aggregate up to date with the records in the store: the per-publication
-    graphs of new or changed records, then (if anything changed) the tallies. ``hierarchy``:
-    the vocabularies' hierarchy when the caller has read it already."""
+    graphs of new or changed records, then (if anything changed) the tallies. ``words``:
+    where the word index goes (None: where the store keeps it); ``hierarchy``: the
+    vocabularies' hierarchy when the caller has read it already."""
     started = time.perf_counter()
+    words = words or Words.of(store)
     hierarchy = hierarchy or Hierarchy.read(store)
     stamps = read_stamps(store, uris)
     current = store.graph_hashes(str(uris.graph(RECORD_KIND, "")))
-    stale, gone = stale_publications(store, uris, hierarchy, stamps, current, index_words)
+    stale, gone = stale_publications(store, uris, hierarchy, stamps, current, words)
     summary = RefreshSummary()
     if stale:
         # a few: remove each one's graph, stamped or not (a refresh cut short leaves graphs
         # without stamp); many (a first load): only those stamped, not a lookup per record
         existing = None if len(stale) <= REMOVE_EACH else set(stamps)
-        summary.updated = update_publications(store, uris, stale, hierarchy, index_words,
+        summary.updated = update_publications(store, uris, stale, hierarchy, words,
                                               existing=existing, total=len(current))
     if gone:
         store.replace(gone, [])
+        remove_words(store, [record_graph(g) for g in gone])
         summary.removed = len(gone)
     tallied = all(stamps.get(tally_graph(uris, name)) == VERSION for name in TALLIES)
     if stale or gone or not tallied:

@@ -12,6 +12,7 @@ import click
 import pyoxigraph as ox
 
 from policykg.graph import readers
+from policykg.graph.aggregates import Words
 from policykg.graph.config import Settings, load_settings
 from policykg.graph.mapping import Mapping
 from policykg.graph.pipeline import Loader
@@ -255,9 +256,15 @@ def stats(settings: Settings) -> None:
     """Counts of things per class and of graphs and triples per kind of graph."""
     with open_store(settings.store_location, read_only=True, settings=settings) as store:
         for name in ("stats-classes.rq", "stats-graphs.rq"):
-            query_file = resources.files("policykg.graph") / "data" / "queries" / name
-            _print_result(store.query(query_file.read_text("utf-8")), "table")
+            _print_result(store.query(_stats_query(name)), "table")
             click.echo()
+        if Words.of(store) is Words.DEFAULT:
+            _print_result(store.query(_stats_query("stats-default-graph.rq"),
+                                      use_default_graph_as_union=False), "table")
+
+
+def _stats_query(name: str) -> str:
+    return (resources.files("policykg.graph") / "data" / "queries" / name).read_text("utf-8")
 
 
 @main.command()

@@ -101,7 +101,8 @@ class Loader:
         if self.reference is None:
             self.reference = prepare_reference(self.store, self.uris)
         hierarchy = aggregates.Hierarchy.read(self.store)
-        self._context = Context.of(self.mapping, self.uris, self.reference, hierarchy)
+        self._context = Context.of(self.mapping, self.uris, self.reference, hierarchy,
+                                   aggregates.Words.of(self.store))
         self._salt = f"{self.mapping.digest}|{self.uris.base}|{self.reference.digest}"
         self._known = _Known(self.store, self.uris)
 
@@ -248,7 +249,8 @@ class Loader:
             self._known.hashes[record_graph] = digest
             self.quarantine.release(result.key)
         text = "".join(texts)
-        batch = Written(remove, text, "".join(derived), "".join(stamps))
+        records = [self._record_graph(result.key) for result, _ in accepted]
+        batch = Written(remove, text, "".join(derived), "".join(stamps), records)
         if not previous:
             writer.submit(batch, count)
             return
@@ -353,10 +355,13 @@ class Written:
     text: str
     aggregates: str = ""
     stamps: str = ""
+    records: list[str] = field(default_factory=list)  # record graphs written, words rewritten
 
     def write(self, store: GraphStore) -> None:
-        """Write it to a store."""
+        """Write it to a store (a publication's words go after its aggregate graph, which
+        holds the stamp: aggregates.Words)."""
         write_nquads(store, self.remove, self.text)
+        aggregates.remove_words(store, self.records)
         aggregates.add_derived(store, self.aggregates, self.stamps)
 
 
@@ -420,4 +425,5 @@ def remove_records(store: GraphStore, uris: Uris, record_graphs: list[str]) -> s
     orphans = linked_entities(store, uris, record_graphs)
     store.replace([name for g in record_graphs
                    for name in (g, inferred_graph_of(g), aggregates.aggregate_graph(g))], [])
+    aggregates.remove_words(store, record_graphs)
     return collect_orphans(store, uris, orphans)

@@ -20,7 +20,7 @@ from pathlib import Path
 from rdflib import RDF, Literal, Namespace, URIRef
 from rdflib.namespace import FOAF, PROV, XSD
 
-from policykg.graph.aggregates import Hierarchy, publication_nquads
+from policykg.graph.aggregates import Hierarchy, Words, publication_nquads
 from policykg.graph.infer import Entailment
 from policykg.graph.mapping import Lookups, MappedRecord, Mapping, map_record
 from policykg.graph.record import Problem, Record
@@ -76,14 +76,16 @@ class Context:
     entailment: Entailment
     shacl_reference: tuple[Triple, ...]
     hierarchy: Hierarchy | None = None  # None: aggregates are left to aggregates.refresh
+    words: Words = Words.NAMED  # where the store keeps the word index
 
     @classmethod
     def of(cls, mapping: Mapping, uris: Uris, reference: Reference,
-           hierarchy: Hierarchy | None = None) -> Context:
+           hierarchy: Hierarchy | None = None, words: Words = Words.NAMED) -> Context:
         """The context of a load under a mapping against a reference (and, to compute each
-        publication's aggregates with it, the vocabularies' hierarchy)."""
+        publication's aggregates with it, the vocabularies' hierarchy and where the store
+        keeps the word index)."""
         return cls(mapping, uris, reference.lookups, reference.entailment,
-                   tuple(reference.for_shapes()), hierarchy)
+                   tuple(reference.for_shapes()), hierarchy, words)
 
 
 def prepare(jobs: list[Job], context: Context) -> list[Prepared]:
@@ -128,7 +130,7 @@ def _aggregates(job: Job, mapped: MappedRecord, context: Context) -> tuple[str, 
         return "", ""
     graph = str(context.uris.graph(RECORD_KIND, mapped.key))
     about = (triple for triple in mapped.triples if triple[0] == mapped.iri)
-    return publication_nquads(graph, about, job.digest, context.hierarchy)
+    return publication_nquads(graph, about, job.digest, context.hierarchy, context.words)
 
 
 def _problem(issue: Issue, mapping: Mapping) -> Problem:

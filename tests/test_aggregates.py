@@ -137,6 +137,47 @@ def test_aggregates_live_in_graphs_of_their_own(store: OxigraphStore) -> None:
     assert {f"{BASE}graph/aggregates/{name}" for name in aggregates.TALLIES} <= names
 
 
+def word_graphs(store: OxigraphStore) -> set[str]:
+    return {str(q.graph_name) for q in store.engine.quads_for_pattern(
+        None, ox.NamedNode(PKG + "word"), None)}
+
+
+def test_an_embedded_store_keeps_the_word_index_in_its_default_graph(
+        store: OxigraphStore) -> None:
+    """Three quad indexes instead of six for two thirds of the quads; queries on the union
+    default graph find the words all the same."""
+    aggregates.refresh(store, Uris(BASE))
+    assert word_graphs(store) == {str(ox.DefaultGraph())}
+    found = store.query(f"SELECT ?p WHERE {{ ?p <{PKG}word> 'cluster' }}")
+    assert {row["p"].value.rsplit("/", 1)[-1] for row in found} == {"P2"}
+
+
+def test_another_store_keeps_words_in_the_aggregate_graphs(store: OxigraphStore) -> None:
+    aggregates.refresh(PlainStore(store), Uris(BASE))
+    assert word_graphs(store) == {f"<{BASE}graph/aggregates/publication/{key}>"
+                                  for key in RECORDS}
+
+
+def test_words_of_a_changed_or_removed_record_go_with_it(store: OxigraphStore) -> None:
+    uris = Uris(BASE)
+    aggregates.refresh(store, uris)
+    add_record(store, "P1", content_hash="h2", title="Tourism", abstract="Beaches.")
+    remove_record(store, "P3")
+    aggregates.refresh(store, uris)
+    assert objects(store, "P1", "word") == {"tourism", "beaches"}
+    assert objects(store, "P3", "word") == set()
+
+
+def test_moving_the_word_index_rewrites_every_publication(store: OxigraphStore) -> None:
+    """A store written before words moved to the default graph is re-indexed by a refresh
+    (the stamps say where the words are), and no word stays behind in the old graphs."""
+    uris = Uris(BASE)
+    aggregates.refresh(store, uris, words=aggregates.Words.NAMED)
+    assert aggregates.refresh(store, uris).updated == 3
+    assert word_graphs(store) == {str(ox.DefaultGraph())}
+    assert "innovation" in objects(store, "P1", "word")
+
+
 def test_tallies(store: OxigraphStore) -> None:
     aggregates.refresh(store, Uris(BASE))
     assert tallies(store, "JelTally") == {
@@ -210,7 +251,7 @@ def test_a_changed_hierarchy_recomputes_every_publication(store: OxigraphStore) 
 
 def test_the_word_index_can_be_left_out(store: OxigraphStore) -> None:
     uris = Uris(BASE)
-    aggregates.refresh(store, uris, index_words=False)
+    aggregates.refresh(store, uris, words=aggregates.Words.NONE)
     assert objects(store, "P1", "word") == set()
     assert short(objects(store, "P1", "jelTop")) == {"O"}
     assert aggregates.refresh(store, uris).updated == 3  # turning it on re-indexes

@@ -207,8 +207,11 @@ def test_a_load_killed_midway_leaves_records_wholly_in_or_out_and_rerunning_comp
 
 
 def aggregate_quads(settings: Settings, key: str = "IDB-LM-00577") -> set[tuple[str, str]]:
+    """A publication's aggregates wherever the store keeps them: its aggregate graph, and its
+    words (in the default graph of an embedded store)."""
     graph = f"{BASE}graph/aggregates/publication/{key}"
-    rows = query(settings, f"SELECT ?p ?o {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    rows = query(settings, f"""SELECT ?p ?o {{ {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}
+        UNION {{ <{BASE}id/publication/{key}> <{PKG_WORD}> ?o BIND(<{PKG_WORD}> AS ?p) }} }}""")
     return {(row["p"], row["o"]) for row in rows}
 
 

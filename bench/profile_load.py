@@ -245,7 +245,8 @@ def time_tallies(path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--records", type=int, default=10_000,
+                        help="records to load and profile (0: none, e.g. with --tallies)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/policykg-profile"))
     parser.add_argument("--cprofile", action="store_true",
                         help="then load again under cProfile and list its top functions")
@@ -256,12 +257,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.trial_default_graph_words:
         words_in_default_graph()
-    corpus_args = argparse.Namespace(records=args.records, per_file=1000, seed=1,
-                                     invalid_rate=0.03, regenerate=False)
-    load_bench.ensure_corpus(args.work / "corpus", corpus_args)
-    store = measure(args.work / "corpus", args.work, args.records)
-    composition(store)
-    store.close()
+    if args.records:
+        corpus_args = argparse.Namespace(records=args.records, per_file=1000, seed=1,
+                                         invalid_rate=0.03, regenerate=False)
+        load_bench.ensure_corpus(args.work / "corpus", corpus_args)
+        store = measure(args.work / "corpus", args.work, args.records)
+        composition(store)
+        store.close()
     if args.cprofile:
         profile(args.work / "corpus", args.work, args.records, args.top)
     if args.tallies:

@@ -1,0 +1,101 @@
+"""The librarian's commands over a loaded store: query, export, stats, validate; on the embedded
+store and on a remote one (``vocab_store``, with the sample record loaded)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+from click.testing import CliRunner, Result
+from conftest import store_environment
+
+from policykg.graph.cli import main
+from policykg.graph.config import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BASE = "http://localhost:8000/"
+TITLE = ("Mainstreaming the Cluster Approach in the Caribbean Region: "
+         "The CCPF Cluster Capacity Building Initiative")
+BACKENDS = ("oxigraph", "virtuoso")
+PUBLICATION = BASE + "id/publication/IDB-LM-00577"
+RECORD_GRAPH = BASE + "graph/publication/IDB-LM-00577"
+TITLES = f"SELECT ?title WHERE {{ <{PUBLICATION}> <http://purl.org/dc/terms/title> ?title }}"
+
+
+def run(settings: Settings, *args: str) -> Result:
+    options = ["--home", settings.home, "--store", settings.store_location]
+    return CliRunner().invoke(main, [*options, *args], env=store_environment(settings))
+
+
+@pytest.fixture
+def loaded(vocab_store: Settings) -> Settings:
+    """A store holding the vocabularies and the sample record."""
+    result = run(vocab_store, "load", str(FIXTURES / "dspace-page-IDB-LM-00577.txt"))
+    assert result.exit_code == 0, result.output
+    return vocab_store
+
+
+def test_query_prints_a_table_csv_or_json(loaded: Settings) -> None:
+    table = run(loaded, "query", TITLES)
+    assert table.exit_code == 0 and "(1 rows)" in table.output
+    assert TITLE[:80] in table.output  # a table cuts long values
+    rows = list(csv.reader(io.StringIO(run(loaded, "query", TITLES, "--format", "csv").output)))
+    assert rows == [["title"], [TITLE]]
+    assert json.loads(run(loaded, "query", TITLES, "--format", "json").output) == [
+        {"title": TITLE}]
+
+
+def test_query_answers_ask_and_construct(loaded: Settings) -> None:
+    assert run(loaded, "query", f"ASK {{ <{PUBLICATION}> ?p ?o }}").output.strip() == "true"
+    constructed = run(loaded, "query", f"CONSTRUCT {{ <{PUBLICATION}> "
+                      f"<http://purl.org/dc/terms/title> ?t }} WHERE {{ <{PUBLICATION}> "
+                      "<http://purl.org/dc/terms/title> ?t }").output
+    graph = rdflib.Graph().parse(data=constructed, format="turtle")
+    assert {str(o) for o in graph.objects()} == {TITLE}
+
+
+def test_a_query_with_a_syntax_error_is_a_usage_error(loaded: Settings) -> None:
+    result = run(loaded, "query", "SELECT ?x WHERE {")
+    assert result.exit_code == 2 and "SPARQL syntax error" in result.output
+
+
+def test_export_writes_the_named_graphs_or_their_union(loaded: Settings, tmp_path: Path) -> None:
+    for output in ("nq", "trig", "ttl"):
+        path = tmp_path / f"dump.{output}"
+        assert run(loaded, "export", "--format", output, "--out", str(path)).exit_code == 0
+        rdf_format = {"nq": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG,
+                      "ttl": ox.RdfFormat.TURTLE}[output]
+        parsed = list(ox.parse(path=path, format=rdf_format))
+        titles = [q for q in parsed if q.subject == ox.NamedNode(PUBLICATION)
+                  and q.object == ox.Literal(TITLE, language="en")]
+        assert titles, output
+        if output != "ttl":  # a dataset: the title is in the record's own graph
+            assert ox.NamedNode(RECORD_GRAPH) in {q.graph_name for q in titles}
+
+
+def test_stats_counts_things_per_class_and_triples_per_kind_of_graph(loaded: Settings) -> None:
+    result = run(loaded, "stats")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    publications = next(line for line in lines
+                        if line.startswith("https://w3id.org/policykg/ontology#Publication "))
+    assert publications.split()[1] == "1"
+    kinds = {line.split()[0] for line in lines if line.strip()}
+    assert {"publication", "person", "inferred/publication", "aggregates"} <= kinds
+    if loaded.store_location.startswith("oxigraph:"):  # the word index, outside named graphs
+        words = next(line for line in lines if line.startswith("default graph (word index)"))
+        assert int(words.split()[-1]) > 50
+
+
+def test_validate_reports_a_conforming_store(loaded: Settings) -> None:
+    text = run(loaded, "validate")
+    assert text.exit_code == 0 and text.output.strip().endswith("conforms")
+    report = rdflib.Graph().parse(data=run(loaded, "validate", "--format", "ttl").output,
+                                  format="turtle")
+    shacl = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+    assert set(report.objects(None, shacl.conforms)) == {rdflib.Literal(True)}

@@ -14,10 +14,6 @@ figures behind the README's per-record breakdown.
 3. with ``--cprofile``, the same load again under cProfile, for its top functions;
 4. with ``--tallies STORE`` (e.g. the store bench/load.py left), times each tally's full
    recount on that store, as the refresh at the end of every load does it.
-
-``--trial-default-graph-words`` is an experiment, not what the loader does: the word index is
-written into Oxigraph's default graph (three quad indexes instead of six), to measure what that
-layout would save.
 """
 
 from __future__ import annotations
@@ -147,17 +143,6 @@ class ThreadCpu:
             self._last[task.name] = (name, (int(fields[11]) + int(fields[12])) / self._tick)
 
 
-def words_in_default_graph() -> None:
-    """The trial: each publication's pkg:word lines written without a graph name."""
-    lines = aggregates._Writer.lines
-
-    def default_graph_words(writer, fact):
-        tail = writer.tail(fact[0])
-        return [line.replace(tail, " .\n") if f" {aggregates.WORD} " in line else line
-                for line in lines(writer, fact)]
-    aggregates._Writer.lines = default_graph_words
-
-
 def load_once(corpus: Path, work: Path, records: int,
               clock: StepClock | None = None) -> tuple[OxigraphStore, int, float]:
     """Load ``records`` records of the corpus into a new store in one process; returns the
@@ -234,10 +219,11 @@ def profile(corpus: Path, work: Path, records: int, top: int) -> None:
 
 
 def time_tallies(path: Path) -> None:
-    """Each tally's full recount on a store, CPU seconds."""
+    """Each tally's recount on a store, CPU seconds, as a refresh does it (a pair tally
+    starts from the least count the store's tally keeps)."""
     store = OxigraphStore(path, read_only=True)
-    graph = ox.NamedNode(BASE + "graph/aggregates/profile")
     for name, tally in aggregates.TALLY_KINDS.items():
+        graph = ox.NamedNode(aggregates.tally_graph(Uris(BASE), name))  # read, not written
         started = time.process_time()
         quads = aggregates.tally_quads(store, tally, graph)
         print(f"  tally {name}: {time.process_time() - started:.2f} s CPU, {len(quads)} quads")
@@ -252,11 +238,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="then load again under cProfile and list its top functions")
     parser.add_argument("--tallies", type=Path, help="an embedded store to time the tallies on")
     parser.add_argument("--top", type=int, default=25, help="functions listed [25]")
-    parser.add_argument("--trial-default-graph-words", action="store_true",
-                        help="write the word index into the default graph (an experiment)")
     args = parser.parse_args(argv)
-    if args.trial_default_graph_words:
-        words_in_default_graph()
     if args.records:
         corpus_args = argparse.Namespace(records=args.records, per_file=1000, seed=1,
                                          invalid_rate=0.03, regenerate=False)

@@ -17,7 +17,8 @@ publication's words are then removed by pattern (``remove_words``) wherever its 
 is, after that graph, so a stamp never outlives the words it vouches for.
 
 Tallies, each in ``{base}graph/aggregates/{name}``, recomputed at the end of a load that changed
-anything: ``jel``, ``year``, ``division-year``, ``region-year``, ``coauthors``,
+anything (``mark_pending`` before the first change; a load cut short leaves the mark, and the
+next refresh recounts): ``jel``, ``year``, ``division-year``, ``region-year``, ``coauthors``,
 ``keyword-pairs``, counted by the SPARQL queries of graph/data/aggregates/ over the links above
 and the records. Joins there are between subqueries, which Oxigraph joins by hash: at 100k
 records a plain join seeks once per row (minutes), and turning every term into Python text
@@ -61,6 +62,7 @@ BUFFER = 200_000  # quads written at a time
 MAX_PAIRS = 50_000  # pair tallies keep the most frequent pairs, this many at most
 RANKED = 1000  # the most frequent pairs also get a pkg:rank (1 = most publications)
 REMOVE_EACH = 5000  # stale records up to which each one's old aggregate graph is removed
+PENDING = AGGREGATES + "pending"  # its stamp: records changed since the tallies were counted
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
@@ -408,19 +410,43 @@ def tally_graph(uris: Uris, name: str) -> str:
     return uris.base + AGGREGATES + name
 
 
-def pair_counts(store: GraphStore, prop: str) -> tuple[Counter[tuple[str, str]], int]:
+def pair_counts(store: GraphStore, prop: str, hint: int = 1,
+                most: int | None = None) -> tuple[Counter[tuple[str, str]], int]:
     """(unordered pairs of objects of a property -> how many subjects share them, the least
-    count kept): the pairs shared most, MAX_PAIRS at most (pair_minimum)."""
+    count kept): the pairs shared most, ``most`` (MAX_PAIRS) at most (pair_minimum).
+
+    ``hint``: the least count the last tally kept. Counts mostly grow, so the pairs with at
+    least hint - 1 are fetched first: if they are more than are kept, the least count kept
+    is above hint - 1 and they settle it exactly, and the self-join over every pair that
+    reading the distribution costs is saved. Else the distribution is read, as without."""
+    most = MAX_PAIRS if most is None else most
+    if hint > 2:
+        counts = _pairs(store, prop, hint - 1)
+        if len(counts) > most:
+            minimum = pair_minimum(Counter(counts.values()), most)
+            return Counter({p: c for p, c in counts.items() if c >= minimum}), minimum
     bound = {ox.Variable("property"): ox.NamedNode(prop)}
     distribution = Counter({
         int(row["count"].value): int(row["pairs"].value) // 2
         for row in store.query(query_text("pair-distribution.rq"), substitutions=bound)})
-    minimum = pair_minimum(distribution)
+    minimum = pair_minimum(distribution, most)
+    return _pairs(store, prop, minimum), minimum
+
+
+def _pairs(store: GraphStore, prop: str, minimum: int) -> Counter[tuple[str, str]]:
+    """The unordered pairs of objects of a property shared by ``minimum`` subjects or more."""
     rows = store.query(query_text("pairs.rq"), substitutions={
-        **bound, ox.Variable("minimum"): _integer(minimum)})
-    counts = Counter({(row["first"].value, row["second"].value): int(row["count"].value)
-                      for row in rows})
-    return counts, minimum
+        ox.Variable("property"): ox.NamedNode(prop), ox.Variable("minimum"): _integer(minimum)})
+    return Counter({(row["first"].value, row["second"].value): int(row["count"].value)
+                    for row in rows})
+
+
+def least_count_kept(store: GraphStore, graph: ox.NamedNode) -> int:
+    """The least pkg:publicationCount of a tally graph (1 when it has none)."""
+    rows = list(store.query(query_text("least-count.rq"),
+                            substitutions={ox.Variable("graph"): graph}))
+    least = rows[0]["least"] if rows else None
+    return int(least.value) if least is not None else 1
 
 
 def tally_quads(store: GraphStore, tally: Tally, graph: ox.NamedNode) -> list[ox.Quad]:
@@ -428,7 +454,7 @@ def tally_quads(store: GraphStore, tally: Tally, graph: ox.NamedNode) -> list[ox
     if tally.query:
         triples = store.query(query_text(tally.query))
         return [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
-    counts, _ = pair_counts(store, tally.pair_property or "")
+    counts, _ = pair_counts(store, tally.pair_property or "", least_count_kept(store, graph))
     kind, dimension = _pkg(tally.tally_class), _pkg(tally.dimension)
     quads = []
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
@@ -473,6 +499,19 @@ def refresh_tallies(store: GraphStore, uris: Uris,
     return sizes
 
 
+def mark_pending(store: GraphStore, uris: Uris) -> None:
+    """Say that the tallies are out of date, before records are written or removed (a
+    load writes each publication's aggregates itself, so nothing else tells a refresh that
+    the counts changed). The recount removes the mark."""
+    graph = ox.NamedNode(uris.base + PENDING)
+    store.replace([], [ox.Quad(graph, STAMP, ox.Literal("records changed"), graph)])
+
+
+def tallies_pending(store: GraphStore, uris: Uris) -> bool:
+    """Whether records changed since the tallies were last counted."""
+    return store.has_graph(uris.base + PENDING)
+
+
 # --- the entry point ----------------------------------------------------------------------
 
 
@@ -500,7 +539,9 @@ def refresh(store: GraphStore, uris: Uris, words: Words | None = None,
         remove_words(store, [record_graph(g) for g in gone])
         summary.removed = len(gone)
     tallied = all(stamps.get(tally_graph(uris, name)) == VERSION for name in TALLIES)
-    if stale or gone or not tallied:
+    pending = uris.base + PENDING in stamps
+    if stale or gone or pending or not tallied:
         summary.tallies = refresh_tallies(store, uris)
+        store.replace([uris.base + PENDING], [])
     summary.seconds = time.perf_counter() - started
     return summary

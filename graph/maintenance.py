@@ -25,6 +25,8 @@ def remove_publications(store: GraphStore, uris: Uris,
         if not graphs:
             missing.append(identifier)
             continue
+        if not removed:
+            aggregates.mark_pending(store, uris)
         remove_records(store, uris, graphs)
         removed.extend(graph.rsplit("/", 1)[-1] for graph in graphs)
     if removed:

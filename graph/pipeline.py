@@ -105,6 +105,7 @@ class Loader:
                                    aggregates.Words.of(self.store))
         self._salt = f"{self.mapping.digest}|{self.uris.base}|{self.reference.digest}"
         self._known = _Known(self.store, self.uris)
+        self._changing = False  # whether this load has changed records (tallies marked pending)
 
     def load(self, items: Iterable[Item],
              progress: Callable[[int], None] | None = None) -> LoadSummary:
@@ -131,8 +132,9 @@ class Loader:
         finally:
             preparer.close(error=failed)
             writer.close()
-        # Every batch is written here: what is computed over the whole store goes after this.
-        if summary.loaded or summary.replaced or summary.deleted:
+        # Every batch is written here: what is computed over the whole store goes after this
+        # (also after a load that found a change cut short by a crash: nothing else to do).
+        if self._changing or aggregates.tallies_pending(self.store, self.uris):
             aggregates.refresh(self.store, self.uris, hierarchy=self._context.hierarchy)
         return summary
 
@@ -210,10 +212,17 @@ class Loader:
         summary.rejected += 1
         summary.messages.extend(self.quarantine.reject_input(error).lines())
 
+    def _changes(self) -> None:
+        """Before the load's first change to the records: the tallies are out of date."""
+        if not self._changing:
+            aggregates.mark_pending(self.store, self.uris)
+            self._changing = True
+
     def _delete(self, record: Record, summary: LoadSummary) -> None:
         graphs = self.store.graphs_with_source(record.source_id)
         if not graphs:
             return
+        self._changes()
         for graph in graphs:
             self._known.hashes[graph] = None
         self._known.removed(remove_records(self.store, self.uris, graphs))
@@ -224,6 +233,8 @@ class Loader:
         """Write the accepted records' graphs, and the graphs of the things they are the first
         to name. New records only: in the background. Replacements: once the store holds every
         earlier batch, as their previous graphs are read (to drop things no record names)."""
+        if accepted:
+            self._changes()
         remove: list[str] = []
         texts: list[str] = []
         derived: list[str] = []

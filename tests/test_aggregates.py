@@ -267,6 +267,42 @@ def test_pair_tallies_keep_the_most_frequent_pairs() -> None:
     assert aggregates.pair_minimum(Counter(), most=10) == 1
 
 
+def keyword_store(publications: int = 80, seed: int = 7) -> OxigraphStore:
+    """Publications with 2-4 of 9 keywords, the first keywords far more often than the last."""
+    import random
+
+    chooser = random.Random(seed)
+    store = OxigraphStore(None)
+    graph = ox.NamedNode(BASE + "graph/publication/all")
+    keywords = [ox.NamedNode(f"{BASE}id/keyword/k{i}") for i in range(9)]
+    weights = [1 / (i + 1) for i in range(9)]
+    store.replace([], [
+        ox.Quad(ox.NamedNode(f"{BASE}id/publication/p{n}"), ox.NamedNode(PKG + "keyword"), k, graph)
+        for n in range(publications)
+        for k in set(chooser.choices(keywords, weights, k=chooser.randint(2, 4)))])
+    return store
+
+
+def test_a_pair_recount_started_from_the_last_tally_keeps_what_a_full_one_keeps() -> None:
+    """The least count the last tally kept is only where a recount starts: whatever it is,
+    the pairs kept and their counts are those of a recount from scratch."""
+    store, prop = keyword_store(), PKG + "keyword"
+    asked: list[str] = []
+    query = store.query
+    store.query = lambda text, **options: asked.append(text) or query(text, **options)
+    every, _ = aggregates.pair_counts(store, prop, most=1000)
+    saved = 0
+    for most in (1, 3, 8, 20, 100):
+        expected = aggregates.pair_counts(store, prop, hint=1, most=most)
+        for hint in (2, 3, 5, 8, 13, 40):
+            asked.clear()
+            assert aggregates.pair_counts(store, prop, hint=hint, most=most) == expected
+            if hint > 2 and sum(c >= hint - 1 for c in every.values()) > most:
+                assert len(asked) == 1  # the pairs settle it: no distribution read
+                saved += 1
+    assert saved >= 5
+
+
 class PlainStore:
     """A store with only the GraphStore protocol (no pyoxigraph engine, no bulk loader)."""
 

@@ -113,6 +113,50 @@ def test_removing_a_publication_removes_its_graphs(vocab_store: Settings, tmp_pa
     assert not query(vocab_store, f"SELECT ?p {{ <{BASE}id/person/conz-elisa> ?p ?o }}")
 
 
+def coauthor_counts(settings: Settings) -> list[str]:
+    """The co-author tally of Conz and Rabellotti, as the named queries read it."""
+    person = f"{BASE}id/person/"
+    rows = query(settings, f"""PREFIX pkg: <https://w3id.org/policykg/ontology#>
+        SELECT ?count {{ ?tally a pkg:CoauthorTally ; pkg:publicationCount ?count ;
+            pkg:tallyPerson <{person}conz-elisa>, <{person}rabellotti-roberta> }}""")
+    return [row["count"] for row in rows]
+
+
+def test_every_load_or_removal_that_changes_records_recounts_the_tallies(
+        vocab_store: Settings, tmp_path: Path):
+    run(vocab_store, "load", str(write(tmp_path, "a.txt", page("IDB-LM-00001"))))
+    assert coauthor_counts(vocab_store) == ["1"]
+    run(vocab_store, "load", str(write(tmp_path, "b.txt", page("IDB-LM-00002"))))
+    assert coauthor_counts(vocab_store) == ["2"]
+    changed = page("IDB-LM-00002", **{"Conz, Elisa": "Other, Author"})
+    assert "replaced 1" in run(vocab_store, "load", str(write(tmp_path, "b.txt", changed))).output
+    assert coauthor_counts(vocab_store) == ["1"]
+    run(vocab_store, "load", str(write(tmp_path, "c.txt", page("IDB-LM-00003"))))
+    assert run(vocab_store, "remove", "IDB-LM-00003").exit_code == 0
+    assert coauthor_counts(vocab_store) == ["1"]
+
+
+def test_tallies_left_out_of_date_by_a_load_cut_short_are_recounted_by_the_next(
+        vocab_store: Settings, tmp_path: Path):
+    """The mark a load writes before its first change stays when it is killed; running it
+    again finds every record unchanged, and recounts the tallies all the same."""
+    from policykg.graph import aggregates
+    from policykg.graph.uris import Uris
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder, "a.txt", page("IDB-LM-00001"))
+    write(folder, "b.txt", page("IDB-LM-00002"))
+    run(vocab_store, "load", str(folder))
+    with open_store(vocab_store.store_location, settings=vocab_store) as store:
+        aggregates.mark_pending(store, Uris(BASE))  # as a killed load leaves it: the
+        store.replace([f"{BASE}graph/aggregates/coauthors"], [])  # counts not yet redone
+    assert "unchanged 2" in run(vocab_store, "load", str(folder)).output
+    assert coauthor_counts(vocab_store) == ["2"]
+    with open_store(vocab_store.store_location, settings=vocab_store) as store:
+        assert not aggregates.tallies_pending(store, Uris(BASE))
+
+
 def test_a_record_with_a_violation_is_quarantined_and_the_rest_loads(vocab_store: Settings,
                                                                      tmp_path: Path):
     folder = tmp_path / "in"

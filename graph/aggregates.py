@@ -133,9 +133,12 @@ class RefreshSummary:
 
     def line(self) -> str:
         """One line for the load summary."""
-        tallied = ", ".join(f"{name} {count}" for name, count in self.tallies.items())
-        return (f"aggregates: {self.updated} publication(s) indexed, {self.removed} removed"
-                f"{'; tallies: ' + tallied if tallied else ''} ({self.seconds:.1f} s)")
+        parts = [f"{self.updated} publication(s) re-indexed"] if self.updated else []
+        parts += [f"{self.removed} removed"] if self.removed else []
+        if self.tallies:
+            parts.append("tallies recounted (" + ", ".join(
+                f"{name} {count}" for name, count in self.tallies.items()) + ")")
+        return f"aggregates: {'; '.join(parts) or 'up to date'} in {self.seconds:.1f} s"
 
 
 # --- data files ---------------------------------------------------------------------------

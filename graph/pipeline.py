@@ -52,6 +52,7 @@ class LoadSummary:
     warnings: int = 0
     unmapped: Counter[str] = field(default_factory=Counter)
     messages: list[str] = field(default_factory=list)
+    aggregates: aggregates.RefreshSummary | None = None  # the closing refresh, if one ran
 
     def lines(self, quarantine: Path) -> list[str]:
         """The summary as printed by ``policykg load``."""
@@ -63,6 +64,8 @@ class LoadSummary:
         if self.unmapped:
             kept = ", ".join(f"{name} ({count})" for name, count in self.unmapped.most_common())
             lines.append(f"fields with no mapping rule, kept as dsf: literals: {kept}")
+        if self.aggregates:
+            lines.append(self.aggregates.line())
         if self.rejected:
             lines.append(f"rejected records are in {quarantine} (policykg rejected)")
         return lines
@@ -135,7 +138,8 @@ class Loader:
         # Every batch is written here: what is computed over the whole store goes after this
         # (also after a load that found a change cut short by a crash: nothing else to do).
         if self._changing or aggregates.tallies_pending(self.store, self.uris):
-            aggregates.refresh(self.store, self.uris, hierarchy=self._context.hierarchy)
+            summary.aggregates = aggregates.refresh(self.store, self.uris,
+                                                    hierarchy=self._context.hierarchy)
         return summary
 
     def _submit(self, items: list[Item], preparer: Preparers) -> _Batch:

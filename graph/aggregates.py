@@ -9,8 +9,6 @@ else by ``refresh`` when missing or out of date (the vocabulary hierarchy change
     pkg:regionRollup  each region or country it is about and every broader region
     pkg:issuedYear    the year of dcterms:issued, an xsd:integer
     pkg:word          each word of its title and abstract, folded (the word index)
-    pkg:creatorPair   each unordered pair of its creators, "IRI IRI" (code-point order)
-    pkg:keywordPair   each unordered pair of its keywords, the same way
 
 The word index is two thirds of all quads (~200 a publication). On an embedded Oxigraph store it
 is kept in the default graph instead (``Words.DEFAULT``), which Oxigraph indexes three ways rather
@@ -59,7 +57,7 @@ PKG = "https://w3id.org/policykg/ontology#"
 DCTERMS = "http://purl.org/dc/terms/"
 RECORD_KIND = "publication"
 AGGREGATES = "graph/aggregates/"
-VERSION = "2"  # bump when what is computed per publication changes: all are recomputed
+VERSION = "1"  # bump when what is computed per publication changes: all are recomputed
 BUFFER = 200_000  # quads written at a time
 MAX_PAIRS = 50_000  # pair tallies keep the most frequent pairs, this many at most
 RANKED = 1000  # the most frequent pairs also get a pkg:rank (1 = most publications)
@@ -79,9 +77,6 @@ JEL_TOP = _pkg("jelTop")
 REGION_ROLLUP = _pkg("regionRollup")
 ISSUED_YEAR = _pkg("issuedYear")
 WORD = _pkg("word")
-CREATOR_PAIR = _pkg("creatorPair")
-KEYWORD_PAIR = _pkg("keywordPair")
-PAIRED = {DCTERMS + "creator": CREATOR_PAIR, PKG + "keyword": KEYWORD_PAIR}  # value -> pair
 STAMP = _pkg("aggregateStamp")
 PUBLICATION_COUNT = _pkg("publicationCount")
 RANK = _pkg("rank")
@@ -105,12 +100,11 @@ class Words(Enum):
 
 @dataclass(frozen=True)
 class Tally:
-    """A kind of tally: a CONSTRUCT of graph/data/aggregates/, or the unordered pairs of the
-    objects of a property that publications share, counted from their pair values
-    (``pair_index``: pkg:creatorPair, pkg:keywordPair), bounded and ranked."""
+    """A kind of tally: a CONSTRUCT of graph/data/aggregates/, or unordered pairs of the
+    objects of a property that publications share (bounded and ranked)."""
 
     query: str | None = None
-    pair_index: ox.NamedNode | None = None
+    pair_property: str | None = None
     tally_class: str = ""
     dimension: str = ""
 
@@ -120,9 +114,9 @@ TALLY_KINDS = {
     "year": Tally("tally-year.rq"),
     "division-year": Tally("tally-division-year.rq"),
     "region-year": Tally("tally-region-year.rq"),
-    "coauthors": Tally(pair_index=CREATOR_PAIR, tally_class="CoauthorTally",
+    "coauthors": Tally(pair_property=DCTERMS + "creator", tally_class="CoauthorTally",
                        dimension="tallyPerson"),
-    "keyword-pairs": Tally(pair_index=KEYWORD_PAIR, tally_class="KeywordPairTally",
+    "keyword-pairs": Tally(pair_property=PKG + "keyword", tally_class="KeywordPairTally",
                            dimension="tallyKeyword"),
 }
 TALLIES = tuple(TALLY_KINDS)
@@ -254,14 +248,12 @@ def record_facts(store: GraphStore, graphs: Iterable[str], total: int,
 class _Writer:
     """Aggregate quads of facts as N-Quads lines, one fact at a time (a publication's roll-ups
     are the union of each of its values' roll-ups, so nothing waits for the rest of the
-    record), but for the pairs, which ``pair_lines`` writes once every fact is in. Lines, not
-    pyoxigraph terms: at 100k records the word index is 20M quads."""
+    record). Lines, not pyoxigraph terms: at 100k records the word index is 20M quads."""
 
     def __init__(self, hierarchy: Hierarchy, words: Words) -> None:
         self.hierarchy = hierarchy
         self.words = words
         self.tails: dict[str, str] = {}
-        self.members: dict[tuple[str, str, str], set[str]] = defaultdict(set)
 
     def tail(self, graph: str) -> str:
         """The graph name and end of an N-Quads line in a record graph's aggregate graph."""
@@ -285,9 +277,6 @@ class _Writer:
             match = re.match(r"(\d{4})", value.value)
             year = f'"{match.group(1)}"^^{XSD_INTEGER}' if match else None
             return [f"{head} {ISSUED_YEAR} {year}{tail}"] if year else []
-        if predicate in PAIRED and isinstance(value, ox.NamedNode):
-            self.members[graph, head, predicate].add(value.value)
-            return []
         if self.words is not Words.NONE and isinstance(value, ox.Literal):
             # folded words are letters and digits only: nothing to escape
             if self.words is Words.DEFAULT:
@@ -295,20 +284,8 @@ class _Writer:
             return [f'{head} {WORD} "{w}"{tail}' for w in words(value.value)]
         return []
 
-    def pair_lines(self) -> list[str]:
-        """The pair values of the creators and keywords seen since the last call."""
-        lines = []
-        for (graph, head, predicate), members in self.members.items():
-            pair, tail = PAIRED[predicate], self.tail(graph)
-            ordered = sorted(members)
-            lines += [f"{head} {pair} {ox.Literal(first + ' ' + second)}{tail}"
-                      for i, first in enumerate(ordered) for second in ordered[i + 1:]]
-        self.members.clear()
-        return lines
-
 
 FACT_PROPERTIES = frozenset({PKG + "jel", DCTERMS + "spatial", DCTERMS + "issued",
-                             DCTERMS + "creator", PKG + "keyword",
                              DCTERMS + "title", DCTERMS + "abstract"})  # as in facts.rq
 
 
@@ -325,7 +302,6 @@ def publication_nquads(graph: str, triples: Iterable[tuple[object, object, objec
         if str(predicate) in FACT_PROPERTIES and isinstance(subject, URIRef):
             term = ox.NamedNode(str(value)) if isinstance(value, URIRef) else ox.Literal(str(value))
             lines += writer.lines((graph, ox.NamedNode(str(subject)), str(predicate), term))
-    lines += writer.pair_lines()
     name = ox.NamedNode(aggregate_graph(graph))
     stamp = ox.Literal(_stamp(content_hash, hierarchy, words))
     return "".join(lines), f"{name} {STAMP} {stamp} {name} .\n"
@@ -362,7 +338,6 @@ def update_publications(store: GraphStore, uris: Uris, record_graphs: dict[str, 
         if len(buffer) >= BUFFER:
             _load(store, buffer)
             buffer = []
-    buffer += writer.pair_lines()
     for graph, content_hash in record_graphs.items():  # stamps last: a crash leaves them out
         name = ox.NamedNode(aggregate_graph(graph))
         stamp = ox.Literal(_stamp(content_hash, hierarchy, words))
@@ -438,39 +413,35 @@ def tally_graph(uris: Uris, name: str) -> str:
     return uris.base + AGGREGATES + name
 
 
-def pair_counts(store: GraphStore, index: ox.NamedNode, hint: int = 1,
+def pair_counts(store: GraphStore, prop: str, hint: int = 1,
                 most: int | None = None) -> tuple[Counter[tuple[str, str]], int]:
-    """(unordered pairs -> how many publications have them, the least count kept), from the
-    pair values of a pair index (pkg:creatorPair, pkg:keywordPair): the pairs shared most,
-    ``most`` (MAX_PAIRS) at most (pair_minimum).
+    """(unordered pairs of objects of a property -> how many subjects share them, the least
+    count kept): the pairs shared most, ``most`` (MAX_PAIRS) at most (pair_minimum).
 
     ``hint``: the least count the last tally kept. Counts mostly grow, so the pairs with at
     least hint - 1 are fetched first: if they are more than are kept, the least count kept
-    is above hint - 1 and they settle it exactly, and reading the distribution of every
-    pair's count first is saved. Else the distribution is read, as without."""
+    is above hint - 1 and they settle it exactly, and the self-join over every pair that
+    reading the distribution costs is saved. Else the distribution is read, as without."""
     most = MAX_PAIRS if most is None else most
     if hint > 2:
-        counts = _pairs(store, index, hint - 1)
+        counts = _pairs(store, prop, hint - 1)
         if len(counts) > most:
             minimum = pair_minimum(Counter(counts.values()), most)
             return Counter({p: c for p, c in counts.items() if c >= minimum}), minimum
-    bound = {ox.Variable("index"): index}
+    bound = {ox.Variable("property"): ox.NamedNode(prop)}
     distribution = Counter({
-        int(row["count"].value): int(row["pairs"].value)
+        int(row["count"].value): int(row["pairs"].value) // 2
         for row in store.query(query_text("pair-distribution.rq"), substitutions=bound)})
     minimum = pair_minimum(distribution, most)
-    return _pairs(store, index, minimum), minimum
+    return _pairs(store, prop, minimum), minimum
 
 
-def _pairs(store: GraphStore, index: ox.NamedNode, minimum: int) -> Counter[tuple[str, str]]:
-    """The pairs of a pair index that ``minimum`` publications or more have."""
+def _pairs(store: GraphStore, prop: str, minimum: int) -> Counter[tuple[str, str]]:
+    """The unordered pairs of objects of a property shared by ``minimum`` subjects or more."""
     rows = store.query(query_text("pairs.rq"), substitutions={
-        ox.Variable("index"): index, ox.Variable("minimum"): _integer(minimum)})
-    counts: Counter[tuple[str, str]] = Counter()
-    for row in rows:
-        first, _, second = row["pair"].value.partition(" ")
-        counts[first, second] = int(row["count"].value)
-    return counts
+        ox.Variable("property"): ox.NamedNode(prop), ox.Variable("minimum"): _integer(minimum)})
+    return Counter({(row["first"].value, row["second"].value): int(row["count"].value)
+                    for row in rows})
 
 
 def least_count_kept(store: GraphStore, graph: ox.NamedNode) -> int:
@@ -486,7 +457,7 @@ def tally_quads(store: GraphStore, tally: Tally, graph: ox.NamedNode) -> list[ox
     if tally.query:
         triples = store.query(query_text(tally.query))
         return [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
-    counts, _ = pair_counts(store, tally.pair_index, least_count_kept(store, graph))
+    counts, _ = pair_counts(store, tally.pair_property or "", least_count_kept(store, graph))
     kind, dimension = _pkg(tally.tally_class), _pkg(tally.dimension)
     quads = []
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))

@@ -268,29 +268,25 @@ def test_pair_tallies_keep_the_most_frequent_pairs() -> None:
 
 
 def keyword_store(publications: int = 80, seed: int = 7) -> OxigraphStore:
-    """The keyword pair values of publications with 2-4 of 9 keywords, the first keywords far
-    more often than the last."""
+    """Publications with 2-4 of 9 keywords, the first keywords far more often than the last."""
     import random
-    from itertools import combinations
 
     chooser = random.Random(seed)
-    keywords = [f"{BASE}id/keyword/k{i}" for i in range(9)]
-    weights = [1 / (i + 1) for i in range(9)]
-    graph = ox.NamedNode(BASE + "graph/aggregates/publication/all")
     store = OxigraphStore(None)
+    graph = ox.NamedNode(BASE + "graph/publication/all")
+    keywords = [ox.NamedNode(f"{BASE}id/keyword/k{i}") for i in range(9)]
+    weights = [1 / (i + 1) for i in range(9)]
     store.replace([], [
-        ox.Quad(ox.NamedNode(f"{BASE}id/publication/p{n}"), aggregates.KEYWORD_PAIR,
-                ox.Literal(f"{first} {second}"), graph)
+        ox.Quad(ox.NamedNode(f"{BASE}id/publication/p{n}"), ox.NamedNode(PKG + "keyword"), k, graph)
         for n in range(publications)
-        for first, second in combinations(
-            sorted(set(chooser.choices(keywords, weights, k=chooser.randint(2, 4)))), 2)])
+        for k in set(chooser.choices(keywords, weights, k=chooser.randint(2, 4)))])
     return store
 
 
 def test_a_pair_recount_started_from_the_last_tally_keeps_what_a_full_one_keeps() -> None:
     """The least count the last tally kept is only where a recount starts: whatever it is,
     the pairs kept and their counts are those of a recount from scratch."""
-    store, prop = keyword_store(), aggregates.KEYWORD_PAIR
+    store, prop = keyword_store(), PKG + "keyword"
     asked: list[str] = []
     query = store.query
     store.query = lambda text, **options: asked.append(text) or query(text, **options)

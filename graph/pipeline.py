@@ -104,8 +104,10 @@ class Loader:
         if self.reference is None:
             self.reference = prepare_reference(self.store, self.uris)
         hierarchy = aggregates.Hierarchy.read(self.store)
-        self._context = Context.of(self.mapping, self.uris, self.reference, hierarchy,
-                                   aggregates.Words.of(self.store))
+        words = aggregates.Words.of(self.store)
+        self._context = Context.of(self.mapping, self.uris, self.reference, hierarchy, words)
+        # every publication indexed as this load will index its own: its refresh only recounts
+        self._indexed = aggregates.up_to_date(self.store, self.uris, hierarchy, words)
         self._salt = f"{self.mapping.digest}|{self.uris.base}|{self.reference.digest}"
         self._known = _Known(self.store, self.uris)
         self._changing = False  # whether this load has changed records (tallies marked pending)
@@ -138,8 +140,9 @@ class Loader:
         # Every batch is written here: what is computed over the whole store goes after this
         # (also after a load that found a change cut short by a crash: nothing else to do).
         if self._changing or aggregates.tallies_pending(self.store, self.uris):
-            summary.aggregates = aggregates.refresh(self.store, self.uris,
-                                                    hierarchy=self._context.hierarchy)
+            summary.aggregates = aggregates.refresh(
+                self.store, self.uris, hierarchy=self._context.hierarchy,
+                indexed=self._indexed and self._changing)
         return summary
 
     def _submit(self, items: list[Item], preparer: Preparers) -> _Batch:

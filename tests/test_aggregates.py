@@ -178,6 +178,37 @@ def test_moving_the_word_index_rewrites_every_publication(store: OxigraphStore) 
     assert "innovation" in objects(store, "P1", "word")
 
 
+def test_a_store_is_up_to_date_after_a_refresh_until_records_or_vocabularies_change(
+        store: OxigraphStore) -> None:
+    uris, words = Uris(BASE), aggregates.Words.of(store)
+    assert not aggregates.up_to_date(store, uris, aggregates.Hierarchy.read(store), words)
+    aggregates.refresh(store, uris)
+    assert aggregates.up_to_date(store, uris, aggregates.Hierarchy.read(store), words)
+    aggregates.mark_pending(store, uris)  # a load's first change
+    assert not aggregates.up_to_date(store, uris, aggregates.Hierarchy.read(store), words)
+    aggregates.refresh(store, uris)
+    closure = ox.NamedNode(BASE + "graph/inferred/vocabularies")
+    store.engine.add(ox.Quad(ox.NamedNode(BASE + "id/region/caribbean"),
+                             ox.NamedNode("http://www.w3.org/2004/02/skos/core#broaderTransitive"),
+                             ox.NamedNode(BASE + "id/region/americas"), closure))
+    assert not aggregates.up_to_date(store, uris, aggregates.Hierarchy.read(store), words)
+
+
+def test_an_indexed_refresh_recounts_the_tallies_without_looking_for_stale_publications(
+        store: OxigraphStore) -> None:
+    """What a load that began up to date asks for: it wrote its records' aggregates itself."""
+    uris = Uris(BASE)
+    aggregates.refresh(store, uris)
+    aggregates.mark_pending(store, uris)
+    remove_record(store, "P2")
+    store.replace([f"{BASE}graph/aggregates/publication/P2"], [])
+    aggregates.remove_words(store, [f"{BASE}graph/publication/P2"])
+    summary = aggregates.refresh(store, uris, indexed=True)
+    assert (summary.updated, summary.removed) == (0, 0) and summary.tallies
+    assert tallies(store, "CoauthorTally") == {("a", "b"): 1}
+    assert not aggregates.tallies_pending(store, uris)
+
+
 def test_tallies(store: OxigraphStore) -> None:
     aggregates.refresh(store, Uris(BASE))
     assert tallies(store, "JelTally") == {

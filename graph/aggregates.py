@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
 from importlib.resources import files
+from itertools import islice
 
 import pyoxigraph as ox
 from rdflib import URIRef
@@ -62,6 +63,7 @@ BUFFER = 200_000  # quads written at a time
 MAX_PAIRS = 50_000  # pair tallies keep the most frequent pairs, this many at most
 RANKED = 1000  # the most frequent pairs also get a pkg:rank (1 = most publications)
 REMOVE_EACH = 5000  # stale records up to which each one's old aggregate graph is removed
+WORDS_CHUNK = 5000  # publications whose words one update removes
 PENDING = AGGREGATES + "pending"  # its stamp: records changed since the tallies were counted
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -347,11 +349,15 @@ def update_publications(store: GraphStore, uris: Uris, record_graphs: dict[str, 
 
 
 def remove_words(store: GraphStore, record_graphs: Iterable[str]) -> None:
-    """Remove the default-graph word index of some record graphs' publications, in one
-    transaction (nothing to do on a store that keeps words in the aggregate graphs)."""
+    """Remove the default-graph word index of some record graphs' publications, a
+    transaction per WORDS_CHUNK of them (nothing to do on a store that keeps words in the
+    aggregate graphs). Removing by pattern again is harmless: a step cut short is redone."""
     engine = _engine(store)
-    publications = " ".join(str(ox.NamedNode(publication_of(g))) for g in record_graphs)
-    if engine is not None and publications:
+    if engine is None:
+        return
+    graphs = iter(record_graphs)
+    while chunk := list(islice(graphs, WORDS_CHUNK)):
+        publications = " ".join(str(ox.NamedNode(publication_of(g))) for g in chunk)
         engine.update(query_text("remove-words.ru").replace("#PUBLICATIONS", publications))
 
 

@@ -106,16 +106,19 @@ class Loader:
         hierarchy = aggregates.Hierarchy.read(self.store)
         words = aggregates.Words.of(self.store)
         self._context = Context.of(self.mapping, self.uris, self.reference, hierarchy, words)
-        # every publication indexed as this load will index its own: its refresh only recounts
-        self._indexed = aggregates.up_to_date(self.store, self.uris, hierarchy, words)
+        self._indexed = False  # every aggregate current when the load began: recount only
         self._salt = f"{self.mapping.digest}|{self.uris.base}|{self.reference.digest}"
         self._known = _Known(self.store, self.uris)
-        self._changing = False  # whether this load has changed records (tallies marked pending)
+        self._changing = False  # whether the load has changed records (tallies marked pending)
 
     def load(self, items: Iterable[Item],
              progress: Callable[[int], None] | None = None) -> LoadSummary:
         """Load records batch by batch; ``progress`` hears of each batch once it is written."""
         summary = LoadSummary()
+        context = self._context
+        self._indexed = aggregates.up_to_date(self.store, self.uris, context.hierarchy,
+                                              context.words)
+        self._changing = False
         iterator = iter(items)
         first = list(islice(iterator, self.batch_size))
         following = list(islice(iterator, 1))

@@ -51,7 +51,7 @@ import pyoxigraph as ox
 from rdflib import URIRef
 
 from policykg.graph.normalise import fold
-from policykg.graph.store import GraphStore
+from policykg.graph.store import GraphStore, embedded_engine
 from policykg.graph.uris import Uris
 
 PKG = "https://w3id.org/policykg/ontology#"
@@ -97,7 +97,7 @@ class Words(Enum):
     def of(cls, store: GraphStore) -> Words:
         """Where the word index goes in a store: the default graph of an embedded Oxigraph
         store, else each publication's aggregate graph."""
-        return cls.DEFAULT if _engine(store) is not None else cls.NAMED
+        return cls.DEFAULT if embedded_engine(store) is not None else cls.NAMED
 
 
 @dataclass(frozen=True)
@@ -352,18 +352,13 @@ def remove_words(store: GraphStore, record_graphs: Iterable[str]) -> None:
     """Remove the default-graph word index of some record graphs' publications, a
     transaction per WORDS_CHUNK of them (nothing to do on a store that keeps words in the
     aggregate graphs). Removing by pattern again is harmless: a step cut short is redone."""
-    engine = _engine(store)
+    engine = embedded_engine(store)
     if engine is None:
         return
     graphs = iter(record_graphs)
     while chunk := list(islice(graphs, WORDS_CHUNK)):
         publications = " ".join(str(ox.NamedNode(publication_of(g))) for g in chunk)
         engine.update(query_text("remove-words.ru").replace("#PUBLICATIONS", publications))
-
-
-def _engine(store: GraphStore) -> ox.Store | None:
-    engine = getattr(store, "engine", None)
-    return engine if isinstance(engine, ox.Store) else None
 
 
 def _load(store: GraphStore, lines: list[str]) -> None:
@@ -560,14 +555,13 @@ def refresh(store: GraphStore, uris: Uris, words: Words | None = None,
     words = words or Words.of(store)
     hierarchy = hierarchy or Hierarchy.read(store)
     summary = RefreshSummary()
-    if indexed:
-        summary.tallies = refresh_tallies(store, uris, tally_stamp(hierarchy, words))
-        store.replace([uris.base + PENDING], [])
-        summary.seconds = time.perf_counter() - started
-        return summary
-    stamps = read_stamps(store, uris)
-    current = store.graph_hashes(str(uris.graph(RECORD_KIND, "")))
-    stale, gone = stale_publications(store, uris, hierarchy, stamps, current, words)
+    stamps: dict[str, str] = {}
+    stale: dict[str, str] = {}
+    gone: list[str] = []
+    if not indexed:
+        stamps = read_stamps(store, uris)
+        current = store.graph_hashes(str(uris.graph(RECORD_KIND, "")))
+        stale, gone = stale_publications(store, uris, hierarchy, stamps, current, words)
     if stale:
         # a few: remove each one's graph, stamped or not (a refresh cut short leaves graphs
         # without stamp); many (a first load): only those stamped, not a lookup per record
@@ -580,7 +574,7 @@ def refresh(store: GraphStore, uris: Uris, words: Words | None = None,
         summary.removed = len(gone)
     stamp = tally_stamp(hierarchy, words)
     tallied = all(stamps.get(tally_graph(uris, name)) == stamp for name in TALLIES)
-    pending = uris.base + PENDING in stamps
+    pending = indexed or uris.base + PENDING in stamps  # an indexed refresh: records changed
     if stale or gone or pending or not tallied:
         summary.tallies = refresh_tallies(store, uris, stamp)
         store.replace([uris.base + PENDING], [])

@@ -33,7 +33,7 @@ from policykg.graph.quarantine import Quarantine
 from policykg.graph.record import ReadError, Record
 from policykg.graph.reference import Reference
 from policykg.graph.reference import prepare as prepare_reference
-from policykg.graph.store import CONTENT_HASH, GraphStore
+from policykg.graph.store import CONTENT_HASH, GraphStore, embedded_engine
 from policykg.graph.uris import Uris
 
 Item = Record | ReadError
@@ -250,8 +250,10 @@ class Loader:
         derived: list[str] = []
         stamps: list[str] = []
         previous: list[str] = []
+        records: list[str] = []
         for result, digest in accepted:
             record_graph = self._record_graph(result.key)
+            records.append(record_graph)
             remove.append(aggregates.aggregate_graph(record_graph))  # rewritten with the record
             if self._known.hash_of(record_graph) is not None:
                 summary.replaced += 1
@@ -270,7 +272,6 @@ class Loader:
             self._known.hashes[record_graph] = digest
             self.quarantine.release(result.key)
         text = "".join(texts)
-        records = [self._record_graph(result.key) for result, _ in accepted]
         batch = Written(remove, text, "".join(derived), "".join(stamps), records)
         if not previous:
             writer.submit(batch, count)
@@ -297,7 +298,7 @@ class _Known:
 
     def __init__(self, store: GraphStore, uris: Uris) -> None:
         self._store = store
-        self._lazy = _engine(store) is not None
+        self._lazy = embedded_engine(store) is not None
         self.hashes: dict[str, str | None] = {}
         self.graphs: dict[str, bool] = {}
         if not self._lazy:
@@ -309,7 +310,8 @@ class _Known:
         if graph in self.hashes or not self._lazy:
             return self.hashes.get(graph)
         name = ox.NamedNode(graph)
-        found = next(_engine(self._store).quads_for_pattern(None, CONTENT_HASH, None, name), None)
+        quads = embedded_engine(self._store).quads_for_pattern(None, CONTENT_HASH, None, name)
+        found = next(quads, None)
         self.hashes[graph] = digest = None if found is None else found.object.value
         return digest
 
@@ -317,7 +319,7 @@ class _Known:
         """Whether a graph exists (or is being written)."""
         if graph in self.graphs or not self._lazy:
             return self.graphs.get(graph, False)
-        present = _engine(self._store).contains_named_graph(ox.NamedNode(graph))
+        present = embedded_engine(self._store).contains_named_graph(ox.NamedNode(graph))
         self.graphs[graph] = present
         return present
 
@@ -390,7 +392,7 @@ def write_nquads(store: GraphStore, remove: list[str], text: str) -> None:
     """Remove whole graphs, then add the quads of some N-Quads text, each step all-or-nothing
     (GraphStore.replace). An embedded Oxigraph store parses the text itself, in one transaction,
     rather than through Python Quad objects."""
-    engine = _engine(store)
+    engine = embedded_engine(store)
     if engine is None:
         store.replace(remove, ox.parse(text, ox.RdfFormat.N_QUADS) if text else [])
         return
@@ -401,13 +403,6 @@ def write_nquads(store: GraphStore, remove: list[str], text: str) -> None:
         # Written data stays in RocksDB's memtables until they fill: hundreds of MB on a long
         # load. Flushing after each batch keeps the process small, at no measurable cost.
         engine.flush()
-
-
-def _engine(store: GraphStore) -> ox.Store | None:
-    """The pyoxigraph Store of an embedded store, else None. Asked for at each use, never kept:
-    the store closes when its owner closes it."""
-    engine = getattr(store, "engine", None)
-    return engine if isinstance(engine, ox.Store) else None
 
 
 def inferred_graph_of(graph: str) -> str:

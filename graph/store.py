@@ -305,6 +305,13 @@ class OxigraphStore:
         self.close()
 
 
+def embedded_engine(store: GraphStore) -> ox.Store | None:
+    """The pyoxigraph Store of an embedded store, else None. Asked for at each use, never kept:
+    the store closes when its owner closes it."""
+    engine = getattr(store, "engine", None)
+    return engine if isinstance(engine, ox.Store) else None
+
+
 REMOTE_SCHEMES = ("sparql+http://", "sparql+https://")
 
 

@@ -13,7 +13,8 @@ figures behind the README's per-record breakdown.
 2. the quads of the loaded store by graph kind and by predicate;
 3. with ``--cprofile``, the same load again under cProfile, for its top functions;
 4. with ``--tallies STORE`` (e.g. the store bench/load.py left), times each tally's full
-   recount on that store, as the refresh at the end of every load does it.
+   recount in that store (as a remote store's refresh does it), and the embedded store's pair
+   counts file: rebuilt from the records, read, and told of a load of 10k publications.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pstats
 import re
 import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -38,9 +40,15 @@ sys.path.insert(0, str(HERE))
 import load as load_bench  # noqa: E402 - bench/ is not a package
 import pyoxigraph as ox  # noqa: E402
 
-from policykg.graph import aggregates, pipeline, readers  # noqa: E402
+from policykg.graph import (  # noqa: E402
+    aggregates,
+    pair_counts,
+    pipeline,
+    readers,
+)
 from policykg.graph import prepare as preparing  # noqa: E402
 from policykg.graph.mapping import Mapping  # noqa: E402
+from policykg.graph.pair_counts import PairCounts  # noqa: E402
 from policykg.graph.pipeline import Loader  # noqa: E402
 from policykg.graph.quarantine import Quarantine  # noqa: E402
 from policykg.graph.reference import prepare  # noqa: E402
@@ -218,15 +226,48 @@ def profile(corpus: Path, work: Path, records: int, top: int) -> None:
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)
 
 
-def time_tallies(path: Path) -> None:
-    """Each tally's recount on a store, CPU seconds, as a refresh does it (a pair tally
-    starts from the least count the store's tally keeps)."""
+def time_tallies(path: Path, changed: int = 10_000) -> None:
+    """Each tally's recount on a store, CPU seconds, as a refresh does it in the store (the
+    way a remote store counts pair tallies: from the least count the store's tally keeps);
+    then the embedded store's pair counts file: rebuilt from the records, the pairs kept read
+    from it, and a load of ``changed`` publications told to it."""
     store = OxigraphStore(path, read_only=True)
+    uris = Uris(BASE)
     for name, tally in aggregates.TALLY_KINDS.items():
-        graph = ox.NamedNode(aggregates.tally_graph(Uris(BASE), name))  # read, not written
+        graph = ox.NamedNode(aggregates.tally_graph(uris, name))  # read, not written
         started = time.process_time()
         quads = aggregates.tally_quads(store, tally, graph)
         print(f"  tally {name}: {time.process_time() - started:.2f} s CPU, {len(quads)} quads")
+    with tempfile.TemporaryDirectory() as folder:
+        counts = PairCounts(str(Path(folder) / pair_counts.FILE))
+        rows = timed("pair counts: read every member from the store",
+                     lambda: list(pair_counts.read_members(store, uris,
+                                                           aggregates.PAIR_PROPERTIES)))
+        timed(f"pair counts: rebuilt from {len(rows)} members", lambda: counts.rebuild(rows))
+        for prop in aggregates.PAIR_PROPERTIES:
+            kept = timed(f"pair counts: pairs kept of {prop}",
+                         lambda prop=prop: counts.kept(prop, aggregates.MAX_PAIRS))
+            print(f"    {len(kept[0])} pairs, least count {kept[1]}")
+        members: dict[str, dict[str, list[str]]] = {}
+        for publication, prop, member in rows:
+            members.setdefault(publication, {}).setdefault(prop, []).append(member)
+        last = {p: {k: tuple(sorted(v)) for k, v in m.items()}
+                for p, m in list(members.items())[-changed:]}
+        timed(f"pair counts: {len(last)} publications deleted (as a load tells them)",
+              lambda: counts.change({key: {} for key in last}))
+        timed(f"pair counts: {len(last)} publications added (as a load tells them)",
+              lambda: counts.change(last))
+        timed("pair counts: committed", counts.commit)
+        counts.close()
+
+
+def timed(label: str, call: Callable[[], object]) -> object:
+    """Call, print its CPU and wall time, return what it returned."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = call()
+    print(f"  {label}: {time.process_time() - cpu:.2f} s CPU, "
+          f"{time.perf_counter() - wall:.2f} s")
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:

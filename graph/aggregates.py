@@ -24,7 +24,10 @@ and the records. Joins there are between subqueries, which Oxigraph joins by has
 records a plain join seeks once per row (minutes), and turning every term into Python text
 costs as much; only the tallies come back. Each tally is a node ``a pkg:...Tally`` with its
 dimensions (pkg:tallyJel, pkg:tallyPerson ...) and pkg:publicationCount. Pair tallies keep the most
-frequent pairs (all of them up to MAX_PAIRS) and rank the first RANKED (pkg:rank).
+frequent pairs (all of them up to MAX_PAIRS) and rank the first RANKED (pkg:rank). On an
+embedded store they are read from its pair counts file (pair_counts), told of each change by
+loads and removals, rather than counted over the whole store (13 s at 100k records); a remote
+store counts them with pairs.rq.
 
     refresh(store, uris)   # after a load or a removal; cheap when nothing changed
 
@@ -50,7 +53,9 @@ from itertools import islice
 import pyoxigraph as ox
 from rdflib import URIRef
 
+from policykg.graph import pair_counts
 from policykg.graph.normalise import fold
+from policykg.graph.pair_counts import PairCounts, pair_minimum
 from policykg.graph.store import GraphStore, embedded_engine
 from policykg.graph.uris import Uris
 
@@ -122,6 +127,7 @@ TALLY_KINDS = {
                            dimension="tallyKeyword"),
 }
 TALLIES = tuple(TALLY_KINDS)
+PAIR_PROPERTIES = tuple(t.pair_property for t in TALLY_KINDS.values() if t.pair_property)
 
 
 @dataclass
@@ -131,6 +137,7 @@ class RefreshSummary:
     updated: int = 0
     removed: int = 0
     tallies: dict[str, int] = field(default_factory=dict)
+    rebuilt: bool = False  # the pair counts file was rebuilt from the store's records
     seconds: float = 0.0
 
     def line(self) -> str:
@@ -140,6 +147,8 @@ class RefreshSummary:
         if self.tallies:
             parts.append("tallies recounted (" + ", ".join(
                 f"{name} {count}" for name, count in self.tallies.items()) + ")")
+        if self.rebuilt:
+            parts.append("pair counts rebuilt from the records")
         return f"aggregates: {'; '.join(parts) or 'up to date'} in {self.seconds:.1f} s"
 
 
@@ -414,7 +423,7 @@ def tally_graph(uris: Uris, name: str) -> str:
     return uris.base + AGGREGATES + name
 
 
-def pair_counts(store: GraphStore, prop: str, hint: int = 1,
+def count_pairs(store: GraphStore, prop: str, hint: int = 1,
                 most: int | None = None) -> tuple[Counter[tuple[str, str]], int]:
     """(unordered pairs of objects of a property -> how many subjects share them, the least
     count kept): the pairs shared most, ``most`` (MAX_PAIRS) at most (pair_minimum).
@@ -453,12 +462,24 @@ def least_count_kept(store: GraphStore, graph: ox.NamedNode) -> int:
     return int(least.value) if least is not None else 1
 
 
-def tally_quads(store: GraphStore, tally: Tally, graph: ox.NamedNode) -> list[ox.Quad]:
-    """The quads of one tally, computed from the store as it is."""
+def tally_quads(store: GraphStore, tally: Tally, graph: ox.NamedNode,
+                counts: PairCounts | None = None) -> list[ox.Quad]:
+    """The quads of one tally, computed from the store as it is (pair tallies: from its pair
+    counts file when given, in step with the store)."""
     if tally.query:
         triples = store.query(query_text(tally.query))
         return [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
-    counts, _ = pair_counts(store, tally.pair_property or "", least_count_kept(store, graph))
+    prop = tally.pair_property or ""
+    if counts is not None:
+        pairs, _ = counts.kept(prop, MAX_PAIRS)
+    else:
+        pairs, _ = count_pairs(store, prop, least_count_kept(store, graph))
+    return pair_tally_quads(tally, pairs, graph)
+
+
+def pair_tally_quads(tally: Tally, counts: Counter[tuple[str, str]],
+                     graph: ox.NamedNode) -> list[ox.Quad]:
+    """A pair tally's nodes, the first RANKED ranked by count (ties by the pair's IRIs)."""
     kind, dimension = _pkg(tally.tally_class), _pkg(tally.dimension)
     quads = []
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
@@ -473,30 +494,20 @@ def tally_quads(store: GraphStore, tally: Tally, graph: ox.NamedNode) -> list[ox
     return quads
 
 
-def pair_minimum(distribution: Counter[int], most: int = MAX_PAIRS) -> int:
-    """The least count m such that at most ``most`` pairs have m or more, given how many pairs
-    have each count (1 when all pairs fit)."""
-    kept, minimum = 0, max(distribution, default=0) + 1
-    for count in sorted(distribution, reverse=True):
-        if kept + distribution[count] > most:
-            break
-        kept += distribution[count]
-        minimum = count
-    return 1 if kept == sum(distribution.values()) else minimum
-
-
 def _integer(number: int) -> ox.Literal:
     return ox.Literal(str(number), datatype=XSD_INTEGER)
 
 
 def refresh_tallies(store: GraphStore, uris: Uris, stamp: str,
-                    names: Iterable[str] = TALLIES) -> dict[str, int]:
+                    names: Iterable[str] = TALLIES,
+                    counts: PairCounts | None = None) -> dict[str, int]:
     """Recompute tallies, each replacing its graph, stamped with ``stamp`` (tally_stamp);
-    returns tally name -> number of tallies."""
+    pair tallies from ``counts`` when given (in step with the store). Returns tally name ->
+    number of tallies."""
     sizes = {}
     for name in names:
         graph = ox.NamedNode(tally_graph(uris, name))
-        quads = tally_quads(store, TALLY_KINDS[name], graph)
+        quads = tally_quads(store, TALLY_KINDS[name], graph, counts)
         quads.append(ox.Quad(graph, STAMP, ox.Literal(stamp), graph))
         store.replace([graph.value], [])
         _add(store, quads)
@@ -539,18 +550,29 @@ def up_to_date(store: GraphStore, uris: Uris, hierarchy: Hierarchy, words: Words
     return True
 
 
+def counts_to_tell(store: GraphStore, uris: Uris, indexed: bool) -> PairCounts | None:
+    """The store's pair counts file, to be told of each change to the records from now on
+    (then ``refresh(counted=True)`` reads the pair tallies from it), if the aggregates are
+    current (``indexed``: ``up_to_date``) and it is in step with the store; else None."""
+    counts = PairCounts.of(store)
+    return counts if indexed and counts is not None and counts.in_step(store, uris) else None
+
+
 # --- the entry point ----------------------------------------------------------------------
 
 
 def refresh(store: GraphStore, uris: Uris, words: Words | None = None,
-            hierarchy: Hierarchy | None = None, indexed: bool = False) -> RefreshSummary:
+            hierarchy: Hierarchy | None = None, indexed: bool = False,
+            counted: bool = False) -> RefreshSummary:
     """Bring every aggregate up to date with the records in the store: the per-publication
     graphs of new or changed records, then (if anything changed) the tallies. ``words``:
     where the word index goes (None: where the store keeps it); ``hierarchy``: the
     vocabularies' hierarchy when the caller has read it already; ``indexed``: the caller
     knows every publication's aggregates are current (``up_to_date`` before a load that
     wrote them with its records), so only the tallies are recounted, without reading every
-    publication's stamp (seconds at 100k records)."""
+    publication's stamp (seconds at 100k records); ``counted``: the caller told the store's
+    pair counts file every change it made (a load that began in step with it), so the pair
+    tallies are read from it as it is."""
     started = time.perf_counter()
     words = words or Words.of(store)
     hierarchy = hierarchy or Hierarchy.read(store)
@@ -558,6 +580,7 @@ def refresh(store: GraphStore, uris: Uris, words: Words | None = None,
     stamps: dict[str, str] = {}
     stale: dict[str, str] = {}
     gone: list[str] = []
+    pending = indexed or tallies_pending(store, uris)  # an indexed refresh: records changed
     if not indexed:
         stamps = read_stamps(store, uris)
         current = store.graph_hashes(str(uris.graph(RECORD_KIND, "")))
@@ -574,9 +597,24 @@ def refresh(store: GraphStore, uris: Uris, words: Words | None = None,
         summary.removed = len(gone)
     stamp = tally_stamp(hierarchy, words)
     tallied = all(stamps.get(tally_graph(uris, name)) == stamp for name in TALLIES)
-    pending = indexed or uris.base + PENDING in stamps  # an indexed refresh: records changed
     if stale or gone or pending or not tallied:
-        summary.tallies = refresh_tallies(store, uris, stamp)
+        counts, summary.rebuilt = _pair_counts(store, uris, counted,
+                                               changed=bool(stale or gone or pending))
+        summary.tallies = refresh_tallies(store, uris, stamp, counts=counts)
+        if counts is not None:
+            pair_counts.write_token(store, uris, counts.commit())
         store.replace([uris.base + PENDING], [])
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _pair_counts(store: GraphStore, uris: Uris, counted: bool,
+                 changed: bool) -> tuple[PairCounts | None, bool]:
+    """The store's pair counts file, in step with its records (None: a store without one),
+    and whether it was rebuilt from them. It is trusted as it is when the caller told it of
+    every change (``counted``), or when no record ``changed`` and its token is the store's."""
+    counts = PairCounts.of(store)
+    if counts is None or counted or (not changed and counts.in_step(store, uris)):
+        return counts, False
+    counts.rebuild(pair_counts.read_members(store, uris, PAIR_PROPERTIES))
+    return counts, True

@@ -20,6 +20,9 @@ def remove_publications(store: GraphStore, uris: Uris,
                         identifiers: list[str]) -> tuple[list[str], list[str]]:
     """Remove publications named by key, IRI or source identifier: (removed keys, not found)."""
     removed, missing = [], []
+    hierarchy = aggregates.Hierarchy.read(store)
+    current = aggregates.up_to_date(store, uris, hierarchy, aggregates.Words.of(store))
+    counts = aggregates.counts_to_tell(store, uris, current)
     for identifier in identifiers:
         graphs = _record_graphs(store, uris, identifier)
         if not graphs:
@@ -28,9 +31,11 @@ def remove_publications(store: GraphStore, uris: Uris,
         if not removed:
             aggregates.mark_pending(store, uris)
         remove_records(store, uris, graphs)
+        if counts is not None:
+            counts.change({aggregates.publication_of(graph): {} for graph in graphs})
         removed.extend(graph.rsplit("/", 1)[-1] for graph in graphs)
     if removed:
-        aggregates.refresh(store, uris)
+        aggregates.refresh(store, uris, hierarchy=hierarchy, counted=counts is not None)
     return removed, missing
 
 

@@ -27,6 +27,7 @@ import pyoxigraph as ox
 
 from policykg.graph import aggregates
 from policykg.graph.mapping import Mapping, record_key, unmapped_fields
+from policykg.graph.pair_counts import Members, PairCounts
 from policykg.graph.parallel import Pending, Preparers, default_workers
 from policykg.graph.prepare import RECORD_KIND, Context, Job, Prepared, prepare
 from policykg.graph.quarantine import Quarantine
@@ -110,6 +111,7 @@ class Loader:
         self._salt = f"{self.mapping.digest}|{self.uris.base}|{self.reference.digest}"
         self._known = _Known(self.store, self.uris)
         self._changing = False  # whether the load has changed records (tallies marked pending)
+        self._pairs: PairCounts | None = None  # told of each change, if in step at the start
 
     def load(self, items: Iterable[Item],
              progress: Callable[[int], None] | None = None) -> LoadSummary:
@@ -119,13 +121,14 @@ class Loader:
         self._indexed = aggregates.up_to_date(self.store, self.uris, context.hierarchy,
                                               context.words)
         self._changing = False
+        self._pairs = aggregates.counts_to_tell(self.store, self.uris, self._indexed)
         iterator = iter(items)
         first = list(islice(iterator, self.batch_size))
         following = list(islice(iterator, 1))
         batches = _batches(chain(following, iterator), self.batch_size)
         workers = default_workers() if self.workers is None else self.workers
         preparer = Preparers(self._context, workers if following else 0)
-        writer = _Writer(self.store, progress)
+        writer = _Writer(self.store, progress, self._pairs)
         failed = True
         try:
             in_flight: deque[_Batch] = deque()
@@ -145,7 +148,7 @@ class Loader:
         if self._changing or aggregates.tallies_pending(self.store, self.uris):
             summary.aggregates = aggregates.refresh(
                 self.store, self.uris, hierarchy=self._context.hierarchy,
-                indexed=self._indexed and self._changing)
+                indexed=self._indexed and self._changing, counted=self._pairs is not None)
         return summary
 
     def _submit(self, items: list[Item], preparer: Preparers) -> _Batch:
@@ -236,6 +239,8 @@ class Loader:
         for graph in graphs:
             self._known.hashes[graph] = None
         self._known.removed(remove_records(self.store, self.uris, graphs))
+        if self._pairs is not None:
+            self._pairs.change({aggregates.publication_of(g): {} for g in graphs})
         summary.deleted += 1
 
     def _write(self, accepted: list[tuple[Prepared, str]], summary: LoadSummary,
@@ -251,9 +256,11 @@ class Loader:
         stamps: list[str] = []
         previous: list[str] = []
         records: list[str] = []
+        members: dict[str, Members] = {}
         for result, digest in accepted:
             record_graph = self._record_graph(result.key)
             records.append(record_graph)
+            members[aggregates.publication_of(record_graph)] = result.members
             remove.append(aggregates.aggregate_graph(record_graph))  # rewritten with the record
             if self._known.hash_of(record_graph) is not None:
                 summary.replaced += 1
@@ -272,13 +279,13 @@ class Loader:
             self._known.hashes[record_graph] = digest
             self.quarantine.release(result.key)
         text = "".join(texts)
-        batch = Written(remove, text, "".join(derived), "".join(stamps), records)
+        batch = Written(remove, text, "".join(derived), "".join(stamps), records, members)
         if not previous:
             writer.submit(batch, count)
             return
         writer.wait()
         orphans = linked_entities(self.store, self.uris, previous)
-        batch.write(self.store)
+        batch.write(self.store, writer.pairs)
         self._known.removed(collect_orphans(self.store, self.uris, orphans))
         writer.written(count)
 
@@ -338,16 +345,18 @@ class _Writer:
     """Writes batches to the store in a background thread, one at a time, in order, and tells
     ``progress`` of each once it is written."""
 
-    def __init__(self, store: GraphStore, progress: Callable[[int], None] | None) -> None:
+    def __init__(self, store: GraphStore, progress: Callable[[int], None] | None,
+                 pairs: PairCounts | None = None) -> None:
         self._store = store
         self._progress = progress
+        self.pairs = pairs  # told of each batch's publications, if any
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="policykg-writer")
         self._pending: tuple[Future[None], int] | None = None
 
     def submit(self, batch: Written, count: int) -> None:
         """Write a batch once the previous one is written."""
         self.wait()
-        future = self._executor.submit(batch.write, self._store)
+        future = self._executor.submit(batch.write, self._store, self.pairs)
         self._pending = (future, count)
 
     def wait(self) -> None:
@@ -372,20 +381,23 @@ class _Writer:
 class Written:
     """What a batch writes: graphs removed, then the records' graphs added (N-Quads), in one
     transaction; then the publications' aggregates and their stamps (derived data, bulk
-    loaded: aggregates.add_derived)."""
+    loaded: aggregates.add_derived); and what its publications' pairs are (pair_counts)."""
 
     remove: list[str]
     text: str
     aggregates: str = ""
     stamps: str = ""
     records: list[str] = field(default_factory=list)  # record graphs written, words rewritten
+    members: dict[str, Members] = field(default_factory=dict)  # publication -> its members
 
-    def write(self, store: GraphStore) -> None:
+    def write(self, store: GraphStore, pairs: PairCounts | None = None) -> None:
         """Write it to a store (a publication's words go after its aggregate graph, which
-        holds the stamp: aggregates.Words)."""
+        holds the stamp: aggregates.Words), and tell ``pairs`` of its publications."""
         write_nquads(store, self.remove, self.text)
         aggregates.remove_words(store, self.records)
         aggregates.add_derived(store, self.aggregates, self.stamps)
+        if pairs is not None:
+            pairs.change(self.members)
 
 
 def write_nquads(store: GraphStore, remove: list[str], text: str) -> None:

@@ -13,16 +13,17 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from rdflib import RDF, Literal, Namespace, URIRef
 from rdflib.namespace import FOAF, PROV, XSD
 
-from policykg.graph.aggregates import Hierarchy, Words, publication_nquads
+from policykg.graph.aggregates import PAIR_PROPERTIES, Hierarchy, Words, publication_nquads
 from policykg.graph.infer import Entailment
 from policykg.graph.mapping import Lookups, MappedRecord, Mapping, map_record
+from policykg.graph.pair_counts import Members, members_of
 from policykg.graph.record import Problem, Record
 from policykg.graph.reference import Reference
 from policykg.graph.terms import Triple, nquads
@@ -64,6 +65,7 @@ class Prepared:
     rejected: bool
     chunks: list[Chunk]
     aggregates: tuple[str, str] = ("", "")  # its aggregate graph and stamp, as N-Quads
+    members: Members = field(default_factory=dict)  # its pairs' members (pair_counts)
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,8 @@ def _prepared(job: Job, mapped: MappedRecord, issues: list[Issue],
     if any(problem.severity == "Violation" for problem in problems):
         return Prepared(mapped.key, problems, True, [])
     return Prepared(mapped.key, problems, False, list(_chunks(job, mapped, context)),
-                    _aggregates(job, mapped, context))
+                    _aggregates(job, mapped, context),
+                    members_of(mapped.triples, mapped.iri, PAIR_PROPERTIES))
 
 
 def _aggregates(job: Job, mapped: MappedRecord, context: Context) -> tuple[str, str]:

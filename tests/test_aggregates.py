@@ -321,13 +321,13 @@ def test_a_pair_recount_started_from_the_last_tally_keeps_what_a_full_one_keeps(
     asked: list[str] = []
     query = store.query
     store.query = lambda text, **options: asked.append(text) or query(text, **options)
-    every, _ = aggregates.pair_counts(store, prop, most=1000)
+    every, _ = aggregates.count_pairs(store, prop, most=1000)
     saved = 0
     for most in (1, 3, 8, 20, 100):
-        expected = aggregates.pair_counts(store, prop, hint=1, most=most)
+        expected = aggregates.count_pairs(store, prop, hint=1, most=most)
         for hint in (2, 3, 5, 8, 13, 40):
             asked.clear()
-            assert aggregates.pair_counts(store, prop, hint=hint, most=most) == expected
+            assert aggregates.count_pairs(store, prop, hint=hint, most=most) == expected
             if hint > 2 and sum(c >= hint - 1 for c in every.values()) > most:
                 assert len(asked) == 1  # the pairs settle it: no distribution read
                 saved += 1

@@ -399,6 +399,17 @@ def test_update_resolves_relative_iris_against_the_base(fresh_server):
     assert get(fresh_server, ask).json()["boolean"] is True
 
 
+def test_an_update_leaves_the_tallies_to_be_recounted_by_the_next_load(fresh_server):
+    """An update may change records behind the load-time aggregates: it marks them pending,
+    as a load does before its first change (a refused update changes nothing, marks nothing)."""
+    base = fresh_server.settings.base
+    pending = f"ASK {{ GRAPH <{base}graph/aggregates/pending> {{ ?s ?p ?o }} }}"
+    assert post_update(fresh_server, "INSERT DATA { <a> }").status == 400
+    assert get(fresh_server, pending).json()["boolean"] is False
+    assert post_update(fresh_server, INSERT).status == 204
+    assert get(fresh_server, pending).json()["boolean"] is True
+
+
 def test_update_syntax_error(fresh_server):
     response = post_update(fresh_server, "INSERT DATA { <a> }")
     assert response.status == 400 and "syntax error" in response.text

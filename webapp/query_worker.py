@@ -51,6 +51,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from policykg.graph.aggregates import query_text
 from policykg.graph.store import (
     COMPACTED_AWAY,
     READ_ONLY_ATTEMPTS,
@@ -128,6 +129,8 @@ def execute(store: Any, job: Job, send: Send) -> None:
     try:
         if job.kind == "update":
             store.update(job.text, base_iri=job.base_iri, **limit)
+            # records may have changed: the next load recounts the tallies (aggregates)
+            store.update(query_text("mark-pending.ru"), base_iri=job.base_iri, **limit)
             send(("end",))
         elif job.kind == "values":
             send(("value", _values(store.query(job.text, **_options(job), **limit))))

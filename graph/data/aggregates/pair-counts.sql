@@ -1,0 +1,60 @@
+-- The pair counts file of an embedded store (graph/pair_counts.py): each publication's members
+-- (the objects of a pair property: its creators, its keywords) and how many publications
+-- every unordered pair of members shares. Terms are numbered once (term), so that a pair is
+-- three integers. Each statement is named by the "-- name:" line above it.
+
+-- name: schema
+CREATE TABLE IF NOT EXISTS term (id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS member (
+  publication INTEGER NOT NULL, property INTEGER NOT NULL, member INTEGER NOT NULL,
+  PRIMARY KEY (publication, property, member)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pair (
+  property INTEGER NOT NULL, first INTEGER NOT NULL, second INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (property, first, second)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+-- name: terms
+SELECT iri, id FROM term;
+
+-- name: add-term
+INSERT INTO term (id, iri) VALUES (?, ?);
+
+-- name: members-of
+SELECT property, member FROM member WHERE publication = ?;
+
+-- name: remove-members
+DELETE FROM member WHERE publication = ?;
+
+-- name: add-member
+INSERT INTO member (publication, property, member) VALUES (?, ?, ?);
+
+-- name: add-to-pair
+INSERT INTO pair (property, first, second, count) VALUES (?, ?, ?, ?)
+ON CONFLICT (property, first, second) DO UPDATE SET count = count + excluded.count;
+
+-- name: drop-unshared-pair
+DELETE FROM pair WHERE property = ? AND first = ? AND second = ? AND count <= 0;
+
+-- name: distribution
+SELECT count, COUNT(*) FROM pair WHERE property = ? GROUP BY count;
+
+-- name: pairs-from
+SELECT f.iri, s.iri, p.count
+FROM pair AS p JOIN term AS f ON f.id = p.first JOIN term AS s ON s.id = p.second
+WHERE p.property = ? AND p.count >= ?;
+
+-- name: clear
+DELETE FROM member;
+DELETE FROM pair;
+DELETE FROM term;
+DELETE FROM state;
+
+-- name: token
+SELECT value FROM state WHERE key = 'token';
+
+-- name: set-token
+INSERT INTO state (key, value) VALUES ('token', ?)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value;

@@ -1,0 +1,160 @@
+"""The pair counts file beside the embedded store (graph/pair_counts.py): the co-author and
+keyword-pair tallies follow each load's new, replaced and deleted records and equal a recount
+in the store; the file is rebuilt from the records whenever it may have missed a change."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import store_environment
+from oai_server import OaiRecord, Repository, synthetic_records, write_files
+
+from policykg.graph import aggregates, pair_counts
+from policykg.graph.cli import main
+from policykg.graph.config import Settings
+from policykg.graph.pair_counts import PairCounts
+from policykg.graph.store import open_store
+from policykg.graph.uris import Uris
+
+BASE = "http://localhost:8000/"
+PKG = "https://w3id.org/policykg/ontology#"
+PAIR_TALLIES = {"coauthors": ("CoauthorTally", "tallyPerson"),
+                "keyword-pairs": ("KeywordPairTally", "tallyKeyword")}
+AUTHOR = "dc.contributor.author"
+
+
+def run(settings: Settings, *args: str):
+    """A ``policykg`` command on the settings' home and store, in this process."""
+    return CliRunner().invoke(main, ["--home", settings.home, "--store",
+                                     settings.store_location, *args],
+                              catch_exceptions=False, env=store_environment(settings))
+
+
+def load(settings: Settings, records: list[OaiRecord], folder: Path) -> str:
+    """``policykg load`` of the records as OAI-PMH files; its summary."""
+    paths = write_files(records, folder, "dim", per_file=50)
+    return run(settings, "load", *map(str, paths)).output
+
+
+def tallied(settings: Settings, name: str) -> tuple[Counter[tuple[str, str]], list[int]]:
+    """A pair tally as the store holds it: pair -> count, and the counts in rank order."""
+    kind, dimension = PAIR_TALLIES[name]
+    with open_store(settings.store_location, read_only=True, settings=settings) as store:
+        rows = list(store.query(f"""PREFIX pkg: <{PKG}>
+            SELECT ?a ?b ?count ?rank {{ ?t a pkg:{kind} ; pkg:{dimension} ?a, ?b ;
+                pkg:publicationCount ?count OPTIONAL {{ ?t pkg:rank ?rank }}
+                FILTER(STR(?a) < STR(?b)) }}"""))
+    pairs = Counter({(r["a"].value, r["b"].value): int(r["count"].value) for r in rows})
+    ranked = sorted((int(r["rank"].value), int(r["count"].value)) for r in rows if r["rank"])
+    return pairs, [count for _, count in ranked]
+
+
+def recounted(settings: Settings, name: str, most: int) -> Counter[tuple[str, str]]:
+    """The pairs a recount over the store keeps (the way a remote store counts them)."""
+    prop = aggregates.TALLY_KINDS[name].pair_property or ""
+    with open_store(settings.store_location, read_only=True, settings=settings) as store:
+        return aggregates.count_pairs(store, prop, most=most)[0]
+
+
+def assert_tallies_match_a_recount(settings: Settings, most: int, ranked: int) -> None:
+    for name in PAIR_TALLIES:
+        pairs, ranks = tallied(settings, name)
+        assert pairs == recounted(settings, name, most), name
+        assert pairs, name
+        assert len(ranks) == min(ranked, len(pairs))
+        assert ranks == sorted(ranks, reverse=True)
+
+
+@pytest.fixture
+def small_cut(monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """Pair tallies that keep 40 pairs and rank 10, so that the cut matters at test size."""
+    monkeypatch.setattr(aggregates, "MAX_PAIRS", 40)
+    monkeypatch.setattr(aggregates, "RANKED", 10)
+    return 40, 10
+
+
+def test_pair_tallies_follow_new_replaced_and_deleted_records_as_a_recount_finds_them(
+        vocab_store: Settings, tmp_path: Path, small_cut: tuple[int, int]) -> None:
+    repository, later = Repository(), synthetic_records(150)
+    repository.add(later[:120])
+    first = load(vocab_store, list(repository.records.values()), tmp_path / "first")
+    assert "pair counts rebuilt" in first  # the store had no tallies yet
+    assert_tallies_match_a_recount(vocab_store, *small_cut)
+
+    chooser = random.Random(3)
+    identifiers = sorted(repository.records)
+    picked = chooser.sample(identifiers, 25)
+    for identifier in picked[:15]:  # other authors and keywords
+        donor = repository.records[chooser.choice(identifiers)].rows
+        rows = [row for row in repository.records[identifier].rows
+                if row[0] not in (AUTHOR, "dc.subject")]
+        repository.change(identifier, rows + [r for r in donor if r[0] in (AUTHOR, "dc.subject")])
+    for identifier in picked[15:]:
+        repository.delete(identifier)
+    repository.add(later[120:])
+    second = load(vocab_store, list(repository.records.values()), tmp_path / "second")
+    assert "loaded 30, replaced 15" in second and "deleted 10" in second
+    assert "pair counts rebuilt" not in second  # counted as the records were written
+    assert_tallies_match_a_recount(vocab_store, *small_cut)
+
+    def no_rebuild(*_: object) -> None:
+        raise AssertionError("the pair counts were rebuilt")
+
+    with pytest.MonkeyPatch.context() as patch:  # a removal is counted too
+        patch.setattr(pair_counts, "read_members", no_rebuild)
+        key = repository.records[picked[0]].rows
+        number = next(value for name, value, _ in key if name == "idb.identifier.pubnumber")
+        assert run(vocab_store, "remove", number).exit_code == 0
+    assert_tallies_match_a_recount(vocab_store, *small_cut)
+
+
+def test_the_pairs_kept_are_those_a_recount_keeps_for_any_cut(vocab_store: Settings,
+                                                               tmp_path: Path) -> None:
+    load(vocab_store, synthetic_records(80), tmp_path)
+    with open_store(vocab_store.store_location, settings=vocab_store) as store:
+        counts = PairCounts.of(store)
+        assert counts is not None and counts.in_step(store, Uris(BASE))
+        for prop in aggregates.PAIR_PROPERTIES:
+            every = aggregates.count_pairs(store, prop, most=10**6)[0]
+            for most in (1, 5, 20, 60, len(every) - 1, len(every), 10**6):
+                assert counts.kept(prop, most) == aggregates.count_pairs(store, prop, most=most)
+
+
+def test_a_file_out_of_step_with_the_store_is_rebuilt_before_it_is_read(
+        vocab_store: Settings, tmp_path: Path, small_cut: tuple[int, int]) -> None:
+    """As a load leaves it when it dies between committing the file and writing its token in
+    the store: the file counts what the store does not hold."""
+    records = synthetic_records(60)
+    load(vocab_store, records[:50], tmp_path / "first")
+    with open_store(vocab_store.store_location, settings=vocab_store) as store:
+        counts = PairCounts.of(store)
+        counts.change({f"{BASE}id/publication/phantom": {
+            prop: (f"{BASE}id/person/x", f"{BASE}id/person/y")
+            for prop in aggregates.PAIR_PROPERTIES}})
+        counts.commit()
+        assert not counts.in_step(store, Uris(BASE))
+    output = load(vocab_store, records, tmp_path / "second")
+    assert "loaded 10" in output and "pair counts rebuilt" in output
+    assert_tallies_match_a_recount(vocab_store, *small_cut)
+
+
+def test_a_lost_file_is_rebuilt_and_the_store_folder_holds_it(
+        vocab_store: Settings, tmp_path: Path, small_cut: tuple[int, int]) -> None:
+    records = synthetic_records(60)
+    load(vocab_store, records[:50], tmp_path / "first")
+    with open_store(vocab_store.store_location, settings=vocab_store) as store:
+        path = Path(store.path) / pair_counts.FILE
+    assert path.is_file()
+    path.unlink()
+    output = load(vocab_store, records, tmp_path / "second")
+    assert "pair counts rebuilt" in output and path.is_file()
+    assert_tallies_match_a_recount(vocab_store, *small_cut)
+
+
+def test_a_read_only_store_has_no_pair_counts_to_change(vocab_store: Settings) -> None:
+    with open_store(vocab_store.store_location, read_only=True, settings=vocab_store) as store:
+        assert PairCounts.of(store) is None

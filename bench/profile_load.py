@@ -62,8 +62,10 @@ STEPS = {
     "SHACL validation (pyshacl)": (preparing, "validate"),
     "entailments and N-Quads": (preparing, "_chunks"),
     "per-publication aggregates": (preparing, "_aggregates"),
+    "pair members (creators, keywords)": (preparing, "members_of"),
     "store writes: records (writer thread)": (pipeline, "write_nquads"),
     "store writes: aggregates (writer thread)": (aggregates, "add_derived"),
+    "pair counts file (writer thread)": (PairCounts, "change"),
     "closing refresh (tallies)": (aggregates, "refresh"),
 }
 READING = "reading and parsing the files"

@@ -37,6 +37,7 @@ from policykg.graph.store import GraphStore, embedded_engine
 from policykg.graph.uris import Uris
 
 FILE = "policykg-pair-counts.sqlite"
+SCHEMA_VERSION = 1  # bump when pair-counts.sql's tables change: older files are made anew
 TOKEN_GRAPH = "graph/aggregates/pair-counts"  # under the base: the token of the file in step
 STAMP = "https://w3id.org/policykg/ontology#aggregateStamp"
 
@@ -101,8 +102,7 @@ class PairCounts:
     """The pair counts file of one store: members per publication, counts per pair."""
 
     def __init__(self, location: str) -> None:
-        self._db = sqlite3.connect(location, isolation_level=None, check_same_thread=False)
-        self._db.executescript(statements()["schema"])
+        self._db = _connect(location)
         self._ids: dict[str, int] = {}
         self._new_terms: list[tuple[int, str]] = []  # numbered, not yet written
         self._read_terms()
@@ -229,6 +229,28 @@ class PairCounts:
         self._db.executemany(statements()["add-to-pair"], changed)
         self._db.executemany(statements()["drop-unshared-pair"],
                              [pair for *pair, count in changed if count < 0])
+
+
+def _connect(location: str) -> sqlite3.Connection:
+    """The file at ``location`` with this version's tables, made anew when it is not a SQLite
+    database (kept beside as FILE.broken, for a look) or was written with other tables: it
+    is a cache, and the token it then lacks gets it rebuilt from the store."""
+    db = sqlite3.connect(location, isolation_level=None, check_same_thread=False)
+    try:
+        if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+            for (table,) in tables:
+                db.execute(f'DROP TABLE "{table}"')
+            db.executescript(statements()["schema"])
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except sqlite3.OperationalError:  # locked, unreadable: not the file's fault
+        db.close()
+        raise
+    except sqlite3.DatabaseError:  # not a database
+        db.close()
+        Path(location).replace(location + ".broken")
+        return _connect(location)
+    return db
 
 
 def pair_minimum(distribution: Counter[int], most: int) -> int:

@@ -5,6 +5,7 @@ in the store; the file is rebuilt from the records whenever it may have missed a
 from __future__ import annotations
 
 import random
+import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -158,3 +159,29 @@ def test_a_lost_file_is_rebuilt_and_the_store_folder_holds_it(
 def test_a_read_only_store_has_no_pair_counts_to_change(vocab_store: Settings) -> None:
     with open_store(vocab_store.store_location, read_only=True, settings=vocab_store) as store:
         assert PairCounts.of(store) is None
+
+
+def test_a_file_that_is_not_a_database_is_put_aside_and_rebuilt(
+        vocab_store: Settings, tmp_path: Path, small_cut: tuple[int, int]) -> None:
+    records = synthetic_records(60)
+    load(vocab_store, records[:50], tmp_path / "first")
+    with open_store(vocab_store.store_location, settings=vocab_store) as store:
+        path = Path(store.path) / pair_counts.FILE
+    path.write_bytes(b"not a database at all " * 100)
+    output = load(vocab_store, records, tmp_path / "second")
+    assert "loaded 10" in output and "pair counts rebuilt" in output
+    assert path.with_name(pair_counts.FILE + ".broken").read_bytes().startswith(b"not a")
+    assert_tallies_match_a_recount(vocab_store, *small_cut)
+
+
+def test_a_file_with_other_tables_is_made_anew(tmp_path: Path) -> None:
+    """As a file written by another version of policykg leaves it."""
+    path = tmp_path / pair_counts.FILE
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE pair (a TEXT, b TEXT, n INTEGER)")
+        old.execute("PRAGMA user_version = 0")
+    counts = PairCounts(str(path))
+    counts.change({"p": {"prop": ("a", "b")}})
+    assert counts.kept("prop", 10) == (Counter({("a", "b"): 1}), 1)
+    counts.commit()
+    counts.close()

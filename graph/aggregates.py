@@ -55,7 +55,7 @@ from rdflib import URIRef
 
 from policykg.graph import pair_counts
 from policykg.graph.normalise import fold
-from policykg.graph.pair_counts import PairCounts, pair_minimum
+from policykg.graph.pair_counts import PairCounts, Ranked, pair_minimum
 from policykg.graph.store import GraphStore, embedded_engine
 from policykg.graph.uris import Uris
 
@@ -462,35 +462,42 @@ def least_count_kept(store: GraphStore, graph: ox.NamedNode) -> int:
     return int(least.value) if least is not None else 1
 
 
-def tally_quads(store: GraphStore, tally: Tally, graph: ox.NamedNode,
-                counts: PairCounts | None = None) -> list[ox.Quad]:
-    """The quads of one tally, computed from the store as it is (pair tallies: from its pair
-    counts file when given, in step with the store)."""
+def tally_quads(store: GraphStore, tally: Tally, graph: ox.NamedNode) -> list[ox.Quad]:
+    """The quads of one tally, computed in the store as it is (pair tallies: by pairs.rq)."""
     if tally.query:
         triples = store.query(query_text(tally.query))
         return [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
-    prop = tally.pair_property or ""
-    if counts is not None:
-        pairs, _ = counts.kept(prop, MAX_PAIRS)
-    else:
-        pairs, _ = count_pairs(store, prop, least_count_kept(store, graph))
-    return pair_tally_quads(tally, pairs, graph)
+    pairs, _ = count_pairs(store, tally.pair_property or "", least_count_kept(store, graph))
+    return [q for pair, values in ranked_pairs(pairs).items()
+            for q in pair_node_quads(tally, graph, pair, *values)]
 
 
-def pair_tally_quads(tally: Tally, counts: Counter[tuple[str, str]],
-                     graph: ox.NamedNode) -> list[ox.Quad]:
-    """A pair tally's nodes, the first RANKED ranked by count (ties by the pair's IRIs)."""
-    kind, dimension = _pkg(tally.tally_class), _pkg(tally.dimension)
-    quads = []
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    for rank, ((first, second), count) in enumerate(ranked, start=1):
-        node = ox.BlankNode()
-        quads += [ox.Quad(node, RDF_TYPE, kind, graph),
-                  ox.Quad(node, dimension, ox.NamedNode(first), graph),
-                  ox.Quad(node, dimension, ox.NamedNode(second), graph),
-                  ox.Quad(node, PUBLICATION_COUNT, _integer(count), graph)]
-        if rank <= RANKED:
-            quads.append(ox.Quad(node, RANK, _integer(rank), graph))
+def ranked_pairs(counts: Counter[tuple[str, str]]) -> Ranked:
+    """Pairs kept -> (count, rank): the first RANKED by count (ties by the pairs' IRIs) are
+    ranked, the others not (None)."""
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return {pair: (count, rank if rank <= RANKED else None)
+            for rank, (pair, count) in enumerate(ordered, start=1)}
+
+
+def pair_node(graph: ox.NamedNode, pair: tuple[str, str]) -> ox.NamedNode:
+    """The node of a pair in a pair tally: the tally graph's IRI with a fragment named by the
+    pair, the same in every refresh (so that one writes only what changed)."""
+    digest = hashlib.sha1(f"{pair[0]} {pair[1]}".encode(), usedforsecurity=False)
+    return ox.NamedNode(f"{graph.value}#{digest.hexdigest()[:20]}")
+
+
+def pair_node_quads(tally: Tally, graph: ox.NamedNode, pair: tuple[str, str], count: int,
+                    rank: int | None, whole: bool = True) -> list[ox.Quad]:
+    """A pair's node in a tally: its class, its two members, its count and rank (only the
+    count and rank unless ``whole``)."""
+    node, dimension = pair_node(graph, pair), _pkg(tally.dimension)
+    quads = [ox.Quad(node, RDF_TYPE, _pkg(tally.tally_class), graph),
+             ox.Quad(node, dimension, ox.NamedNode(pair[0]), graph),
+             ox.Quad(node, dimension, ox.NamedNode(pair[1]), graph)] if whole else []
+    quads.append(ox.Quad(node, PUBLICATION_COUNT, _integer(count), graph))
+    if rank is not None:
+        quads.append(ox.Quad(node, RANK, _integer(rank), graph))
     return quads
 
 
@@ -499,20 +506,64 @@ def _integer(number: int) -> ox.Literal:
 
 
 def refresh_tallies(store: GraphStore, uris: Uris, stamp: str,
-                    names: Iterable[str] = TALLIES,
-                    counts: PairCounts | None = None) -> dict[str, int]:
-    """Recompute tallies, each replacing its graph, stamped with ``stamp`` (tally_stamp);
-    pair tallies from ``counts`` when given (in step with the store). Returns tally name ->
-    number of tallies."""
+                    names: Iterable[str] = TALLIES, counts: PairCounts | None = None,
+                    rewrite: bool = True) -> dict[str, int]:
+    """Recompute tallies, stamped with ``stamp`` (tally_stamp); returns tally name -> number
+    of tallies. Each replaces its graph, but for the pair tallies read from ``counts`` (the
+    store's pair counts file, in step with it) when not ``rewrite``: those get only what
+    changed since the file's last refresh (the tallies and their stamp as it left them)."""
     sizes = {}
     for name in names:
+        tally = TALLY_KINDS[name]
         graph = ox.NamedNode(tally_graph(uris, name))
-        quads = tally_quads(store, TALLY_KINDS[name], graph, counts)
-        quads.append(ox.Quad(graph, STAMP, ox.Literal(stamp), graph))
-        store.replace([graph.value], [])
-        _add(store, quads)
+        if counts is not None and tally.pair_property:
+            sizes[name] = _refresh_pair_tally(store, tally, graph, counts, stamp, rewrite)
+            continue
+        quads = tally_quads(store, tally, graph)
+        _rewrite(store, graph, quads, stamp)
         sizes[name] = sum(1 for q in quads if q.predicate == PUBLICATION_COUNT)
     return sizes
+
+
+def _rewrite(store: GraphStore, graph: ox.NamedNode, quads: list[ox.Quad], stamp: str) -> None:
+    store.replace([graph.value], [])
+    _add(store, [*quads, ox.Quad(graph, STAMP, ox.Literal(stamp), graph)])
+
+
+def _refresh_pair_tally(store: GraphStore, tally: Tally, graph: ox.NamedNode,
+                        counts: PairCounts, stamp: str, rewrite: bool) -> int:
+    """A pair tally from the pair counts file: rewritten, or changed where it differs from
+    what the file says the store holds (when that is less than half of it)."""
+    prop = tally.pair_property or ""
+    new = ranked_pairs(counts.kept(prop, MAX_PAIRS)[0])
+    old = {} if rewrite else counts.tallied(prop)
+    changed = [pair for pair in new.keys() & old.keys() if new[pair] != old[pair]]
+    gone, added = old.keys() - new.keys(), new.keys() - old.keys()
+    if rewrite or len(changed) + len(gone) + len(added) > len(new) // 2:
+        _rewrite(store, graph, [q for pair, values in new.items()
+                                for q in pair_node_quads(tally, graph, pair, *values)], stamp)
+    else:
+        removed = [q for pair in gone for q in pair_node_quads(tally, graph, pair, *old[pair])]
+        removed += [q for pair in changed
+                    for q in pair_node_quads(tally, graph, pair, *old[pair], whole=False)]
+        quads = [q for pair in added for q in pair_node_quads(tally, graph, pair, *new[pair])]
+        quads += [q for pair in changed
+                  for q in pair_node_quads(tally, graph, pair, *new[pair], whole=False)]
+        _change(store, removed, quads)
+    counts.set_tallied(prop, new)
+    return len(new)
+
+
+def _change(store: GraphStore, removed: list[ox.Quad], added: list[ox.Quad]) -> None:
+    """Remove some quads, then add others (the embedded store: derived data, written as
+    ``_add`` does; a refresh cut short leaves the pending mark, and the next rewrites)."""
+    engine = embedded_engine(store)
+    if engine is None:
+        raise ValueError("pair tallies are changed in place only on an embedded store")
+    for quad in removed:
+        engine.remove(quad)
+    if added:
+        engine.extend(added)
 
 
 def mark_pending(store: GraphStore, uris: Uris) -> None:
@@ -600,7 +651,9 @@ def refresh(store: GraphStore, uris: Uris, words: Words | None = None,
     if stale or gone or pending or not tallied:
         counts, summary.rebuilt = _pair_counts(store, uris, counted,
                                                changed=bool(stale or gone or pending))
-        summary.tallies = refresh_tallies(store, uris, stamp, counts=counts)
+        # an indexed refresh: the load began with every tally stamped as now (up_to_date)
+        summary.tallies = refresh_tallies(store, uris, stamp, counts=counts,
+                                          rewrite=summary.rebuilt or not (indexed or tallied))
         if counts is not None:
             pair_counts.write_token(store, uris, counts.commit())
         store.replace([uris.base + PENDING], [])

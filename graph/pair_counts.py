@@ -37,11 +37,12 @@ from policykg.graph.store import GraphStore, embedded_engine
 from policykg.graph.uris import Uris
 
 FILE = "policykg-pair-counts.sqlite"
-SCHEMA_VERSION = 1  # bump when pair-counts.sql's tables change: older files are made anew
+SCHEMA_VERSION = 2  # bump when pair-counts.sql's tables change: older files are made anew
 TOKEN_GRAPH = "graph/aggregates/pair-counts"  # under the base: the token of the file in step
 STAMP = "https://w3id.org/policykg/ontology#aggregateStamp"
 
 Members = Mapping[str, tuple[str, ...]]  # pair property -> a publication's members (IRIs)
+Ranked = dict[tuple[str, str], tuple[int, int | None]]  # pair -> (count, rank if ranked)
 
 _OPEN: weakref.WeakKeyDictionary[object, PairCounts] = weakref.WeakKeyDictionary()
 
@@ -179,6 +180,24 @@ class PairCounts:
         minimum = pair_minimum(distribution, most)
         rows = self._db.execute(statements()["pairs-from"], (pid, minimum))
         return Counter({(min(a, b), max(a, b)): count for a, b, count in rows}), minimum
+
+    def tallied(self, prop: str) -> Ranked:
+        """What the store's tally of ``prop`` holds (``set_tallied``), as of the token."""
+        pid = self._ids.get(prop)
+        if pid is None:
+            return {}
+        rows = self._db.execute(statements()["tallied-of"], (pid,))
+        return {(min(a, b), max(a, b)): (count, rank) for a, b, count, rank in rows}
+
+    def set_tallied(self, prop: str, pairs: Ranked) -> None:
+        """Remember what the store's tally of ``prop`` now holds (committed with the token)."""
+        self._begin()
+        pid = self._id(prop)
+        rows = sorted((pid, *sorted((self._id(a), self._id(b))), count, rank)
+                      for (a, b), (count, rank) in pairs.items())
+        self._add_terms()
+        self._db.execute(statements()["forget-tallied"], (pid,))
+        self._db.executemany(statements()["add-tallied"], rows)
 
     def commit(self) -> str:
         """Commit what changed under a new token, and return it (write it in the store next:

@@ -9,6 +9,7 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 from conftest import store_environment
@@ -185,3 +186,50 @@ def test_a_file_with_other_tables_is_made_anew(tmp_path: Path) -> None:
     assert counts.kept("prop", 10) == (Counter({("a", "b"): 1}), 1)
     counts.commit()
     counts.close()
+
+
+def tally_graph_quads(settings: Settings, name: str) -> set:
+    graph = aggregates.tally_graph(Uris(BASE), name)
+    with open_store(settings.store_location, read_only=True, settings=settings) as store:
+        return set(store.engine.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+
+
+def rewritten_quads(settings: Settings, name: str, most: int) -> set:
+    """The quads of a pair tally written whole from a recount in the store."""
+    uris, tally = Uris(BASE), aggregates.TALLY_KINDS[name]
+    graph = ox.NamedNode(aggregates.tally_graph(uris, name))
+    with open_store(settings.store_location, read_only=True, settings=settings) as store:
+        stamp = {q.object for q in store.engine.quads_for_pattern(
+            graph, ox.NamedNode(PKG + "aggregateStamp"), None, graph)}
+    ranked = aggregates.ranked_pairs(recounted(settings, name, most))
+    return {*(q for pair, values in ranked.items()
+              for q in aggregates.pair_node_quads(tally, graph, pair, *values)),
+            *(ox.Quad(graph, ox.NamedNode(PKG + "aggregateStamp"), s, graph) for s in stamp)}
+
+
+def test_a_small_load_changes_the_pair_tallies_in_place_as_a_rewrite_would_write_them(
+        vocab_store: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(aggregates, "RANKED", 10)  # ranks change, not only counts
+    repository = Repository()
+    repository.add(synthetic_records(120))
+    load(vocab_store, list(repository.records.values()), tmp_path / "first")
+    top_pair = f"""PREFIX pkg: <{PKG}> PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+        PREFIX dcterms: <http://purl.org/dc/terms/>
+        SELECT ?source ?count {{ ?tally pkg:rank 1 ; pkg:tallyPerson ?a, ?b ;
+            pkg:publicationCount ?count . FILTER(?a != ?b)
+          ?publication dcterms:creator ?a, ?b . ?graph foaf:primaryTopic ?publication ;
+            pkg:sourceIdentifier ?source }} LIMIT 1"""
+    with open_store(vocab_store.store_location, read_only=True, settings=vocab_store) as store:
+        row = next(iter(store.query(top_pair)))
+    source, count = row["source"].value, int(row["count"].value)
+    rewritten: list[str] = []
+    rewrite = aggregates._rewrite
+    monkeypatch.setattr(aggregates, "_rewrite", lambda store, graph, *rest: (
+        rewritten.append(graph.value), rewrite(store, graph, *rest)))
+    repository.delete(source)  # the most prolific pair has one publication less
+    assert "deleted 1" in load(vocab_store, [repository.records[source]], tmp_path / "second")
+    assert max(tallied(vocab_store, "coauthors")[0].values()) <= count
+    for name in PAIR_TALLIES:
+        assert aggregates.tally_graph(Uris(BASE), name) not in rewritten
+        assert tally_graph_quads(vocab_store, name) == rewritten_quads(
+            vocab_store, name, aggregates.MAX_PAIRS)

@@ -14,6 +14,12 @@ CREATE TABLE IF NOT EXISTS pair (
   count INTEGER NOT NULL,
   PRIMARY KEY (property, first, second)
 ) WITHOUT ROWID;
+-- what the store's pair tallies hold, as of the token: a refresh writes only the difference
+CREATE TABLE IF NOT EXISTS tallied (
+  property INTEGER NOT NULL, first INTEGER NOT NULL, second INTEGER NOT NULL,
+  count INTEGER NOT NULL, rank INTEGER,
+  PRIMARY KEY (property, first, second)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 -- name: terms
@@ -46,7 +52,19 @@ SELECT f.iri, s.iri, p.count
 FROM pair AS p JOIN term AS f ON f.id = p.first JOIN term AS s ON s.id = p.second
 WHERE p.property = ? AND p.count >= ?;
 
+-- name: tallied-of
+SELECT f.iri, s.iri, t.count, t.rank
+FROM tallied AS t JOIN term AS f ON f.id = t.first JOIN term AS s ON s.id = t.second
+WHERE t.property = ?;
+
+-- name: forget-tallied
+DELETE FROM tallied WHERE property = ?;
+
+-- name: add-tallied
+INSERT INTO tallied (property, first, second, count, rank) VALUES (?, ?, ?, ?, ?);
+
 -- name: clear
+DELETE FROM tallied;
 DELETE FROM member;
 DELETE FROM pair;
 DELETE FROM term;

@@ -24,10 +24,11 @@ and the records. Joins there are between subqueries, which Oxigraph joins by has
 records a plain join seeks once per row (minutes), and turning every term into Python text
 costs as much; only the tallies come back. Each tally is a node ``a pkg:...Tally`` with its
 dimensions (pkg:tallyJel, pkg:tallyPerson ...) and pkg:publicationCount. Pair tallies keep the most
-frequent pairs (all of them up to MAX_PAIRS) and rank the first RANKED (pkg:rank). On an
-embedded store they are read from its pair counts file (pair_counts), told of each change by
-loads and removals, rather than counted over the whole store (13 s at 100k records); a remote
-store counts them with pairs.rq.
+frequent pairs (all of them up to MAX_PAIRS) and rank the first RANKED (pkg:rank); a pair's node
+is an IRI named by the pair (pair_node). On an embedded store they are read from its pair counts
+file (pair_counts), told of each change by loads and removals, rather than counted over the
+whole store (13 s at 100k records), and only the pairs whose count or rank changed are
+rewritten; a remote store counts them with pairs.rq.
 
     refresh(store, uris)   # after a load or a removal; cheap when nothing changed
 

@@ -144,12 +144,17 @@ def test_a_file_out_of_step_with_the_store_is_rebuilt_before_it_is_read(
     assert_tallies_match_a_recount(vocab_store, *small_cut)
 
 
+def fifty_of_sixty(settings: Settings, folder: Path) -> tuple[list[OaiRecord], Path]:
+    """Sixty records, the first fifty loaded; and the store's pair counts file."""
+    records = synthetic_records(60)
+    load(settings, records[:50], folder)
+    with open_store(settings.store_location, settings=settings) as store:
+        return records, Path(store.path) / pair_counts.FILE
+
+
 def test_a_lost_file_is_rebuilt_and_the_store_folder_holds_it(
         vocab_store: Settings, tmp_path: Path, small_cut: tuple[int, int]) -> None:
-    records = synthetic_records(60)
-    load(vocab_store, records[:50], tmp_path / "first")
-    with open_store(vocab_store.store_location, settings=vocab_store) as store:
-        path = Path(store.path) / pair_counts.FILE
+    records, path = fifty_of_sixty(vocab_store, tmp_path / "first")
     assert path.is_file()
     path.unlink()
     output = load(vocab_store, records, tmp_path / "second")
@@ -164,10 +169,7 @@ def test_a_read_only_store_has_no_pair_counts_to_change(vocab_store: Settings) -
 
 def test_a_file_that_is_not_a_database_is_put_aside_and_rebuilt(
         vocab_store: Settings, tmp_path: Path, small_cut: tuple[int, int]) -> None:
-    records = synthetic_records(60)
-    load(vocab_store, records[:50], tmp_path / "first")
-    with open_store(vocab_store.store_location, settings=vocab_store) as store:
-        path = Path(store.path) / pair_counts.FILE
+    records, path = fifty_of_sixty(vocab_store, tmp_path / "first")
     path.write_bytes(b"not a database at all " * 100)
     output = load(vocab_store, records, tmp_path / "second")
     assert "loaded 10" in output and "pair counts rebuilt" in output

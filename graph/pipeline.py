@@ -34,7 +34,7 @@ from policykg.graph.quarantine import Quarantine
 from policykg.graph.record import ReadError, Record
 from policykg.graph.reference import Reference
 from policykg.graph.reference import prepare as prepare_reference
-from policykg.graph.store import CONTENT_HASH, GraphStore, embedded_engine
+from policykg.graph.store import GraphStore, embedded_engine
 from policykg.graph.uris import Uris
 
 Item = Record | ReadError
@@ -316,10 +316,7 @@ class _Known:
         """The content hash of a record graph, None if there is no such graph."""
         if graph in self.hashes or not self._lazy:
             return self.hashes.get(graph)
-        name = ox.NamedNode(graph)
-        quads = embedded_engine(self._store).quads_for_pattern(None, CONTENT_HASH, None, name)
-        found = next(quads, None)
-        self.hashes[graph] = digest = None if found is None else found.object.value
+        self.hashes[graph] = digest = self._store.graph_hash(graph)
         return digest
 
     def has_graph(self, graph: str) -> bool:

@@ -48,7 +48,7 @@ def prepare(store: GraphStore, uris: Uris) -> Reference:
     graphs = vocabulary_graphs(uris.base)
     digest = vocabulary_digest(uris.base)
     closure_iri = uris.named(CLOSURE_GRAPH)
-    if store.graph_hashes(str(closure_iri)).get(str(closure_iri)) == digest:
+    if store.graph_hash(str(closure_iri)) == digest:
         inferred = rdflib_graph(store.quads(str(closure_iri)))
         inferred.remove((closure_iri, None, None))
     else:

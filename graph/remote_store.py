@@ -734,6 +734,11 @@ class RemoteStore:
                   f"{_starts('g', prefix)} #AFTER# }}")
         return {row["g"].value: row["h"].value for row in self._select_all(select, "g")}
 
+    def graph_hash(self, graph: str) -> str | None:
+        text = f"SELECT ?h WHERE {{ GRAPH {_iri(graph)} {{ ?s {CONTENT_HASH} ?h }} }} LIMIT 1"
+        rows = list(self.query(text))
+        return rows[0]["h"].value if rows else None
+
     def graphs_with_source(self, source_identifier: str) -> list[str]:
         text = (f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s {SOURCE_IDENTIFIER} "
                 f"{_literal(source_identifier)} }} }}")

@@ -52,6 +52,9 @@ class GraphStore(Protocol):
     def graph_hashes(self, prefix: str) -> dict[str, str]:
         """Content hash of every graph whose IRI starts with ``prefix`` (graph IRI -> hash)."""
 
+    def graph_hash(self, graph: str) -> str | None:
+        """The content hash of one graph (None: no such graph, or one without hash)."""
+
     def graphs_with_source(self, source_identifier: str) -> list[str]:
         """The graphs whose provenance names this source record identifier."""
 
@@ -237,6 +240,12 @@ class OxigraphStore:
             if isinstance(quad.graph_name, ox.NamedNode)
             and quad.graph_name.value.startswith(prefix)
         })
+
+    def graph_hash(self, graph: str) -> str | None:
+        name = ox.NamedNode(graph)  # one index seek, not every graph's hash (graph_hashes)
+        found = self._read(lambda engine: next(
+            engine.quads_for_pattern(None, CONTENT_HASH, None, name), None))
+        return None if found is None else found.object.value
 
     def graphs_with_source(self, source_identifier: str) -> list[str]:
         literal = ox.Literal(source_identifier)

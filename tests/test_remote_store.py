@@ -216,6 +216,17 @@ def test_graph_store_protocol_writes(server):
     store.close()
 
 
+def test_one_graph_s_hash_is_what_every_graph_s_hashes_say(remote_store):
+    hash_of = ox.NamedNode("https://w3id.org/policykg/ontology#contentHash")
+    quads = [ox.Quad(node(f"s{i}"), hash_of, ox.Literal(f"h{i}"), node(f"graph/{i}"))
+             for i in range(3)]
+    for store in both(remote_store, quads):
+        every = store.graph_hashes(EX + "graph/")
+        assert [store.graph_hash(EX + f"graph/{i}") for i in range(3)] == [
+            every[EX + f"graph/{i}"] for i in range(3)] == ["h0", "h1", "h2"]
+        assert store.graph_hash(EX + "graph/none") is None
+
+
 def test_paged_reads_follow_the_page_size(server):
     store = RemoteStore.from_settings(server.location,
                                       replace(server.settings(Settings()), store_page_size=7))

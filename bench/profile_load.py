@@ -243,8 +243,9 @@ def time_tallies(path: Path, changed: int = 10_000) -> None:
     with tempfile.TemporaryDirectory() as folder:
         counts = PairCounts(str(Path(folder) / pair_counts.FILE))
         rows = timed("pair counts: read every member from the store",
-                     lambda: list(pair_counts.read_members(store, uris,
-                                                           aggregates.PAIR_PROPERTIES)))
+                     lambda: list(pair_counts.read_members(
+                         store, str(uris.graph(aggregates.RECORD_KIND, "")),
+                         aggregates.PAIR_PROPERTIES)))
         timed(f"pair counts: rebuilt from {len(rows)} members", lambda: counts.rebuild(rows))
         for prop in aggregates.PAIR_PROPERTIES:
             kept = timed(f"pair counts: pairs kept of {prop}",

@@ -30,9 +30,7 @@ def remove_publications(store: GraphStore, uris: Uris,
             continue
         if not removed:
             aggregates.mark_pending(store, uris)
-        remove_records(store, uris, graphs)
-        if counts is not None:
-            counts.change({aggregates.publication_of(graph): {} for graph in graphs})
+        remove_records(store, uris, graphs, counts)
         removed.extend(graph.rsplit("/", 1)[-1] for graph in graphs)
     if removed:
         aggregates.refresh(store, uris, hierarchy=hierarchy, counted=counts is not None)

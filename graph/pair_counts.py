@@ -68,13 +68,13 @@ def members_of(triples: Iterable[tuple[object, object, object]], publication: ob
     return {prop: tuple(sorted(values)) for prop, values in found.items()}
 
 
-def read_members(store: GraphStore, uris: Uris, properties: Iterable[str]
+def read_members(store: GraphStore, records: str, properties: Iterable[str]
                  ) -> Iterator[tuple[str, str, str]]:
-    """(publication, property, member) of every record graph of an embedded store."""
+    """(publication, property, member) of every record graph (IRI starting with
+    ``records``) of an embedded store."""
     engine = embedded_engine(store)
     if engine is None:
         return
-    records = str(uris.graph("publication", ""))
     for prop in properties:
         for quad in engine.quads_for_pattern(None, ox.NamedNode(prop), None, None):
             graph = quad.graph_name

@@ -238,9 +238,7 @@ class Loader:
         self._changes()
         for graph in graphs:
             self._known.hashes[graph] = None
-        self._known.removed(remove_records(self.store, self.uris, graphs))
-        if self._pairs is not None:
-            self._pairs.change({aggregates.publication_of(g): {} for g in graphs})
+        self._known.removed(remove_records(self.store, self.uris, graphs, self._pairs))
         summary.deleted += 1
 
     def _write(self, accepted: list[tuple[Prepared, str]], summary: LoadSummary,
@@ -444,11 +442,15 @@ def collect_orphans(store: GraphStore, uris: Uris, candidates: set[str]) -> set[
     return orphaned
 
 
-def remove_records(store: GraphStore, uris: Uris, record_graphs: list[str]) -> set[str]:
+def remove_records(store: GraphStore, uris: Uris, record_graphs: list[str],
+                   pairs: PairCounts | None = None) -> set[str]:
     """Remove record graphs, their entailments and aggregates, and the things only they
-    linked to."""
+    linked to; tell ``pairs`` (the pair counts file, when the caller keeps it in step) that
+    their publications are gone."""
     orphans = linked_entities(store, uris, record_graphs)
     store.replace([name for g in record_graphs
                    for name in (g, inferred_graph_of(g), aggregates.aggregate_graph(g))], [])
     aggregates.remove_words(store, record_graphs)
+    if pairs is not None:
+        pairs.change({aggregates.publication_of(g): {} for g in record_graphs})
     return collect_orphans(store, uris, orphans)

@@ -5,8 +5,9 @@ cells of the RDF lists it starts (``bibo:authorList``), the labels of the IRIs i
 provenance of the graph whose primary topic it is, and one page of the links to it. Queries are
 data (webapp/queries/*.rq, with prefixes.rq prepended); the IRI is bound with pyoxigraph
 substitutions, never pasted into the text; only integers the app computes ($limit, $offset,
-$cap) are filled in. No query scans a whole graph or counts a large set: lists are paged and
-probed with one extra row.
+$cap) are filled in, and the IRIs the store linked to, as N-Triples terms written by pyoxigraph
+(the labels to read, linked-labels.rq). No query scans a whole graph or counts a large set:
+lists are paged and probed with one extra row.
 
     queries = Queries(base)
     description = describe(store, queries, "http://localhost:8000/id/jel/O", page=2)
@@ -71,9 +72,12 @@ class Queries:
         self._curies: dict[str, str] = {}
 
     def run(self, store, name: str, bindings: dict[str, Term] | None = None,
-            **numbers: int):
-        """Run a query file; ``bindings`` are substituted, ``numbers`` fill its $slots."""
+            replacing: dict[str, str] | None = None, **numbers: int):
+        """Run a query file; ``bindings`` are substituted, ``numbers`` fill its $slots and
+        ``replacing`` its markers (``#LINKED``), with SPARQL the app wrote (N-Triples terms)."""
         text = _text(name)
+        for marker, replacement in (replacing or {}).items():
+            text = text.replace(marker, replacement)
         if numbers:
             text = Template(text).substitute({k: int(v) for k, v in numbers.items()})
         substitutions = {ox.Variable(k): v for k, v in (bindings or {}).items()}
@@ -173,31 +177,54 @@ def _triple_key(triple: ox.Triple) -> tuple[str, str, str]:
 
 
 def describe(store, queries: Queries, iri: str, page: int = 1, per_page: int = PER_PAGE,
-             vocabulary: Vocabulary | None = None) -> Description:
-    """The description of ``iri``: two queries, one for its own triples, one for a page of links;
-    the labels of the vocabulary IRIs it links to from ``vocabulary`` (else one query each)."""
+             vocabulary: Vocabulary | None = None,
+             labels: dict[Term, tuple[ox.Triple, ...]] | None = None) -> Description:
+    """The description of ``iri``: one query for its own triples, one for a page of links; the
+    labels of the IRIs it links to from ``vocabulary`` (the vocabularies' things), ``labels``
+    (a label cache: read and added to) and one query for the rest."""
     description = Description(ox.NamedNode(iri), page=page, per_page=per_page)
     description.own = set(queries.about(store, "describe", iri))
-    _add_vocabulary_labels(store, queries, description, vocabulary)
+    _add_linked_labels(store, queries, description, vocabulary,
+                       {} if labels is None else labels)
     description.times = set(_record_times(description))
     _add_incoming(store, queries, description)
     return description
 
 
-def _add_vocabulary_labels(store, queries: Queries, description: Description,
-                           vocabulary: Vocabulary | None) -> None:
-    """The labels describe.rq leaves out: of the linked IRIs under the vocabularies' namespaces,
-    from the vocabulary, or from the store (labels.rq) for those it does not hold."""
+def _add_linked_labels(store, queries: Queries, description: Description,
+                       vocabulary: Vocabulary | None,
+                       known: dict[Term, tuple[ox.Triple, ...]]) -> None:
+    """The label triples of the IRIs the thing links to: the vocabularies' things from the
+    vocabulary, the others from ``known``, else from the store (linked-labels.rq), which are
+    then added to ``known``."""
     namespaces = queries.vocabulary_namespaces
-    known = vocabulary.triples if vocabulary else {}
-    linked = {t.object for t in description.own if t.subject == description.iri
-              and isinstance(t.object, ox.NamedNode) and t.object.value.startswith(namespaces)}
+    in_vocabulary = vocabulary.triples if vocabulary else {}
+    linked = {t.object for t in description.own
+              if t.subject == description.iri and isinstance(t.object, ox.NamedNode)}
+    missing = []
     for term in linked:
         found = known.get(term)
+        if found is None and term.value.startswith(namespaces):
+            found = in_vocabulary.get(term)
         if found is None:
-            found = [ox.Triple(term, row["labelP"], row["label"])
-                     for row in queries.about(store, "labels", term.value)]
+            missing.append(term)
+        else:
+            description.own.update(found)
+    for term, found in _read_labels(store, queries, missing).items():
+        known[term] = found
         description.own.update(found)
+
+
+def _read_labels(store, queries: Queries,
+                 terms: list[ox.NamedNode]) -> dict[Term, tuple[ox.Triple, ...]]:
+    """term -> its label triples (empty for those with none), in one query."""
+    if not terms:
+        return {}
+    listed = " ".join(str(term) for term in terms)  # N-Triples terms: nothing to escape
+    found: dict[Term, list[ox.Triple]] = {term: [] for term in terms}
+    for triple in queries.run(store, "linked-labels", replacing={"#LINKED": listed}):
+        found[triple.subject].append(triple)
+    return {term: tuple(triples) for term, triples in found.items()}
 
 
 def _record_times(description: Description) -> Iterator[datetime]:

@@ -43,6 +43,7 @@ from policykg.webapp.describe import (
     graph_triples,
     parse_time,
 )
+from policykg.webapp.labels import LabelCache
 from policykg.webapp.markup import term_html
 from policykg.webapp.vocabulary import Vocabulary, VocabularyCache
 
@@ -95,6 +96,12 @@ def _vocabulary() -> Vocabulary:
     """The store's reference vocabularies, kept per app while their version holds."""
     cache = current_app.extensions.setdefault("policykg.vocabulary", VocabularyCache())
     return cache.get(_store(), _queries())
+
+
+def _labels() -> dict:
+    """The label cache at the store's current generation (labels.py)."""
+    cache = current_app.extensions.setdefault("policykg.labels", LabelCache())
+    return cache.current(_store())
 
 
 def _kinds() -> dict[str, dict]:
@@ -157,13 +164,13 @@ def document(kind: str, key: str) -> Response:
     """The description of a thing, in the variant asked for by extension or Accept."""
     uris = current_app.extensions["policykg.uris"]
     stem, chosen = split_extension(key)
-    page, size, vocabulary = _page(), _per_page(), _vocabulary()
+    page, size, vocabulary, labels = _page(), _per_page(), _vocabulary(), _labels()
     description = describe(_store(), _queries(), str(uris.id(kind, stem)), page, size,
-                           vocabulary)
+                           vocabulary, labels)
     if chosen and not description.exists:
         chosen = None
         description = describe(_store(), _queries(), str(uris.id(kind, key)), page, size,
-                               vocabulary)
+                               vocabulary, labels)
     fmt = chosen or negotiate()
     if not description.exists:
         return not_found(description.iri.value, kind, fmt, negotiated=chosen is None)

@@ -8,8 +8,10 @@ terms (Quad, NamedNode, Literal...); query results are pyoxigraph result objects
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol, TypeVar
 
@@ -179,7 +181,8 @@ class OxigraphStore:
     writer in another process (a load) compacts away files it would read later. So before
     each use the folder's fingerprint is compared with the one at open, and the store is
     reopened when they differ (~15 ms, once per committed write). A failed reopen keeps the
-    previous snapshot.
+    previous snapshot. Within ``snapshot()``, a thread reads one snapshot: the folder is checked
+    once, on entry (a page's several queries then agree with each other, and spare the check).
     """
 
     def __init__(self, path: Path | str | None, read_only: bool = False) -> None:
@@ -187,6 +190,7 @@ class OxigraphStore:
         self.read_only = read_only and path is not None
         self._seen: tuple = ()
         self._watch = FolderWatch(path) if self.read_only else None
+        self._pinned = threading.local()  # .state: (engine, seen) within snapshot()
         if path is None:
             self._store = ox.Store()
         else:
@@ -198,24 +202,43 @@ class OxigraphStore:
     def engine(self) -> ox.Store:
         """The pyoxigraph store itself, for callers that need its full API (read-only: as
         of the last write to the folder)."""
-        if self._watch is not None and self._store is not None:
-            seen = self._watch()
-            if seen != self._seen:
-                try:
-                    self._store = open_read_only(self.path)
-                    self._seen = seen
-                except (OSError, RuntimeError):
-                    pass  # a write in the middle of the open: the next use tries again
-        return self._store
+        return self._current()[0]
 
     @property
     def generation(self) -> tuple | None:
         """What changes whenever the data this store reads may have changed: read-only, the
         fingerprint of the folder it follows (checked now); None when it writes itself."""
+        return self._current()[1] if self._watch is not None else None
+
+    @contextmanager
+    def snapshot(self) -> Iterator[OxigraphStore]:
+        """Read one snapshot in this thread until the block ends (read-only; a store that
+        writes reads its own writes as ever). Blocks do not nest."""
         if self._watch is None:
-            return None
-        self.engine  # noqa: B018 - follows the folder
-        return self._seen
+            yield self
+            return
+        self._pinned.state = self._current()
+        try:
+            yield self
+        finally:
+            self._pinned.state = None
+
+    def _current(self) -> tuple[ox.Store, tuple]:
+        """The engine and the fingerprint it was opened at: the thread's pinned snapshot, else
+        the folder's latest (reopened if it changed)."""
+        pinned = getattr(self._pinned, "state", None)
+        if pinned is not None:
+            return pinned
+        store, seen = self._store, self._seen
+        if self._watch is not None and store is not None:
+            now = self._watch()
+            if now != seen:
+                try:
+                    store, seen = open_read_only(self.path), now
+                    self._store, self._seen = store, seen
+                except (OSError, RuntimeError):
+                    pass  # a write in the middle of the open: the next use tries again
+        return store, seen
 
     def _read(self, read: Callable[[ox.Store], T]) -> T:
         """``read(engine)``, read again on a reopened store if a writer's compaction took a
@@ -230,8 +253,11 @@ class OxigraphStore:
         return read(self.engine)
 
     def reopen(self) -> None:
-        """Read-only: open the store afresh at the next use."""
+        """Read-only: open the store afresh at the next use (within a snapshot: now)."""
         self._seen = ()
+        if getattr(self._pinned, "state", None) is not None:
+            self._pinned.state = None
+            self._pinned.state = self._current()
 
     def graph_hashes(self, prefix: str) -> dict[str, str]:
         return self._read(lambda engine: {

@@ -6,8 +6,11 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
+
+import pyoxigraph as ox
 
 from policykg.graph.store import FolderWatch, OxigraphStore, fingerprint
 
@@ -56,6 +59,22 @@ def test_pages_and_named_queries_see_a_load_made_while_the_app_runs(vocab_store,
     assert "IDB-LM-00577" in listed.get_data(as_text=True)
 
 
+def test_a_page_checks_the_store_folder_once_for_all_its_queries(vocab_store, monkeypatch):
+    from conftest import SAMPLE, policykg
+
+    from policykg.webapp.app import create_app
+
+    assert policykg(vocab_store, "load", "--quiet", str(SAMPLE)).returncode == 0
+    app = create_app(vocab_store)
+    client, store = app.test_client(), app.extensions["policykg.store"]
+    assert client.get("/doc/publication/IDB-LM-00577.html").status_code == 200  # warm
+    checks = []
+    watch = store._watch
+    monkeypatch.setattr(store, "_watch", lambda: checks.append(1) or watch())
+    assert client.get("/doc/publication/IDB-LM-00577.html").status_code == 200
+    assert len(checks) == 1
+
+
 def test_a_folder_watch_sees_every_write_without_listing_a_quiet_folder(tmp_path: Path):
     for name in ("CURRENT", "MANIFEST-000005", "000007.log", "000008.sst"):
         (tmp_path / name).write_text("x")
@@ -75,3 +94,40 @@ def test_a_folder_watch_sees_every_write_without_listing_a_quiet_folder(tmp_path
     (tmp_path / "000007.log").unlink()
     assert "000007.log" not in {mark[0] for mark in watch()}
     assert [mark[0] for mark in watch()[1:]] == [mark[0] for mark in fingerprint(tmp_path)]
+
+
+def _quad(n: int) -> ox.Quad:
+    return ox.Quad(ox.NamedNode(f"http://example.org/s{n}"), ox.NamedNode("http://example.org/p"),
+                   ox.Literal(str(n)), ox.NamedNode("http://example.org/g"))
+
+
+def test_within_a_snapshot_a_thread_reads_one_state_of_the_store(tmp_path: Path):
+    writer = OxigraphStore(tmp_path / "store")
+    reader = OxigraphStore(tmp_path / "store", read_only=True)
+    try:
+        writer.replace([], [_quad(1)])
+        with reader.snapshot():
+            before = reader.generation
+            writer.replace([], [_quad(2)])
+            assert len(reader.engine) == 1 and reader.generation == before
+        assert len(reader.engine) == 2 and reader.generation != before
+    finally:
+        reader.close()
+        writer.close()
+
+
+def test_a_snapshot_is_per_thread(tmp_path: Path):
+    writer = OxigraphStore(tmp_path / "store")
+    reader = OxigraphStore(tmp_path / "store", read_only=True)
+    seen: list[int] = []
+    try:
+        with reader.snapshot():
+            writer.replace([], [_quad(1)])
+            other = threading.Thread(target=lambda: seen.append(len(reader.engine)))
+            other.start()
+            other.join()
+            assert len(reader.engine) == 0
+        assert seen == [1]
+    finally:
+        reader.close()
+        writer.close()

@@ -21,12 +21,13 @@ from Flask. ``Link`` headers name the alternates and the thing a document descri
 from __future__ import annotations
 
 import hashlib
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, g, render_template, request
 
 from policykg.webapp import pages
 from policykg.webapp.describe import (
@@ -83,6 +84,23 @@ ACCEPTED = {"text/turtle": TURTLE, "application/x-turtle": TURTLE, "text/html": 
 
 def _store():
     return current_app.extensions["policykg.store"]
+
+
+@blueprint.before_request
+def _one_snapshot() -> None:
+    """Every query of one request reads one snapshot of an embedded store: the page agrees
+    with itself, and the store's folder is checked once rather than at each query."""
+    snapshot = getattr(_store(), "snapshot", None)
+    if snapshot is not None:
+        g.policykg_snapshot = stack = ExitStack()
+        stack.enter_context(snapshot())
+
+
+@blueprint.teardown_request
+def _release_snapshot(_error: BaseException | None) -> None:
+    stack = g.pop("policykg_snapshot", None)
+    if stack is not None:
+        stack.close()
 
 
 def _queries() -> Queries:

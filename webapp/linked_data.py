@@ -45,11 +45,12 @@ from policykg.webapp.describe import (
     parse_time,
 )
 from policykg.webapp.labels import LabelCache
-from policykg.webapp.markup import term_html
+from policykg.webapp.markup import chain_html, placed_html, term_html, terms_html
 from policykg.webapp.vocabulary import Vocabulary, VocabularyCache
 
 blueprint = Blueprint("linked_data", __name__, template_folder="templates")
-blueprint.add_app_template_global(term_html)
+for _helper in (term_html, terms_html, chain_html, placed_html):
+    blueprint.add_app_template_global(_helper)
 
 GRAPH_PAGE = 500  # triples per HTML page of a named graph (RDF variants hold the whole graph)
 

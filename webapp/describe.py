@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from policykg.graph.store import embedded_engine
+
 if TYPE_CHECKING:
     from policykg.webapp.vocabulary import Vocabulary
 
@@ -42,6 +44,7 @@ HYDRA = "http://www.w3.org/ns/hydra/core#"
 LABEL_PROPERTIES = (SKOS + "prefLabel", FOAF + "name", DCTERMS + "title", RDFS + "label",
                     SKOS + "notation")
 GENERATED_AT = PROV + "generatedAtTime"
+RDF_REST = ox.NamedNode(RDF + "rest")
 PRIMARY_TOPIC = FOAF + "primaryTopic"
 _PREFIX = re.compile(r"^PREFIX\s+([\w-]*):\s*<([^>]*)>", re.MULTILINE)
 # The vocabularies' namespaces (prefixes.rq names): describe.rq leaves the labels of the IRIs
@@ -184,11 +187,42 @@ def describe(store, queries: Queries, iri: str, page: int = 1, per_page: int = P
     (a label cache: read and added to) and one query for the rest."""
     description = Description(ox.NamedNode(iri), page=page, per_page=per_page)
     description.own = set(queries.about(store, "describe", iri))
+    description.own.update(_list_cells(store, queries, description))
     _add_linked_labels(store, queries, description, vocabulary,
                        {} if labels is None else labels)
     description.times = set(_record_times(description))
     _add_incoming(store, queries, description)
     return description
+
+
+def _list_cells(store, queries: Queries, description: Description) -> Iterable[ox.Triple]:
+    """The triples of the cells of the RDF lists the thing starts: walked in the embedded
+    store's index (a seek a cell), else read by one query (lists.rq)."""
+    heads = [t.object for t in description.own
+             if t.subject == description.iri and isinstance(t.object, ox.BlankNode)]
+    if not heads:
+        return ()
+    engine = embedded_engine(store)
+    if engine is None:
+        return queries.about(store, "lists", description.iri.value)
+    return _walk_lists(engine, heads)
+
+
+def _walk_lists(engine: ox.Store, heads: list[ox.BlankNode]) -> set[ox.Triple]:
+    """Every triple, in any graph, of the nodes reached from ``heads`` by rdf:rest*."""
+    found: set[ox.Triple] = set()
+    seen: set[Term] = set()
+    todo: list[Term] = list(heads)
+    while todo:
+        node = todo.pop()
+        if node in seen or isinstance(node, ox.Literal):
+            continue
+        seen.add(node)
+        for quad in engine.quads_for_pattern(node, None, None, None):
+            found.add(ox.Triple(quad.subject, quad.predicate, quad.object))
+            if quad.predicate == RDF_REST:
+                todo.append(quad.object)
+    return found
 
 
 def _add_linked_labels(store, queries: Queries, description: Description,

@@ -401,6 +401,14 @@ def test_malformed_xml_names_file_and_line(tmp_path):
     assert "line 5" in error.message
 
 
+def test_a_file_cut_short_keeps_its_whole_records_and_none_half_read(tmp_path):
+    text = OAI_HEAD + oai_record("good", dim_title("Good")) + oai_record("cut", dim_title("Cut"))
+    path = write(tmp_path, "cut.xml", text[: text.rindex("Cut")])  # inside the second record
+    first, error = items(path)
+    assert isinstance(first, Record) and first.source_id == "good"
+    assert isinstance(error, ReadError) and "malformed XML" in error.message
+
+
 # --- REST JSON ----------------------------------------------------------------------------
 
 

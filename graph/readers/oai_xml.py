@@ -7,7 +7,7 @@ dc:identifier values classified by form (graph/data/dc-identifiers.toml). A reco
 names its payload: "oai-xml/qdc". A header with status="deleted" gives a deleted record
 without fields (format "oai-xml"). source_id is the OAI identifier.
 
-The file is parsed incrementally (lxml iterparse, records released once read) and safely:
+The file is parsed incrementally (an lxml pull parser, records released once read) and safely:
 entities are never resolved, no DTD is loaded, nothing is fetched from the network, huge
 trees are refused. A value holding an unexpanded entity reference rejects its record.
 Malformed XML ends the file with one ReadError naming the line; records before it stand.
@@ -157,24 +157,6 @@ def _chunks(raw: BinaryIO) -> Iterator[bytes]:
         yield b"</records>"
 
 
-class _Source:
-    """A file-like object over ``_chunks`` for lxml."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._rest = b""
-
-    def read(self, size: int = -1) -> bytes:
-        while not self._rest:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return b""
-            self._rest = chunk
-        size = len(self._rest) if size < 0 else size
-        out, self._rest = self._rest[:size], self._rest[size:]
-        return out
-
-
 # --- records ------------------------------------------------------------------------------
 
 
@@ -287,26 +269,43 @@ def _parser_options() -> dict[str, bool]:
 
 
 def _items(raw: BinaryIO, source: str, fmt: str) -> Iterator[Item]:
-    """The records of a stream; FileError when it is not UTF-8 or not well-formed."""
-    found = 0
-    events = etree.iterparse(_Source(_chunks(raw)), events=("end",), **_parser_options())
+    """The records of a stream; FileError when it is not UTF-8 or not well-formed, after the
+    records before the fault. A pull parser hands over the events it parsed in a chunk that
+    fails (iterparse, since lxml 6.2, drops them); the events of a failed ``close`` are not
+    read: they close, as if complete, the elements a truncated stream left open."""
+    parser = etree.XMLPullParser(events=("end",), **_parser_options())
+    found = [0]
     try:
-        for _, element in events:
-            namespace, local = _qname(element)
-            if local == "record" and namespace in (OAI_NS, None):
-                found += 1
-                yield parse_record(element, source, found, fmt)
-                _release(element)
-            elif local == "error" and namespace == OAI_NS:
-                error = _oai_error(source, element, fmt)
-                if error is not None:
-                    found += 1
-                    yield error
+        for chunk in _chunks(raw):
+            try:
+                parser.feed(chunk)
+            except etree.XMLSyntaxError:
+                yield from _read_events(parser, source, fmt, found)  # before the fault
+                raise
+            yield from _read_events(parser, source, fmt, found)
+        root = parser.close()
     except etree.XMLSyntaxError as exc:
         raise FileError(f"malformed XML at line {exc.lineno}: {exc.msg}") from None
-    root = events.root
-    if not found and (root is None or _qname(root) != (OAI_NS, "OAI-PMH")):
+    yield from _read_events(parser, source, fmt, found)
+    if not found[0] and (root is None or _qname(root) != (OAI_NS, "OAI-PMH")):
         yield ReadError(source, None, fmt, "no OAI-PMH <record> in the file")
+
+
+def _read_events(parser: etree.XMLPullParser, source: str, fmt: str,
+                 found: list[int]) -> Iterator[Item]:
+    """The records (and OAI-PMH errors) among the parser's pending events; ``found[0]`` counts
+    them."""
+    for _, element in parser.read_events():
+        namespace, local = _qname(element)
+        if local == "record" and namespace in (OAI_NS, None):
+            found[0] += 1
+            yield parse_record(element, source, found[0], fmt)
+            _release(element)
+        elif local == "error" and namespace == OAI_NS:
+            error = _oai_error(source, element, fmt)
+            if error is not None:
+                found[0] += 1
+                yield error
 
 
 @file_reader(FORMAT)

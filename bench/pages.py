@@ -27,6 +27,7 @@ from policykg.graph.uris import DEFAULT_BASE, Uris
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
+    """Command line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", type=Path, required=True)
     parser.add_argument("--work", type=Path, default=Path("/tmp/policykg-pages"))
@@ -55,6 +56,7 @@ def page_paths(store: Path, uris: Uris, count: int, seed: int) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Start the app, let it settle, hammer its pages ``--runs`` times; stop it in any case."""
     args = arguments(argv)
     args.work = args.work.resolve()
     (args.work / "logs").mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ import pyoxigraph as ox
 
 from policykg.webapp.describe import Term
 
-KEPT = 20_000  # IRIs remembered per app, then forgotten all at once (~20 MB at most)
+KEPT = 20_000  # IRIs remembered per app, then forgotten all at once
 
 
 class LabelCache:

@@ -206,6 +206,20 @@ def test_a_graph_too_big_for_one_request_goes_in_pieces(remote_store, monkeypatc
     assert len(whole) == 500 and len({row[0] for row in whole}) == 500
 
 
+def test_a_write_the_store_fails_part_way_leaves_nothing_of_it(remote_store, monkeypatch):
+    """Virtuoso's loader, unless it runs as one transaction, commits in its own threads what it
+    read before a fault, after it has answered with the error: half a chunk would stay."""
+    monkeypatch.setitem(virtuoso_profile(), "chunk_bytes", 9_000_000)  # one request
+    quads = [ox.Quad(node(f"s{i}"), node("p"), ox.Literal(f"v{i}"), node(f"g{i // 30}"))
+             for i in range(70_000)]
+    refused = ox.Triple(node("a"), node("b"), node("c"))  # Virtuoso 7 reads no triple terms
+    with pytest.raises(StoreError):
+        remote_store.replace([], [*quads, ox.Quad(node("s"), node("p"), refused, node("g"))])
+    for _ in range(10):  # what the loader's threads would still commit
+        assert not remote_store.graph_names(EX)
+        time.sleep(0.3)
+
+
 def test_graph_store_protocol_writes(server):
     store = RemoteStore.from_settings(server.location,
                                       replace(server.settings(Settings()), store_write="gsp"))

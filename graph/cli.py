@@ -1,4 +1,5 @@
-"""The ``policykg`` command: load, query, export, stats, validate, rejected, remove, serve."""
+"""The ``policykg`` command: load, query, export, stats, validate, rejected, remove, compact,
+serve."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from policykg.graph.config import Settings, load_settings
 from policykg.graph.mapping import Mapping
 from policykg.graph.pipeline import Loader
 from policykg.graph.quarantine import Quarantine
-from policykg.graph.store import EXPORT_FORMATS, StoreError, StoreUnavailable, open_store
+from policykg.graph.store import EXPORT_FORMATS, StoreError, StoreUnavailable, is_remote, open_store
 from policykg.graph.uris import Uris
 
 
@@ -294,6 +295,23 @@ def remove(settings: Settings, identifiers: tuple[str, ...]) -> None:
     for identifier in missing:
         click.echo(f"not found: {identifier}", err=True)
     sys.exit(1 if missing else 0)
+
+
+@main.command()
+@click.pass_obj
+def compact(settings: Settings) -> None:
+    """Compact the embedded store's indexes after a load, so that reads (the served pages and
+    queries) do not look through the many small files a load leaves. Servers may keep
+    running; a load may not run meanwhile."""
+    if is_remote(settings.store_location):
+        raise click.UsageError("compact is for the embedded store; a remote store compacts itself")
+    try:
+        store = open_store(settings.store_location)
+    except OSError as error:
+        raise click.ClickException(f"the store is busy (is a load running?): {error}") from None
+    with store:
+        seconds = store.compact()
+    click.echo(f"store compacted in {seconds:.1f} s")
 
 
 @main.command(name="validate")

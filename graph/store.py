@@ -326,6 +326,17 @@ class OxigraphStore:
             triples = {ox.Triple(q.subject, q.predicate, q.object) for q in self.engine}
             ox.serialize(triples, output, rdf_format)
 
+    def compact(self) -> float:
+        """Compact the on-disk indexes into their last level; the seconds it took (none when
+        they already are). A load leaves its writes in many small files that RocksDB merges
+        in the background of a later writer, never of a reader: until then every read looks
+        through all of them (a served page's reads ~2.5x slower at 20k records, ~5x at 100k)."""
+        if self.read_only or self.path is None:
+            raise OSError("only a store opened for writing on disk can be compacted")
+        start = time.perf_counter()
+        self.engine.optimize()
+        return time.perf_counter() - start
+
     def close(self) -> None:
         """Flush and drop the engine, releasing the on-disk lock for other processes."""
         if self._store is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -99,3 +100,14 @@ def test_validate_reports_a_conforming_store(loaded: Settings) -> None:
                                   format="turtle")
     shacl = rdflib.Namespace("http://www.w3.org/ns/shacl#")
     assert set(report.objects(None, shacl.conforms)) == {rdflib.Literal(True)}
+
+
+def test_compact_compacts_the_embedded_store_and_refuses_a_remote_one(loaded: Settings,
+                                                                      backend: str) -> None:
+    result = run(loaded, "compact")
+    if backend == "oxigraph":
+        assert result.exit_code == 0, result.output
+        assert re.fullmatch(r"store compacted in \d+\.\d s\n", result.output)
+        assert TITLE[:60] in run(loaded, "query", TITLES).output  # the data as it was
+    else:
+        assert result.exit_code == 2 and "embedded store" in result.output

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from conftest import store_path
 from rdflib import Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, XSD
 
@@ -56,6 +57,25 @@ def void(app, remote) -> Graph:
 def test_prepare_store_leaves_a_store_with_publications_alone(settings: Settings,
                                                               loaded_store: Path):
     assert prepare_store(settings) is None
+
+
+def test_prepare_store_compacts_the_embedded_store_before_the_workers_open_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    settings = Settings(home=str(tmp_path / "home"))
+    compacted = []
+    monkeypatch.setattr(OxigraphStore, "compact", lambda store: compacted.append(store) or 0.0)
+    assert prepare_store(settings, sample=False) is None
+    assert [Path(store.path) for store in compacted] == [store_path(settings)]
+
+
+def test_prepare_store_says_why_when_the_store_is_busy(tmp_path: Path, caplog):
+    settings = Settings(home=str(tmp_path / "home"))
+    writer = OxigraphStore(store_path(settings))  # as a running load holds it
+    try:
+        assert prepare_store(settings) is None
+    finally:
+        writer.close()
+    assert "cannot be opened for writing" in caplog.text
 
 
 def test_prepare_store_creates_an_empty_store_without_the_sample(tmp_path: Path):

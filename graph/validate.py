@@ -8,6 +8,10 @@ records assert, so the reference graph on its own yields no results.
 The reference is merged into the data graph rather than passed as pyshacl's ont_graph: that
 mixes in only RDFS/OWL axioms, not the vocabularies' skos:inScheme and skos:notation triples
 the shapes read (and was slower).
+
+A batch is split in two runs when some of its values may fail an sh:or list of datatypes:
+those records against the whole shapes, the others against the shapes without those lists
+(policykg.graph.datatype_alternatives: pyshacl's sh:or is dear even when every value passes).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from rdflib import Graph, Literal
 from rdflib.namespace import FOAF, RDFS, SH, SKOS
 from rdflib.term import Node, URIRef
 
+from policykg.graph.datatype_alternatives import DatatypeAlternatives
 from policykg.graph.flatstore import flat_graph
 from policykg.graph.terms import Triple
 
@@ -60,6 +65,11 @@ def load_shapes() -> Graph:
     return shapes
 
 
+@cache
+def _default_alternatives() -> DatatypeAlternatives:
+    return DatatypeAlternatives.of(load_shapes())
+
+
 def validate(
     record_graphs: Mapping[str, Iterable[Triple]], reference: Iterable[Triple],
     shapes: Graph | None = None,
@@ -79,13 +89,33 @@ def validate_with_report(
     for key, graph in record_graphs.items():
         for subject in {triple[0] for triple in graph}:
             owners[str(subject)].add(key)
-    data = union([*record_graphs.values(), reference])
-    _, report, issues = _run(data, shapes)
     found: dict[str, list[Issue]] = {key: [] for key in record_graphs}
-    for issue in issues:
-        for key in owners.get(issue.focus, ()):
-            found[key].append(issue)
+    report = Graph()
+    reference = list(reference)
+    for graphs, shapes_graph in _runs(record_graphs, shapes):
+        _, part_report, issues = _run(union([*graphs, reference]), shapes_graph)
+        report += part_report
+        for issue in issues:
+            for key in owners.get(issue.focus, ()):
+                found[key].append(issue)
     return found, report
+
+
+def _runs(
+    record_graphs: Mapping[str, Iterable[Triple]], shapes: Graph | None
+) -> list[tuple[list[Iterable[Triple]], Graph]]:
+    """The batch's pyshacl runs: the records none of whose values can fail an sh:or list of
+    datatypes against the shapes without those lists, the others against the whole shapes."""
+    whole = shapes if shapes is not None else load_shapes()
+    alternatives = _default_alternatives() if shapes is None else DatatypeAlternatives.of(shapes)
+    if not alternatives.lists:
+        return [(list(record_graphs.values()), whole)]
+    checked: list[Iterable[Triple]] = []
+    passing: list[Iterable[Triple]] = []
+    for graph in record_graphs.values():
+        (checked if alternatives.may_fail(graph) else passing).append(graph)
+    runs = [(passing, alternatives.without), (checked, whole)]
+    return [(graphs, shapes_graph) for graphs, shapes_graph in runs if graphs]
 
 
 def validate_graph(

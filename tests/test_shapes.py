@@ -310,3 +310,31 @@ def test_the_report_graph_carries_filled_in_messages(reference):
         str(m) for m in report.objects(None, URIRef("http://www.w3.org/ns/shacl#resultMessage"))
     }
     assert messages == {issues[0].message}
+
+
+def test_a_batch_gets_the_results_of_one_run_against_the_whole_shapes(reference):
+    """Records whose values pass every sh:or list of datatypes are validated without those
+    lists: the results must be those of pyshacl over the whole batch and the whole shapes."""
+    keys = [f"IDB-LM-0000{n}" for n in range(1, 8)]
+    graphs = {key: record(key) for key in keys}
+    pubs = {key: URIRef(f"{BASE}id/publication/{key}") for key in keys}
+    graphs[keys[1]].set((pubs[keys[1]], DCTERMS.issued, Literal("March 2023")))
+    graphs[keys[2]].set((pubs[keys[2]], DCTERMS.available,
+                         Literal("2023-13-45", datatype=URIRef(XSD + "date"))))
+    graphs[keys[3]].set((pubs[keys[3]], DCTERMS.title, Literal(42)))
+    graphs[keys[4]].set((pubs[keys[4]], DCTERMS.abstract, URIRef(f"{BASE}id/abstract")))
+    graphs[keys[5]].set((pubs[keys[5]], URIRef(BIBO + "doi"), Literal("not-a-doi")))
+    found = validate(graphs, reference)
+    whole = validate_graph(graphs_union(graphs.values()), reference)[2]
+    assert found[keys[0]] == found[keys[6]] == []
+    assert {k for k, issues in found.items() if issues} == set(keys[1:6])
+    assert sorted(map(str, (i for issues in found.values() for i in issues))) == sorted(
+        map(str, whole))
+    assert {i for issues in found.values() for i in issues} == set(whole)
+
+
+def graphs_union(graphs) -> Graph:
+    merged = Graph()
+    for graph in graphs:
+        merged += graph
+    return merged

@@ -1,0 +1,86 @@
+"""Which values pass the shapes' sh:or lists of datatypes without pyshacl
+(policykg.graph.datatype_alternatives); that validating with them gives pyshacl's own results
+is checked in test_shapes.py."""
+
+from __future__ import annotations
+
+import pytest
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCTERMS, RDF, SH
+
+from policykg.graph.datatype_alternatives import DatatypeAlternatives, has_datatype
+from policykg.graph.validate import load_shapes
+
+XSD = Namespace("http://www.w3.org/2001/XMLSchema#")  # rdflib's XSD warns when pytest probes it
+DATES = frozenset({XSD.dateTime, XSD.date, XSD.gYearMonth, XSD.gYear})
+TEXT = frozenset({RDF.langString, XSD.string})
+
+
+@pytest.fixture(scope="module")
+def alternatives() -> DatatypeAlternatives:
+    return DatatypeAlternatives.of(load_shapes())
+
+
+def test_the_date_and_text_lists_of_the_shapes_are_found(alternatives):
+    assert alternatives.lists == {
+        DCTERMS.issued: (DATES,),
+        DCTERMS.available: (DATES,),
+        DCTERMS.title: (TEXT,),
+        DCTERMS.abstract: (TEXT,),
+    }
+
+
+def test_the_shapes_without_them_lose_those_lists_and_nothing_else(alternatives):
+    shapes = load_shapes()
+    dropped = set(shapes) - set(alternatives.without)
+    assert {predicate for _, predicate, _ in dropped} == {SH["or"]}
+    assert len(dropped) == 4
+    assert set(alternatives.without) <= set(shapes)
+    title_shapes = set(alternatives.without.subjects(SH.path, DCTERMS.title))
+    assert any(alternatives.without.value(s, SH.pattern) for s in title_shapes)
+
+
+def test_lists_with_members_that_say_more_than_a_datatype_stay():
+    shapes = Graph()
+    shape, members, member = BNode(), BNode(), BNode()
+    shapes.add((shape, SH.path, DCTERMS.issued))
+    shapes.add((shape, SH["or"], members))
+    shapes.add((members, RDF.first, member))
+    shapes.add((members, RDF.rest, RDF.nil))
+    shapes.add((member, SH.datatype, XSD.date))
+    shapes.add((member, SH.pattern, Literal("^2")))
+    found = DatatypeAlternatives.of(shapes)
+    assert found.lists == {}
+    assert set(found.without) == set(shapes)
+
+
+@pytest.mark.parametrize(
+    ("value", "datatype", "accepted"),
+    [
+        (Literal("2023-03-08", datatype=XSD.date), XSD.date, True),
+        (Literal("2023-13-45", datatype=XSD.date), XSD.date, False),  # ill-formed
+        (Literal("2023-03-08T00:03:00", datatype=XSD.dateTime), XSD.date, False),
+        (Literal("2023", datatype=XSD.gYear), XSD.gYear, True),
+        (Literal("2023-03-08"), XSD.date, False),  # a plain string
+        (Literal("Title"), XSD.string, True),
+        (Literal("Title", datatype=XSD.string), XSD.string, True),
+        (Literal("Title", lang="en"), XSD.string, False),
+        (Literal("Title", lang="en"), RDF.langString, True),
+        (Literal("Title"), RDF.langString, False),
+        (Literal(12), XSD.string, False),
+        (URIRef("http://example.org/title"), XSD.string, False),
+    ],
+)
+def test_a_value_has_a_datatype_as_sh_datatype_says(value, datatype, accepted):
+    assert has_datatype(value, datatype) is accepted
+
+
+def test_a_record_may_fail_when_one_value_has_none_of_its_list(alternatives):
+    pub = URIRef("http://localhost:8000/id/publication/IDB-1")
+    good = [
+        (pub, DCTERMS.title, Literal("A title", lang="en")),
+        (pub, DCTERMS.issued, Literal("2023-03", datatype=XSD.gYearMonth)),
+        (pub, DCTERMS.identifier, Literal(12)),  # no list checks it
+    ]
+    assert not alternatives.may_fail(good)
+    assert alternatives.may_fail([*good, (pub, DCTERMS.available, Literal("March 2023"))])

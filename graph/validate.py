@@ -9,9 +9,12 @@ The reference is merged into the data graph rather than passed as pyshacl's ont_
 mixes in only RDFS/OWL axioms, not the vocabularies' skos:inScheme and skos:notation triples
 the shapes read (and was slower).
 
-A batch is split in two runs when some of its values may fail an sh:or list of datatypes:
-those records against the whole shapes, the others against the shapes without those lists
-(policykg.graph.datatype_alternatives: pyshacl's sh:or is dear even when every value passes).
+A batch is split in two runs when some of its values may fail the constraints pyshacl checks
+dearly and records rarely fail (sh:or lists of datatypes, sh:not "has value"): those records
+against the whole shapes, the others against the shapes without them
+(policykg.graph.shape_shortcuts). Like the batch's bounds, the split decides which records'
+triples a record is validated with: a person two records describe differently (two family
+names) is only seen so when both are in the same run.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from rdflib import Graph, Literal
 from rdflib.namespace import FOAF, RDFS, SH, SKOS
 from rdflib.term import Node, URIRef
 
-from policykg.graph.datatype_alternatives import DatatypeAlternatives
 from policykg.graph.flatstore import flat_graph
+from policykg.graph.shape_shortcuts import Shortcuts
 from policykg.graph.terms import Triple
 
 SEVERITY_RANK = {"Violation": 0, "Warning": 1, "Info": 2}
@@ -66,8 +69,8 @@ def load_shapes() -> Graph:
 
 
 @cache
-def _default_alternatives() -> DatatypeAlternatives:
-    return DatatypeAlternatives.of(load_shapes())
+def _default_shortcuts() -> Shortcuts:
+    return Shortcuts.of(load_shapes())
 
 
 def validate(
@@ -84,7 +87,8 @@ def validate_with_report(
     record_graphs: Mapping[str, Iterable[Triple]], reference: Iterable[Triple],
     shapes: Graph | None = None,
 ) -> tuple[dict[str, list[Issue]], Graph]:
-    """The issues of each record, and the SHACL report graph of the batch (one pyshacl run)."""
+    """The issues of each record, and the SHACL report graph of the batch (of one pyshacl run,
+    or two: see above)."""
     owners: dict[str, set[str]] = defaultdict(set)
     for key, graph in record_graphs.items():
         for subject in {triple[0] for triple in graph}:
@@ -92,7 +96,7 @@ def validate_with_report(
     found: dict[str, list[Issue]] = {key: [] for key in record_graphs}
     report = Graph()
     reference = list(reference)
-    for graphs, shapes_graph in _runs(record_graphs, shapes):
+    for graphs, shapes_graph in _runs(record_graphs, reference, shapes):
         _, part_report, issues = _run(union([*graphs, reference]), shapes_graph)
         report += part_report
         for issue in issues:
@@ -102,19 +106,22 @@ def validate_with_report(
 
 
 def _runs(
-    record_graphs: Mapping[str, Iterable[Triple]], shapes: Graph | None
+    record_graphs: Mapping[str, Iterable[Triple]], reference: list[Triple], shapes: Graph | None
 ) -> list[tuple[list[Iterable[Triple]], Graph]]:
-    """The batch's pyshacl runs: the records none of whose values can fail an sh:or list of
-    datatypes against the shapes without those lists, the others against the whole shapes."""
+    """The batch's pyshacl runs: the records none of whose values can fail a shortcut
+    constraint against the shapes without them, the others against the whole shapes."""
     whole = shapes if shapes is not None else load_shapes()
-    alternatives = _default_alternatives() if shapes is None else DatatypeAlternatives.of(shapes)
-    if not alternatives.lists:
+    shortcuts = _default_shortcuts() if shapes is None else Shortcuts.of(shapes)
+    if not shortcuts:
         return [(list(record_graphs.values()), whole)]
+    facts = shortcuts.facts(reference)
+    for graph in record_graphs.values():
+        facts |= shortcuts.facts(graph)
     checked: list[Iterable[Triple]] = []
     passing: list[Iterable[Triple]] = []
     for graph in record_graphs.values():
-        (checked if alternatives.may_fail(graph) else passing).append(graph)
-    runs = [(passing, alternatives.without), (checked, whole)]
+        (checked if shortcuts.may_fail(graph, facts) else passing).append(graph)
+    runs = [(passing, shortcuts.without), (checked, whole)]
     return [(graphs, shapes_graph) for graphs, shapes_graph in runs if graphs]
 
 

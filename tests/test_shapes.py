@@ -313,8 +313,9 @@ def test_the_report_graph_carries_filled_in_messages(reference):
 
 
 def test_a_batch_gets_the_results_of_one_run_against_the_whole_shapes(reference):
-    """Records whose values pass every sh:or list of datatypes are validated without those
-    lists: the results must be those of pyshacl over the whole batch and the whole shapes."""
+    """Records whose values cannot fail the shapes' sh:or lists of datatypes and sh:not (a
+    retired JEL code) are validated without them: the results must be those of pyshacl over
+    the whole batch and the whole shapes."""
     keys = [f"IDB-LM-0000{n}" for n in range(1, 8)]
     graphs = {key: record(key) for key in keys}
     pubs = {key: URIRef(f"{BASE}id/publication/{key}") for key in keys}
@@ -324,6 +325,7 @@ def test_a_batch_gets_the_results_of_one_run_against_the_whole_shapes(reference)
     graphs[keys[3]].set((pubs[keys[3]], DCTERMS.title, Literal(42)))
     graphs[keys[4]].set((pubs[keys[4]], DCTERMS.abstract, URIRef(f"{BASE}id/abstract")))
     graphs[keys[5]].set((pubs[keys[5]], URIRef(BIBO + "doi"), Literal("not-a-doi")))
+    graphs[keys[5]].add((pubs[keys[5]], URIRef(PKG + "jel"), URIRef(f"{BASE}id/jel/D03")))
     found = validate(graphs, reference)
     whole = validate_graph(graphs_union(graphs.values()), reference)[2]
     assert found[keys[0]] == found[keys[6]] == []

@@ -1,28 +1,30 @@
-"""Which values pass the shapes' sh:or lists of datatypes without pyshacl
-(policykg.graph.datatype_alternatives); that validating with them gives pyshacl's own results
-is checked in test_shapes.py."""
+"""Which constraints of the shapes a batch may skip, and which values cannot fail them
+(policykg.graph.shape_shortcuts); that validating with them gives pyshacl's own results is
+checked in test_shapes.py."""
 
 from __future__ import annotations
 
 import pytest
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCTERMS, RDF, SH
+from rdflib.namespace import DCTERMS, OWL, RDF, SH
 
-from policykg.graph.datatype_alternatives import DatatypeAlternatives, has_datatype
+from policykg.graph.shape_shortcuts import Shortcuts, has_datatype
 from policykg.graph.validate import load_shapes
 
+PKG = Namespace("https://w3id.org/policykg/ontology#")
 XSD = Namespace("http://www.w3.org/2001/XMLSchema#")  # rdflib's XSD warns when pytest probes it
 DATES = frozenset({XSD.dateTime, XSD.date, XSD.gYearMonth, XSD.gYear})
 TEXT = frozenset({RDF.langString, XSD.string})
 
 
 @pytest.fixture(scope="module")
-def alternatives() -> DatatypeAlternatives:
-    return DatatypeAlternatives.of(load_shapes())
+def shortcuts() -> Shortcuts:
+    return Shortcuts.of(load_shapes())
 
 
-def test_the_date_and_text_lists_of_the_shapes_are_found(alternatives):
-    assert alternatives.lists == {
+def test_the_date_and_text_lists_and_the_retired_code_check_are_found(shortcuts):
+    assert shortcuts.negated_values == {PKG.jel: ((OWL.deprecated, Literal(True)),)}
+    assert shortcuts.datatype_lists == {
         DCTERMS.issued: (DATES,),
         DCTERMS.available: (DATES,),
         DCTERMS.title: (TEXT,),
@@ -30,14 +32,13 @@ def test_the_date_and_text_lists_of_the_shapes_are_found(alternatives):
     }
 
 
-def test_the_shapes_without_them_lose_those_lists_and_nothing_else(alternatives):
+def test_the_shapes_without_them_lose_those_lists_and_nothing_else(shortcuts):
     shapes = load_shapes()
-    dropped = set(shapes) - set(alternatives.without)
-    assert {predicate for _, predicate, _ in dropped} == {SH["or"]}
-    assert len(dropped) == 4
-    assert set(alternatives.without) <= set(shapes)
-    title_shapes = set(alternatives.without.subjects(SH.path, DCTERMS.title))
-    assert any(alternatives.without.value(s, SH.pattern) for s in title_shapes)
+    dropped = set(shapes) - set(shortcuts.without)
+    assert sorted(predicate for _, predicate, _ in dropped) == [SH["not"]] + [SH["or"]] * 4
+    assert set(shortcuts.without) <= set(shapes)
+    title_shapes = set(shortcuts.without.subjects(SH.path, DCTERMS.title))
+    assert any(shortcuts.without.value(s, SH.pattern) for s in title_shapes)
 
 
 def test_lists_with_members_that_say_more_than_a_datatype_stay():
@@ -49,8 +50,8 @@ def test_lists_with_members_that_say_more_than_a_datatype_stay():
     shapes.add((members, RDF.rest, RDF.nil))
     shapes.add((member, SH.datatype, XSD.date))
     shapes.add((member, SH.pattern, Literal("^2")))
-    found = DatatypeAlternatives.of(shapes)
-    assert found.lists == {}
+    found = Shortcuts.of(shapes)
+    assert not found
     assert set(found.without) == set(shapes)
 
 
@@ -75,12 +76,22 @@ def test_a_value_has_a_datatype_as_sh_datatype_says(value, datatype, accepted):
     assert has_datatype(value, datatype) is accepted
 
 
-def test_a_record_may_fail_when_one_value_has_none_of_its_list(alternatives):
+def test_a_record_may_fail_when_one_value_has_none_of_its_list(shortcuts):
     pub = URIRef("http://localhost:8000/id/publication/IDB-1")
     good = [
         (pub, DCTERMS.title, Literal("A title", lang="en")),
         (pub, DCTERMS.issued, Literal("2023-03", datatype=XSD.gYearMonth)),
         (pub, DCTERMS.identifier, Literal(12)),  # no list checks it
     ]
-    assert not alternatives.may_fail(good)
-    assert alternatives.may_fail([*good, (pub, DCTERMS.available, Literal("March 2023"))])
+    assert not shortcuts.may_fail(good, set())
+    assert shortcuts.may_fail([*good, (pub, DCTERMS.available, Literal("March 2023"))], set())
+
+
+def test_a_record_may_fail_when_the_data_says_what_an_sh_not_refuses(shortcuts):
+    pub = URIRef("http://localhost:8000/id/publication/IDB-1")
+    retired, current = (URIRef(f"http://localhost:8000/id/jel/{c}") for c in ("D03", "O31"))
+    reference = [(retired, OWL.deprecated, Literal(True)), (current, RDF.type, OWL.Thing)]
+    facts = shortcuts.facts(reference)
+    assert facts == {(retired, OWL.deprecated, Literal(True))}
+    assert not shortcuts.may_fail([(pub, PKG.jel, current)], facts)
+    assert shortcuts.may_fail([(pub, PKG.jel, retired)], facts)

@@ -10,8 +10,8 @@ mixes in only RDFS/OWL axioms, not the vocabularies' skos:inScheme and skos:nota
 the shapes read (and was slower).
 
 A batch is split in two runs when some of its values may fail the constraints pyshacl checks
-dearly and records rarely fail (sh:or lists of datatypes, sh:not "has value"): those records
-against the whole shapes, the others against the shapes without them
+dearly and records rarely fail (sh:or lists of datatypes, sh:not and sh:node of "has value"):
+those records against the whole shapes, the others against the shapes without them
 (policykg.graph.shape_shortcuts). Like the batch's bounds, the split decides which records'
 triples a record is validated with: a person two records describe differently (two family
 names) is only seen so when both are in the same run.
@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
+from itertools import chain
 
 import pyshacl
 from rdflib import Graph, Literal
@@ -114,9 +115,7 @@ def _runs(
     shortcuts = _default_shortcuts() if shapes is None else Shortcuts.of(shapes)
     if not shortcuts:
         return [(list(record_graphs.values()), whole)]
-    facts = shortcuts.facts(reference)
-    for graph in record_graphs.values():
-        facts |= shortcuts.facts(graph)
+    facts = shortcuts.facts(chain(reference, *record_graphs.values()))
     checked: list[Iterable[Triple]] = []
     passing: list[Iterable[Triple]] = []
     for graph in record_graphs.values():

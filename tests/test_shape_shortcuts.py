@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCTERMS, OWL, RDF, SH
+from rdflib.namespace import DCTERMS, OWL, RDF, SH, SKOS
 
 from policykg.graph.shape_shortcuts import Shortcuts, has_datatype
 from policykg.graph.validate import load_shapes
@@ -22,8 +22,14 @@ def shortcuts() -> Shortcuts:
     return Shortcuts.of(load_shapes())
 
 
-def test_the_date_and_text_lists_and_the_retired_code_check_are_found(shortcuts):
-    assert shortcuts.negated_values == {PKG.jel: ((OWL.deprecated, Literal(True)),)}
+def test_the_date_and_text_lists_and_the_vocabulary_checks_are_found(shortcuts):
+    assert shortcuts.refused == {PKG.jel: (((OWL.deprecated,), Literal(True)),)}
+    in_scheme = (SKOS.inScheme, SKOS.notation)
+    assert shortcuts.required == {
+        PKG.jel: ((in_scheme, Literal("JEL")),),
+        DCTERMS.spatial: ((in_scheme, Literal("REGIONS")),),
+        DCTERMS.type: ((in_scheme, Literal("DOCTYPES")),),
+    }
     assert shortcuts.datatype_lists == {
         DCTERMS.issued: (DATES,),
         DCTERMS.available: (DATES,),
@@ -35,7 +41,8 @@ def test_the_date_and_text_lists_and_the_retired_code_check_are_found(shortcuts)
 def test_the_shapes_without_them_lose_those_lists_and_nothing_else(shortcuts):
     shapes = load_shapes()
     dropped = set(shapes) - set(shortcuts.without)
-    assert sorted(predicate for _, predicate, _ in dropped) == [SH["not"]] + [SH["or"]] * 4
+    assert sorted(predicate for _, predicate, _ in dropped) == sorted(
+        [SH.node] * 3 + [SH["not"]] + [SH["or"]] * 4)
     assert set(shortcuts.without) <= set(shapes)
     title_shapes = set(shortcuts.without.subjects(SH.path, DCTERMS.title))
     assert any(shortcuts.without.value(s, SH.pattern) for s in title_shapes)
@@ -90,8 +97,37 @@ def test_a_record_may_fail_when_one_value_has_none_of_its_list(shortcuts):
 def test_a_record_may_fail_when_the_data_says_what_an_sh_not_refuses(shortcuts):
     pub = URIRef("http://localhost:8000/id/publication/IDB-1")
     retired, current = (URIRef(f"http://localhost:8000/id/jel/{c}") for c in ("D03", "O31"))
-    reference = [(retired, OWL.deprecated, Literal(True)), (current, RDF.type, OWL.Thing)]
+    jel = URIRef("http://localhost:8000/id/scheme/jel")
+    reference = [(retired, OWL.deprecated, Literal(True)), (current, RDF.type, OWL.Thing),
+                 *((code, SKOS.inScheme, jel) for code in (retired, current)),
+                 (jel, SKOS.notation, Literal("JEL"))]
     facts = shortcuts.facts(reference)
-    assert facts == {(retired, OWL.deprecated, Literal(True))}
+    assert (current, RDF.type) not in facts
     assert not shortcuts.may_fail([(pub, PKG.jel, current)], facts)
     assert shortcuts.may_fail([(pub, PKG.jel, retired)], facts)
+
+
+def test_a_record_may_fail_when_the_data_does_not_lead_to_what_an_sh_node_requires(shortcuts):
+    pub = URIRef("http://localhost:8000/id/publication/IDB-1")
+    code, other = (URIRef(f"http://localhost:8000/id/jel/{c}") for c in ("O31", "Z99"))
+    jel, regions = (URIRef(f"http://localhost:8000/id/scheme/{s}") for s in ("jel", "regions"))
+    facts = shortcuts.facts([(code, SKOS.inScheme, jel), (jel, SKOS.notation, Literal("JEL")),
+                             (other, SKOS.inScheme, regions),
+                             (regions, SKOS.notation, Literal("REGIONS"))])
+    assert not shortcuts.may_fail([(pub, PKG.jel, code)], facts)
+    assert shortcuts.may_fail([(pub, PKG.jel, other)], facts)  # in another scheme
+    assert shortcuts.may_fail([(pub, PKG.jel, Literal("O31"))], facts)
+    assert shortcuts.may_fail([(pub, DCTERMS.spatial, code)], facts)
+
+
+def test_a_node_shape_saying_more_than_a_value_at_the_end_of_a_path_stays():
+    shapes = Graph()
+    shape, node, inner = BNode(), BNode(), BNode()
+    shapes.add((shape, SH.path, PKG.jel))
+    shapes.add((shape, SH.node, node))
+    shapes.add((node, SH.property, inner))
+    shapes.add((inner, SH.path, SKOS.notation))
+    shapes.add((inner, SH.hasValue, Literal("JEL")))
+    assert Shortcuts.of(shapes).required == {PKG.jel: (((SKOS.notation,), Literal("JEL")),)}
+    shapes.add((inner, SH.minCount, Literal(2)))
+    assert not Shortcuts.of(shapes)

@@ -313,10 +313,10 @@ def test_the_report_graph_carries_filled_in_messages(reference):
 
 
 def test_a_batch_gets_the_results_of_one_run_against_the_whole_shapes(reference):
-    """Records whose values cannot fail the shapes' sh:or lists of datatypes and sh:not (a
-    retired JEL code) are validated without them: the results must be those of pyshacl over
-    the whole batch and the whole shapes."""
-    keys = [f"IDB-LM-0000{n}" for n in range(1, 8)]
+    """Records whose values cannot fail the shapes' sh:or lists of datatypes, sh:not (a retired
+    JEL code) and sh:node (a code of the JEL scheme, a known region) are validated without
+    them: the results must be those of pyshacl over the whole batch and the whole shapes."""
+    keys = [f"IDB-LM-0000{n}" for n in range(1, 10)]
     graphs = {key: record(key) for key in keys}
     pubs = {key: URIRef(f"{BASE}id/publication/{key}") for key in keys}
     graphs[keys[1]].set((pubs[keys[1]], DCTERMS.issued, Literal("March 2023")))
@@ -326,10 +326,12 @@ def test_a_batch_gets_the_results_of_one_run_against_the_whole_shapes(reference)
     graphs[keys[4]].set((pubs[keys[4]], DCTERMS.abstract, URIRef(f"{BASE}id/abstract")))
     graphs[keys[5]].set((pubs[keys[5]], URIRef(BIBO + "doi"), Literal("not-a-doi")))
     graphs[keys[5]].add((pubs[keys[5]], URIRef(PKG + "jel"), URIRef(f"{BASE}id/jel/D03")))
+    graphs[keys[7]].add((pubs[keys[7]], URIRef(PKG + "jel"), URIRef(f"{BASE}id/jel/Z99")))
+    graphs[keys[8]].add((pubs[keys[8]], DCTERMS.spatial, URIRef(f"{BASE}id/region/atlantis")))
     found = validate(graphs, reference)
     whole = validate_graph(graphs_union(graphs.values()), reference)[2]
     assert found[keys[0]] == found[keys[6]] == []
-    assert {k for k, issues in found.items() if issues} == set(keys[1:6])
+    assert {k for k, issues in found.items() if issues} == {*keys[1:6], *keys[7:]}
     assert sorted(map(str, (i for issues in found.values() for i in issues))) == sorted(
         map(str, whole))
     assert {i for issues in found.values() for i in issues} == set(whole)

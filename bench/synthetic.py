@@ -69,10 +69,12 @@ class Manifest:
     invalid: dict[str, int] = field(default_factory=dict)
     invalid_records: list[str] = field(default_factory=list)
     persons: int = 0
+    after: int = 0  # records are numbered after this many (publication numbers, DOIs, handles)
 
     def key(self) -> dict:
         """The parameters that determine the output."""
-        return {k: getattr(self, k) for k in ("records", "per_file", "seed", "invalid_rate")}
+        names = ("records", "per_file", "seed", "invalid_rate", "after")
+        return {k: getattr(self, k) for k in names}
 
 
 # --- vocabularies -------------------------------------------------------------------------
@@ -230,7 +232,9 @@ def url_for(title: str, folder: str) -> str:
 class Generator:
     """Draws records one at a time from a seeded random stream."""
 
-    def __init__(self, records: int, seed: int = 1, invalid_rate: float = 0.03) -> None:
+    def __init__(self, records: int, seed: int = 1, invalid_rate: float = 0.03,
+                 after: int = 0) -> None:
+        self.after = after  # numbers start after this: new records for a store holding others
         self.vocab = load_vocab()
         self.cfg = self.vocab.cfg
         self.rng = random.Random(seed)
@@ -264,7 +268,7 @@ class Generator:
         language = rng.choices(self.languages, cum_weights=self.language_cw)[0]
         lang = language["code"]
         self.counters[doctype["prefix"]] += 1
-        pubnumber = f"{doctype['prefix']}-{self.counters[doctype['prefix']]:05d}"
+        pubnumber = f"{doctype['prefix']}-{self.after + self.counters[doctype['prefix']]:05d}"
         title = title_text(rng, vocab.words)
         issued = issued_date(rng)
         available = min(issued + timedelta(days=rng.randint(0, 400)), datetime(2026, 12, 31))
@@ -282,7 +286,7 @@ class Generator:
         pages = min(max(int(rng.lognormvariate(3.6, 0.6)), 4), 600)
         extent = bad["pages"] if defect == "zero-pages" else str(pages)
         rows.append(("dc.format.extent", extent, None))
-        doi = f"http://dx.doi.org/{cfg['doi_prefix']}/{1000 + index:07d}"
+        doi = f"http://dx.doi.org/{cfg['doi_prefix']}/{1000 + self.after + index:07d}"
         rows.append(("dc.identifier.doi", bad["doi"] if defect == "bad-doi" else doi, None))
         rows.append(("dc.identifier.url", url_for(title, language["folder"]), None))
         rows.append(("dc.language.iso", lang, None))
@@ -317,7 +321,8 @@ def write_record(xf, gen: Generator, index: int) -> tuple[str, str]:
     with xf.element(f"{{{OAI}}}record"):
         xf.write("\n   ")
         with xf.element(f"{{{OAI}}}header"):
-            _leaf(xf, f"{{{OAI}}}identifier", f"oai:{cfg['oai_host']}:{handle(cfg, index)}")
+            identifier = f"oai:{cfg['oai_host']}:{handle(cfg, gen.after + index)}"
+            _leaf(xf, f"{{{OAI}}}identifier", identifier)
             _leaf(xf, f"{{{OAI}}}datestamp", stamp)
             _leaf(xf, f"{{{OAI}}}setSpec", f"com_{cfg['handle_prefix']}_1")
         xf.write("\n   ")
@@ -374,14 +379,17 @@ def write_page(path: Path, gen: Generator, first: int, count: int, total: int) -
 
 
 def generate(
-    records: int, out: Path, per_file: int = 1000, seed: int = 1, invalid_rate: float = 0.03
+    records: int, out: Path, per_file: int = 1000, seed: int = 1, invalid_rate: float = 0.03,
+    after: int = 0,
 ) -> Manifest:
-    """Write the corpus to ``out`` (ListRecords-NNNNN.xml + manifest.json); return the manifest."""
+    """Write the corpus to ``out`` (ListRecords-NNNNN.xml + manifest.json); return the manifest.
+    ``after``: number the records after that many (publication numbers, DOIs, handles), so
+    that they are new to a store holding a corpus generated without it."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    manifest = Manifest(records, per_file, seed, invalid_rate)
+    manifest = Manifest(records, per_file, seed, invalid_rate, after=after)
     kinds: Counter[str] = Counter()
-    gen = Generator(records, seed, invalid_rate)
+    gen = Generator(records, seed, invalid_rate, after)
     manifest.persons = len(gen.persons)
     for page, first in enumerate(range(0, records, per_file), start=1):
         name = f"ListRecords-{page:05d}.xml"
@@ -413,9 +421,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-file", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--invalid-rate", type=float, default=0.03)
+    parser.add_argument("--after", type=int, default=0,
+                        help="number the records after this many (new to a store of others)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    manifest = generate(args.records, args.out, args.per_file, args.seed, args.invalid_rate)
+    manifest = generate(args.records, args.out, args.per_file, args.seed, args.invalid_rate,
+                        args.after)
     seconds = time.perf_counter() - started
     print(
         f"{manifest.records} records in {len(manifest.files)} files, "

@@ -159,3 +159,22 @@ def test_same_seed_same_bytes(corpus, tmp_path):
     first = manifest.files[0]
     assert (tmp_path / "b" / first).read_bytes() != (out / first).read_bytes()
     assert again.invalid_records == manifest.invalid_records != other.invalid_records
+
+
+def test_records_numbered_after_others_share_no_identifier_with_them(corpus, tmp_path):
+    out, manifest = corpus
+    later = synthetic.generate(RECORDS, tmp_path / "later", per_file=PER_FILE, seed=1,
+                               invalid_rate=RATE, after=RECORDS)
+    assert later.key() != manifest.key()
+
+    def identifiers(folder: Path, found) -> set[str]:
+        ids = {f["idb.identifier.pubnumber"][0] for f in _records(folder, found)}
+        ids |= {f["dc.identifier.doi"][0] for f in _records(folder, found)}
+        for name in found.files:
+            ids |= {e.text for e in etree.parse(str(folder / name)).iterfind(
+                ".//oai:header/oai:identifier", NS)}
+        return ids
+
+    first, second = identifiers(out, manifest), identifiers(tmp_path / "later", later)
+    assert len(second) >= 2 * RECORDS
+    assert not (first & second) - {"not-a-doi"}

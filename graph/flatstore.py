@@ -197,8 +197,13 @@ class FlatStore(Store):
         return iter(list(self._namespaces.items()))
 
 
-def flat_graph(triples: Iterable[Triple] = ()) -> Graph:
-    """A Graph on a new FlatStore holding some triples, with no namespace bindings."""
+def flat_graph(triples: Iterable[Triple] = (),
+               namespaces: Iterable[tuple[str, URIRef]] = ()) -> Graph:
+    """A Graph on a new FlatStore holding some triples, with only the given namespace bindings
+    (e.g. another graph's ``namespaces()``)."""
     store = FlatStore()
     store.add_triples(triples)
-    return Graph(store=store, bind_namespaces="none")
+    graph = Graph(store=store, bind_namespaces="none")
+    for prefix, namespace in namespaces:
+        graph.bind(prefix, namespace)
+    return graph

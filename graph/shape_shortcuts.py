@@ -74,9 +74,7 @@ class Shortcuts:
                 if isinstance(path, URIRef) and what:
                     into.setdefault(path, []).append(what)
                     dropped.add((shape, constraint, argument))
-        without = flat_graph(triple for triple in shapes if triple not in dropped)
-        for prefix, namespace in shapes.namespaces():
-            without.bind(prefix, namespace)
+        without = flat_graph((t for t in shapes if t not in dropped), shapes.namespaces())
         lists, refused, required = ({path: tuple(v) for path, v in found[c].items()}
                                     for c in (SH["or"], SH["not"], SH.node))
         return cls(lists, refused, required, without)

@@ -63,10 +63,7 @@ def load_shapes() -> Graph:
     text = (files("policykg.shapes") / "policykg-shapes.ttl").read_text(encoding="utf-8")
     parsed = Graph().parse(data=text, format="turtle")
     # pyshacl reads the shapes graph for every shape it checks on every focus node: a FlatStore.
-    shapes = flat_graph(parsed)
-    for prefix, namespace in parsed.namespaces():
-        shapes.bind(prefix, namespace)
-    return shapes
+    return flat_graph(parsed, parsed.namespaces())
 
 
 @cache

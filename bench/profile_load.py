@@ -63,8 +63,8 @@ STEPS = {
     "entailments and N-Quads": (preparing, "_chunks"),
     "per-publication aggregates": (preparing, "_aggregates"),
     "pair members (creators, keywords)": (preparing, "members_of"),
-    "store writes: records (writer thread)": (pipeline, "write_nquads"),
-    "store writes: aggregates (writer thread)": (aggregates, "add_derived"),
+    "store writes (writer thread; the bulk loader's own threads are in the rest)":
+        (pipeline.Written, "_bulk_write"),
     "pair counts file (writer thread)": (PairCounts, "change"),
     "closing refresh (tallies)": (aggregates, "refresh"),
 }

@@ -7,8 +7,10 @@ graphs, replacing what was there.
 Three things run at once: worker processes prepare the next batches, the loading process reads
 records and settles each prepared batch in order (quarantine, unchanged records, which graphs to
 write), and a writer thread writes the previous batch to the store (Oxigraph releases the GIL
-while it writes). Each batch is written in one store transaction: a killed load leaves every
-record wholly in or out. What the loader knows of the store (content hashes, graphs written) is
+while it writes). A killed load leaves every record wholly in or out: a remote store writes each
+batch in one transaction; the embedded store writes it with Oxigraph's bulk loader behind a
+journal (policykg.graph.journal), and the next load first removes what a write cut short had
+put in. What the loader knows of the store (content hashes, graphs written) is
 read once at the start and kept up to date, so that no batch reads more of the store as it
 grows; only replacing or deleting records reads it (their previous graphs).
 """
@@ -25,7 +27,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from policykg.graph import aggregates
+from policykg.graph import aggregates, journal
+from policykg.graph.journal import Entry, Journal, bulk_write
 from policykg.graph.mapping import Mapping, record_key, unmapped_fields
 from policykg.graph.pair_counts import Members, PairCounts
 from policykg.graph.parallel import Pending, Preparers, default_workers
@@ -51,6 +54,7 @@ class LoadSummary:
     rejected: int = 0
     deleted: int = 0
     warnings: int = 0
+    undone: int = 0  # graphs of a write cut short (a killed load), removed before this one
     unmapped: Counter[str] = field(default_factory=Counter)
     messages: list[str] = field(default_factory=list)
     aggregates: aggregates.RefreshSummary | None = None  # the closing refresh, if one ran
@@ -62,6 +66,9 @@ class LoadSummary:
             f"unchanged {self.unchanged}, deleted {self.deleted}, rejected {self.rejected}, "
             f"warnings {self.warnings}"
         ]
+        if self.undone:
+            lines.insert(0, f"a write cut short before this load was undone ({self.undone} "
+                            "graphs removed); its records are loaded again if given")
         if self.unmapped:
             kept = ", ".join(f"{name} ({count})" for name, count in self.unmapped.most_common())
             lines.append(f"fields with no mapping rule, kept as dsf: literals: {kept}")
@@ -102,6 +109,7 @@ class Loader:
     workers: int | None = None
 
     def __post_init__(self) -> None:
+        self._undone = journal.recover(self.store)  # before anything reads the store
         if self.reference is None:
             self.reference = prepare_reference(self.store, self.uris)
         hierarchy = aggregates.Hierarchy.read(self.store)
@@ -116,7 +124,8 @@ class Loader:
     def load(self, items: Iterable[Item],
              progress: Callable[[int], None] | None = None) -> LoadSummary:
         """Load records batch by batch; ``progress`` hears of each batch once it is written."""
-        summary = LoadSummary()
+        summary = LoadSummary(undone=self._undone)
+        self._undone = 0
         context = self._context
         self._indexed = aggregates.up_to_date(self.store, self.uris, context.hierarchy,
                                               context.words)
@@ -252,6 +261,7 @@ class Loader:
         texts: list[str] = []
         derived: list[str] = []
         stamps: list[str] = []
+        written: list[str] = []
         previous: list[str] = []
         records: list[str] = []
         members: dict[str, Members] = {}
@@ -260,24 +270,27 @@ class Loader:
             records.append(record_graph)
             members[aggregates.publication_of(record_graph)] = result.members
             remove.append(aggregates.aggregate_graph(record_graph))  # rewritten with the record
+            written.append(aggregates.aggregate_graph(record_graph))
             if self._known.hash_of(record_graph) is not None:
                 summary.replaced += 1
                 previous.append(record_graph)
                 remove += [record_graph, inferred_graph_of(record_graph)]
             else:
                 summary.loaded += 1
+            chunks = []
             for chunk in result.chunks:
                 if chunk.entity:
                     if self._known.has_graph(chunk.graph):
                         continue
                     self._known.graphs[chunk.graph] = True
-                texts.append(chunk.nquads)
+                chunks.append(chunk.nquads)
+                written += [chunk.graph, inferred_graph_of(chunk.graph)]
+            texts.append("".join(chunks))
             derived.append(result.aggregates[0])
             stamps.append(result.aggregates[1])
             self._known.hashes[record_graph] = digest
             self.quarantine.release(result.key)
-        text = "".join(texts)
-        batch = Written(remove, text, "".join(derived), "".join(stamps), records, members)
+        batch = Written(remove, texts, derived, stamps, records, members, written)
         if not previous:
             writer.submit(batch, count)
             return
@@ -374,42 +387,45 @@ class _Writer:
 
 @dataclass(frozen=True)
 class Written:
-    """What a batch writes: graphs removed, then the records' graphs added (N-Quads), in one
-    transaction; then the publications' aggregates and their stamps (derived data, bulk
-    loaded: aggregates.add_derived); and what its publications' pairs are (pair_counts)."""
+    """What a batch writes, record by record: graphs removed, then each record's graphs
+    (N-Quads), its aggregate graph and that graph's stamp; and what its publications' pairs are
+    (pair_counts). ``graphs``: every graph it writes, for the journal."""
 
     remove: list[str]
-    text: str
-    aggregates: str = ""
-    stamps: str = ""
+    texts: list[str]
+    aggregates: list[str] = field(default_factory=list)
+    stamps: list[str] = field(default_factory=list)
     records: list[str] = field(default_factory=list)  # record graphs written, words rewritten
     members: dict[str, Members] = field(default_factory=dict)  # publication -> its members
+    graphs: list[str] = field(default_factory=list)
 
     def write(self, store: GraphStore, pairs: PairCounts | None = None) -> None:
-        """Write it to a store (a publication's words go after its aggregate graph, which
-        holds the stamp: aggregates.Words), and tell ``pairs`` of its publications."""
-        write_nquads(store, self.remove, self.text)
-        aggregates.remove_words(store, self.records)
-        aggregates.add_derived(store, self.aggregates, self.stamps)
+        """Write it to a store, and tell ``pairs`` of its publications. An embedded store:
+        with the bulk loader, behind the journal (a write cut short is undone before the next
+        load). Another: the records in one transaction, then the aggregates and, once they
+        are in, their stamps (aggregates.add_derived)."""
+        engine = embedded_engine(store)
+        log = Journal.of(store)
+        if engine is None:
+            text = "".join(self.texts)
+            store.replace(self.remove, ox.parse(text, ox.RdfFormat.N_QUADS) if text else [])
+            aggregates.add_derived(store, "".join(self.aggregates), "".join(self.stamps))
+        elif log is None:  # in memory: nothing survives a crash
+            self._bulk_write(store, engine)
+        else:
+            with log.writing(Entry(self.graphs, self.records)):
+                self._bulk_write(store, engine)
         if pairs is not None:
             pairs.change(self.members)
 
-
-def write_nquads(store: GraphStore, remove: list[str], text: str) -> None:
-    """Remove whole graphs, then add the quads of some N-Quads text, each step all-or-nothing
-    (GraphStore.replace). An embedded Oxigraph store parses the text itself, in one transaction,
-    rather than through Python Quad objects."""
-    engine = embedded_engine(store)
-    if engine is None:
-        store.replace(remove, ox.parse(text, ox.RdfFormat.N_QUADS) if text else [])
-        return
-    for graph in remove:
-        engine.remove_graph(ox.NamedNode(graph))
-    if text:
-        engine.load(text, ox.RdfFormat.N_QUADS)
-        # Written data stays in RocksDB's memtables until they fill: hundreds of MB on a long
-        # load. Flushing after each batch keeps the process small, at no measurable cost.
-        engine.flush()
+    def _bulk_write(self, store: GraphStore, engine: ox.Store) -> None:
+        for graph in self.remove:
+            engine.remove_graph(ox.NamedNode(graph))
+        aggregates.remove_words(store, self.records)
+        # records, then aggregates: two writes of a kind each are cheaper than one of both
+        # (267-270 records/s against 247-253, a late batch of bench/load_into.py)
+        bulk_write(engine, self.texts)
+        bulk_write(engine, map("".join, zip(self.aggregates, self.stamps, strict=True)))
 
 
 def inferred_graph_of(graph: str) -> str:

@@ -46,6 +46,17 @@ def copy_store(store: Path, work: Path) -> Path:
     return target
 
 
+def new_corpus(corpus: Path, records: int, after: int) -> list[Path]:
+    """The files of a synthetic corpus (seed 2) numbered after ``after`` records, made unless
+    ``corpus`` holds it already."""
+    wanted = synthetic.Manifest(records, 1000, 2, 0.03, after=after)
+    found = synthetic.read_manifest(corpus)
+    if found is None or found.key() != wanted.key():
+        shutil.rmtree(corpus, ignore_errors=True)
+        found = synthetic.generate(records, corpus, 1000, 2, 0.03, after)
+    return [corpus / name for name in found.files]
+
+
 def load(store_path: Path, files: list[Path], quarantine: Path, workers: int | None) -> dict:
     """Load the files into the store; the figures of the load alone."""
     store = OxigraphStore(store_path)
@@ -77,15 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-place", action="store_true",
                         help="load into STORE itself rather than a copy")
     args = parser.parse_args(argv)
-    corpus = args.work / "corpus"
-    wanted = synthetic.Manifest(args.records, 1000, 2, 0.03, after=args.after)
-    found = synthetic.read_manifest(corpus)
-    if found is None or found.key() != wanted.key():
-        shutil.rmtree(corpus, ignore_errors=True)
-        found = synthetic.generate(args.records, corpus, 1000, 2, 0.03, args.after)
+    files = new_corpus(args.work / "corpus", args.records, args.after)
     store = args.store if args.in_place else copy_store(args.store, args.work)
     shutil.rmtree(args.work / "quarantine", ignore_errors=True)
-    files = [corpus / name for name in found.files]
     figures = load(store, files, args.work / "quarantine", args.workers)
     print(f"{figures['read']} records (loaded {figures['loaded']}, replaced "
           f"{figures['replaced']}, rejected {figures['rejected']}) in {figures['seconds']:.1f} s:"

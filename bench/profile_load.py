@@ -1,10 +1,12 @@
 """Where a load's CPU time goes, what the store's quads are, and what each tally costs: the
 figures behind the README's per-record breakdown.
 
-    python bench/profile_load.py --records 10000 [--work DIR] [--cprofile] [--tallies STORE]
+    python bench/profile_load.py --records 10000 [--work DIR] [--into STORE] [--cprofile]
+                                 [--tallies STORE]
 
 1. a synthetic corpus (bench/synthetic.py, reused when it matches), loaded in one process
-   (``workers=0``: every step runs here) into a store holding only the vocabularies. Each
+   (``workers=0``: every step runs here) into a store holding only the vocabularies (or, with
+   ``--into STORE``, records new to it into a copy of STORE: a late batch). Each
    step's CPU time is measured in the thread that runs it (``time.thread_time``: reading,
    mapping, SHACL validation, entailments and N-Quads, per-publication aggregates, the store
    writes in the writer thread, the closing refresh), and the CPU of RocksDB's own threads
@@ -38,6 +40,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import load as load_bench  # noqa: E402 - bench/ is not a package
+import load_into  # noqa: E402
 import pyoxigraph as ox  # noqa: E402
 
 from policykg.graph import (  # noqa: E402
@@ -153,12 +156,14 @@ class ThreadCpu:
             self._last[task.name] = (name, (int(fields[11]) + int(fields[12])) / self._tick)
 
 
-def load_once(corpus: Path, work: Path, records: int,
-              clock: StepClock | None = None) -> tuple[OxigraphStore, int, float]:
-    """Load ``records`` records of the corpus into a new store in one process; returns the
-    store (open), the number of records and the load's CPU seconds (all threads, reading the
-    files included)."""
+def load_once(corpus: Path, work: Path, records: int, clock: StepClock | None = None,
+              into: Path | None = None) -> tuple[OxigraphStore, int, float]:
+    """Load ``records`` records of the corpus into a new store, or a copy of ``into``, in one
+    process; returns the store (open), the number of records and the load's CPU seconds (all
+    threads, reading the files included)."""
     shutil.rmtree(work / "profile", ignore_errors=True)
+    if into is not None:
+        shutil.copytree(into, work / "profile" / "store")
     store = OxigraphStore(work / "profile" / "store")
     uris = Uris(BASE)
     prepare(store, uris)  # the vocabularies' closure: once per store, not a load's cost
@@ -180,12 +185,13 @@ def _counted(items: Iterator, counter: Counter[str]) -> Iterator:
         yield item
 
 
-def measure(corpus: Path, work: Path, records: int) -> OxigraphStore:
+def measure(corpus: Path, work: Path, records: int,
+            into: Path | None = None) -> OxigraphStore:
     """Load under the step clock and print the CPU ms a record of each step and thread."""
     clock = StepClock()
     clock.install()
     with ThreadCpu() as threads:
-        store, count, total = load_once(corpus, work, records, clock)
+        store, count, total = load_once(corpus, work, records, clock, into)
     threads_cpu = threads.by_name()
     per = 1000 / count
     print(f"\n{count} records loaded: {total * per:.2f} ms CPU a record (all threads)")
@@ -282,8 +288,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="then load again under cProfile and list its top functions")
     parser.add_argument("--tallies", type=Path, help="an embedded store to time the tallies on")
     parser.add_argument("--top", type=int, default=25, help="functions listed [25]")
+    parser.add_argument("--into", type=Path,
+                        help="load into a copy of this store (e.g. the one bench/load.py "
+                             "left) records new to it, as bench/load_into.py: a late batch")
     args = parser.parse_args(argv)
-    if args.records:
+    if args.records and args.into:
+        corpus = args.work / "corpus-after"
+        load_into.new_corpus(corpus, args.records, after=1_000_000)
+        measure(corpus, args.work, args.records, args.into).close()
+    elif args.records:
         corpus_args = argparse.Namespace(records=args.records, per_file=1000, seed=1,
                                          invalid_rate=0.03, regenerate=False)
         load_bench.ensure_corpus(args.work / "corpus", corpus_args)

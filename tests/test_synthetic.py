@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import re
 import sys
 from collections import Counter
@@ -178,3 +179,31 @@ def test_records_numbered_after_others_share_no_identifier_with_them(corpus, tmp
     first, second = identifiers(out, manifest), identifiers(tmp_path / "later", later)
     assert len(second) >= 2 * RECORDS
     assert not (first & second) - {"not-a-doi"}
+
+
+def _index_share(abstract: str) -> float:
+    """What share of an abstract's words the word index keeps (distinct, not stop words)."""
+    from policykg.graph.aggregates import words
+
+    return len(words(abstract)) / len(abstract.split())
+
+
+def test_abstracts_are_running_text_indexed_like_a_real_abstract(corpus):
+    out, manifest = corpus
+    sample = SAMPLE.read_text(encoding="utf-8").split("dc.description.abstract", 1)[1]
+    real = _index_share(sample.splitlines()[0])  # 106 index words of 245
+    shares = [_index_share(f["dc.description.abstract"][0]) for f in _records(out, manifest)]
+    assert 0.35 < real < 0.5
+    assert abs(sum(shares) / len(shares) - real) < 0.05  # drawing words alike gave 0.88
+    assert all(150 <= len(f["dc.description.abstract"][0].split()) <= 300
+               for f in _records(out, manifest))
+
+
+def test_a_corpus_of_the_earlier_text_model_is_told_apart(corpus, tmp_path):
+    out, manifest = corpus
+    written = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert synthetic.read_manifest(out).key() == manifest.key()
+    del written["text"]  # as the generator wrote it before abstracts were running text
+    (tmp_path / "manifest.json").write_text(json.dumps(written), encoding="utf-8")
+    assert synthetic.read_manifest(tmp_path).text == "uniform"
+    assert synthetic.read_manifest(tmp_path).key() != manifest.key()

@@ -611,6 +611,15 @@ def up_to_date(store: GraphStore, uris: Uris, hierarchy: Hierarchy, words: Words
     return True
 
 
+def counts_from_scratch(store: GraphStore) -> PairCounts | None:
+    """The pair counts file of a store that holds no record yet, emptied (uncommitted until
+    the closing refresh), to be told of each change of a first load."""
+    counts = PairCounts.of(store)
+    if counts is not None:
+        counts.rebuild([])
+    return counts
+
+
 def counts_to_tell(store: GraphStore, uris: Uris, indexed: bool) -> PairCounts | None:
     """The store's pair counts file, to be told of each change to the records from now on
     (then ``refresh(counted=True)`` reads the pair tallies from it), if the aggregates are
@@ -624,7 +633,7 @@ def counts_to_tell(store: GraphStore, uris: Uris, indexed: bool) -> PairCounts |
 
 def refresh(store: GraphStore, uris: Uris, words: Words | None = None,
             hierarchy: Hierarchy | None = None, indexed: bool = False,
-            counted: bool = False) -> RefreshSummary:
+            counted: bool = False, fresh: bool = False) -> RefreshSummary:
     """Bring every aggregate up to date with the records in the store: the per-publication
     graphs of new or changed records, then (if anything changed) the tallies. ``words``:
     where the word index goes (None: where the store keeps it); ``hierarchy``: the
@@ -633,7 +642,8 @@ def refresh(store: GraphStore, uris: Uris, words: Words | None = None,
     wrote them with its records), so only the tallies are recounted, without reading every
     publication's stamp (seconds at 100k records); ``counted``: the caller told the store's
     pair counts file every change it made (a load that began in step with it), so the pair
-    tallies are read from it as it is."""
+    tallies are read from it as it is; ``fresh``: the store held no record before the load
+    that calls (its first: every tally is written whole)."""
     started = time.perf_counter()
     words = words or Words.of(store)
     hierarchy = hierarchy or Hierarchy.read(store)
@@ -663,7 +673,8 @@ def refresh(store: GraphStore, uris: Uris, words: Words | None = None,
                                                changed=bool(stale or gone or pending))
         # an indexed refresh: the load began with every tally stamped as now (up_to_date)
         summary.tallies = refresh_tallies(store, uris, stamp, counts=counts,
-                                          rewrite=summary.rebuilt or not (indexed or tallied))
+                                          rewrite=summary.rebuilt or fresh
+                                          or not (indexed or tallied))
         if counts is not None:
             pair_counts.write_token(store, uris, counts.commit())
         store.replace([uris.base + PENDING], [])

@@ -131,6 +131,9 @@ class Loader:
                                               context.words)
         self._changing = False
         self._pairs = aggregates.counts_to_tell(self.store, self.uris, self._indexed)
+        fresh = self._pairs is None and self._first_load()
+        if fresh:  # no aggregate can be stale, no pair missed: count the pairs as they come
+            self._pairs, self._indexed = aggregates.counts_from_scratch(self.store), True
         iterator = iter(items)
         first = list(islice(iterator, self.batch_size))
         following = list(islice(iterator, 1))
@@ -157,8 +160,18 @@ class Loader:
         if self._changing or aggregates.tallies_pending(self.store, self.uris):
             summary.aggregates = aggregates.refresh(
                 self.store, self.uris, hierarchy=self._context.hierarchy,
-                indexed=self._indexed and self._changing, counted=self._pairs is not None)
+                indexed=self._indexed and self._changing, counted=self._pairs is not None,
+                fresh=fresh)
         return summary
+
+    def _first_load(self) -> bool:
+        """Whether this is the first load of an embedded store: it holds no record graph (a
+        look at a few graph names: record graphs are about half of them)."""
+        engine = embedded_engine(self.store)
+        prefix = self._record_graph("")
+        return engine is not None and not any(
+            isinstance(g, ox.NamedNode) and g.value.startswith(prefix)
+            for g in engine.named_graphs())
 
     def _submit(self, items: list[Item], preparer: Preparers) -> _Batch:
         """Send a batch's records to be prepared, except those unchanged as far as is known."""

@@ -79,8 +79,10 @@ def measure(args: argparse.Namespace) -> dict:
     shutil.rmtree(store, ignore_errors=True)
     shutil.rmtree(args.work / "policykg-data", ignore_errors=True)  # the CLI's default home
     progress.unlink(missing_ok=True)
+    folder = load_bench.make_batches(args.work / "corpus", manifest, manifest.records,
+                                     args.work / "batches")[0][0]  # the pages, no manifest
     command = [sys.executable, __file__, "--child", str(progress), "--",
-               "--store", str(store), "load", str(args.work / "corpus"), "--quiet"]
+               "--store", str(store), "load", str(folder), "--quiet"]
     started = time.time()
     run = load_bench.run_cli(command, args.work / "whole", args.work)
     if run.code not in (0, 1) or "Traceback" in run.stderr:

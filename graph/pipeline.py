@@ -10,9 +10,9 @@ write), and a writer thread writes the previous batch to the store (Oxigraph rel
 while it writes). A killed load leaves every record wholly in or out: a remote store writes each
 batch in one transaction; the embedded store writes it with Oxigraph's bulk loader behind a
 journal (policykg.graph.journal), and the next load first removes what a write cut short had
-put in. What the loader knows of the store (content hashes, graphs written) is
-read once at the start and kept up to date, so that no batch reads more of the store as it
-grows; only replacing or deleting records reads it (their previous graphs).
+put in. What the loader knows of the store (content hashes, graphs written) is read once at the
+start and kept up to date, so that no batch reads more of the store as it grows; only replacing
+or deleting records reads it (their previous graphs).
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ Generates the corpus (bench/synthetic.py) or reuses it, starts from an empty sto
 its quarantine is WORK/policykg-data) once per batch. Reports per batch and
 overall: records, seconds, records/s, CPU seconds (the load's processes, user + system),
 rejected, peak memory, store size on disk; prints a markdown table and writes the figures as
-JSON (WORK/load-results.json).
+JSON (WORK/load-results.json). Each batch pays a process start, the closing refresh and the
+store's close; bench/load_whole.py loads the same corpus in one command instead.
 
 Memory: the load runs worker processes next to the CLI process, so its peak RSS (the largest
 single process, from os.wait4) is not the whole story. On Linux the tree of processes is also

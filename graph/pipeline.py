@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, islice
@@ -282,8 +283,9 @@ class Loader:
             record_graph = self._record_graph(result.key)
             records.append(record_graph)
             members[aggregates.publication_of(record_graph)] = result.members
-            remove.append(aggregates.aggregate_graph(record_graph))  # rewritten with the record
-            written.append(aggregates.aggregate_graph(record_graph))
+            aggregate = aggregates.aggregate_graph(record_graph)
+            remove.append(aggregate)  # rewritten with the record
+            written.append(aggregate)
             if self._known.hash_of(record_graph) is not None:
                 summary.replaced += 1
                 previous.append(record_graph)
@@ -418,15 +420,13 @@ class Written:
         load). Another: the records in one transaction, then the aggregates and, once they
         are in, their stamps (aggregates.add_derived)."""
         engine = embedded_engine(store)
-        log = Journal.of(store)
         if engine is None:
             text = "".join(self.texts)
             store.replace(self.remove, ox.parse(text, ox.RdfFormat.N_QUADS) if text else [])
             aggregates.add_derived(store, "".join(self.aggregates), "".join(self.stamps))
-        elif log is None:  # in memory: nothing survives a crash
-            self._bulk_write(store, engine)
         else:
-            with log.writing(Entry(self.graphs, self.records)):
+            log = Journal.of(store)  # None in memory: nothing there survives a crash
+            with log.writing(Entry(self.graphs, self.records)) if log else nullcontext():
                 self._bulk_write(store, engine)
         if pairs is not None:
             pairs.change(self.members)

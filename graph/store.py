@@ -17,6 +17,8 @@ from typing import IO, TYPE_CHECKING, Protocol, TypeVar
 
 import pyoxigraph as ox
 
+from policykg.graph.read_snapshot import Snapshots
+
 if TYPE_CHECKING:
     from policykg.graph.config import Settings
 
@@ -177,12 +179,13 @@ class FolderWatch:
 class OxigraphStore:
     """The embedded store: pyoxigraph on disk, the union of all graphs as default graph.
 
-    Opened read-only, it follows the folder: a read-only RocksDB open is a snapshot, and a
-    writer in another process (a load) compacts away files it would read later. So before
-    each use the folder's fingerprint is compared with the one at open, and the store is
-    reopened when they differ (~15 ms, once per committed write). A failed reopen keeps the
-    previous snapshot. Within ``snapshot()``, a thread reads one snapshot: the folder is checked
-    once, on entry (a page's several queries then agree with each other, and spare the check).
+    Opened read-only, it follows the folder: each open reads a private snapshot of the folder
+    (``policykg.graph.read_snapshot``: hard links, so that what a writer in another process
+    compacts away stays readable), and before each use the folder's fingerprint is compared
+    with the one at open; the store is reopened when they differ (~15 ms, once per committed
+    write). A failed reopen keeps the previous snapshot. Within ``snapshot()``, a thread reads
+    one snapshot: the folder is checked once, on entry (a page's several queries then agree
+    with each other, and spare the check).
     """
 
     def __init__(self, path: Path | str | None, read_only: bool = False) -> None:
@@ -191,12 +194,19 @@ class OxigraphStore:
         self._seen: tuple = ()
         self._watch = FolderWatch(path) if self.read_only else None
         self._pinned = threading.local()  # .state: (engine, seen) within snapshot()
+        self._snapshots = Snapshots(Path(path)) if self.read_only else None
         if path is None:
             self._store = ox.Store()
         else:
             Path(path).mkdir(parents=True, exist_ok=True)
             self._seen = self._watch() if self._watch else ()
-            self._store = open_read_only(path) if self.read_only else ox.Store(str(path))
+            self._store = self._open_read_only() if self.read_only else ox.Store(str(path))
+
+    def _open_read_only(self) -> ox.Store:
+        """Open a new private snapshot of the folder read-only (in place where none can be
+        taken)."""
+        taken = self._snapshots.take()
+        return open_read_only(taken if taken is not None else self.path)
 
     @property
     def engine(self) -> ox.Store:
@@ -234,7 +244,7 @@ class OxigraphStore:
             now = self._watch()
             if now != seen:
                 try:
-                    store, seen = open_read_only(self.path), now
+                    store, seen = self._open_read_only(), now
                     self._store, self._seen = store, seen
                 except (OSError, RuntimeError):
                     pass  # a write in the middle of the open: the next use tries again
@@ -343,6 +353,8 @@ class OxigraphStore:
             if not self.read_only:
                 self._store.flush()
             self._store = None
+        if self._snapshots is not None:
+            self._snapshots.close()
 
     def __enter__(self) -> OxigraphStore:
         return self

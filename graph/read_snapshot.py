@@ -14,11 +14,11 @@ readable through the links. The snapshot is consistent when the MANIFEST did not
 the links were made: the writer deletes a file only after a MANIFEST edit that drops it, and
 names a new one only once it is written. A changed MANIFEST means taking the snapshot again.
 
-A snapshot is removed by the store that took it once a newer one has replaced it for
-``GRACE_SECONDS`` (a query still reading it meanwhile keeps working) or when the store is
-closed; snapshots of processes that are gone are removed by the next snapshot taken. Where links
-cannot be made (another user's store, a file system without them), the store is opened in
-place, as before.
+A snapshot is removed by the store that took it at its first use once a newer one has
+replaced it for ``GRACE_SECONDS`` (a query still reading it meanwhile keeps working), or when
+the store is closed; snapshots of processes that are gone are removed by the next snapshot
+taken. Where links cannot be made (another user's store, a file system without them), the
+store is opened in place, as before.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -46,11 +47,12 @@ class Snapshots:
         self.folder = self.store / FOLDER
         self._superseded: list[tuple[float, Path]] = []
         self._current: Path | None = None
+        self._lock = threading.Lock()  # the threads of a server share one store
 
     def take(self) -> Path | None:
         """A new consistent snapshot of the store folder (the one before it superseded); None
         where hard links cannot be made or the folder never held still long enough."""
-        self._remove_expired()
+        self.remove_expired()
         try:
             self.folder.mkdir(exist_ok=True)
             remove_orphans(self.folder)
@@ -64,32 +66,34 @@ class Snapshots:
                 shutil.rmtree(target, ignore_errors=True)
                 return None
             if consistent:
-                self._supersede(target)
+                with self._lock:
+                    if self._current is not None:
+                        self._superseded.append((time.monotonic(), self._current))
+                    self._current = target
                 return target
             shutil.rmtree(target, ignore_errors=True)
         return None
 
     def close(self) -> None:
         """Remove every snapshot this store took (its reads are over)."""
-        for _, path in self._superseded:
-            shutil.rmtree(path, ignore_errors=True)
-        if self._current is not None:
-            shutil.rmtree(self._current, ignore_errors=True)
-        self._superseded, self._current = [], None
-
-    def _supersede(self, target: Path) -> None:
-        if self._current is not None:
-            self._superseded.append((time.monotonic(), self._current))
-        self._current = target
-
-    def _remove_expired(self) -> None:
-        now, kept = time.monotonic(), []
-        for since, path in self._superseded:
-            if now - since >= GRACE_SECONDS:
+        with self._lock:
+            paths = [path for _, path in self._superseded] + [self._current]
+            self._superseded, self._current = [], None
+        for path in paths:
+            if path is not None:
                 shutil.rmtree(path, ignore_errors=True)
-            else:
-                kept.append((since, path))
-        self._superseded = kept
+
+    def remove_expired(self) -> None:
+        """Remove the snapshots replaced at least ``GRACE_SECONDS`` ago (cheap when none)."""
+        if not self._superseded:
+            return
+        now = time.monotonic()
+        with self._lock:
+            expired = [path for since, path in self._superseded if now - since >= GRACE_SECONDS]
+            self._superseded = [(since, path) for since, path in self._superseded
+                                if now - since < GRACE_SECONDS]
+        for path in expired:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def link_folder(store: Path, target: Path) -> bool:

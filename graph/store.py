@@ -241,6 +241,7 @@ class OxigraphStore:
             return pinned
         store, seen = self._store, self._seen
         if self._watch is not None and store is not None:
+            self._snapshots.remove_expired()
             now = self._watch()
             if now != seen:
                 try:

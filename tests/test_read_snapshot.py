@@ -75,6 +75,8 @@ def test_a_superseded_snapshot_is_removed_after_the_grace_period(
     monkeypatch.setattr(read_snapshot, "GRACE_SECONDS", 0.0)
     third = snapshots.take()
     assert not first.exists() and second.exists() and third.exists()  # second: just replaced
+    snapshots.remove_expired()  # as the store's next use does
+    assert not second.exists() and third.exists()
     snapshots.close()
 
 

@@ -3,9 +3,9 @@
 A read-only RocksDB open reads the list of the store's files (the MANIFEST) and opens most of
 them only when a query first needs them. A writer in another process (a load) compacts
 meanwhile and deletes files that list still names; a query that then reaches one gets "No such
-file", or, inside some of Oxigraph's operators (COUNT, GROUP BY), no error at all: wrong
-results, or an evaluation that never ends and allocates without bound (seen: 24 GB in a minute
-from a test polling the store during a load).
+file", or, inside some of Oxigraph's operators (COUNT, GROUP BY), no error at all but an
+evaluation that never ends and allocates without bound (seen: 24 GB in a minute from a test
+polling the store during a load).
 
 So a read-only store opens a snapshot of its own: a folder under ``readers/`` in the store
 folder where every table file and write-ahead log is a hard link (nothing is copied but

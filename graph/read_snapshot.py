@@ -17,8 +17,8 @@ names a new one only once it is written. A changed MANIFEST means taking the sna
 A snapshot is removed by the store that took it at its first use once a newer one has
 replaced it for ``GRACE_SECONDS`` (a query still reading it meanwhile keeps working), or when
 the store is closed; snapshots of processes that are gone are removed by the next snapshot
-taken. Where links cannot be made (another user's store, a file system without them), the
-store is opened in place, as before.
+taken, or by the next writer's open. Where links cannot be made (another user's store, a file
+system without them), the store is opened in place, as before.
 """
 
 from __future__ import annotations
@@ -55,9 +55,9 @@ class Snapshots:
         self.remove_expired()
         try:
             self.folder.mkdir(exist_ok=True)
-            remove_orphans(self.folder)
         except OSError:
             return None
+        remove_orphans(self.store)
         for _ in range(ATTEMPTS):
             target = self.folder / f"{os.getpid()}-{next(_numbers)}"
             try:
@@ -125,9 +125,14 @@ def _mark(path: Path) -> tuple[int, int] | None:
     return stat.st_size, stat.st_mtime_ns
 
 
-def remove_orphans(folder: Path) -> None:
-    """Remove the snapshots of processes that are no longer running."""
-    for entry in os.scandir(folder):
+def remove_orphans(store: Path) -> None:
+    """Remove the snapshots of a store folder taken by processes that are no longer running
+    (a server's workers stopped without closing their store, a killed query)."""
+    try:
+        entries = list(os.scandir(store / FOLDER))
+    except OSError:
+        return
+    for entry in entries:
         pid = entry.name.partition("-")[0]
         if pid.isdigit() and not _running(int(pid)):
             shutil.rmtree(entry.path, ignore_errors=True)

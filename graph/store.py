@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Protocol, TypeVar
 
 import pyoxigraph as ox
 
-from policykg.graph.read_snapshot import Snapshots
+from policykg.graph.read_snapshot import Snapshots, remove_orphans
 
 if TYPE_CHECKING:
     from policykg.graph.config import Settings
@@ -201,6 +201,8 @@ class OxigraphStore:
             Path(path).mkdir(parents=True, exist_ok=True)
             self._seen = self._watch() if self._watch else ()
             self._store = self._open_read_only() if self.read_only else ox.Store(str(path))
+            if not self.read_only:
+                remove_orphans(Path(path))  # what they pin, a writer would compact for nothing
 
     def _open_read_only(self) -> ox.Store:
         """Open a new private snapshot of the folder read-only (in place where none can be

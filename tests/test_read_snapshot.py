@@ -80,15 +80,20 @@ def test_a_superseded_snapshot_is_removed_after_the_grace_period(
     snapshots.close()
 
 
-def test_the_snapshots_of_a_process_that_is_gone_are_removed(tmp_path: Path):
+@pytest.mark.parametrize("opener", ["reader", "writer"])
+def test_the_snapshots_of_a_process_that_is_gone_are_removed_by_the_next_open(
+        tmp_path: Path, opener: str):
     path = written(tmp_path / "store")
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
     orphan = path / read_snapshot.FOLDER / f"{gone}-0"
     orphan.mkdir(parents=True)
-    reader = OxigraphStore(path, read_only=True)
-    assert not orphan.exists()
-    reader.close()
+    mine = read_snapshot.Snapshots(path)
+    alive = mine.take()
+    store = OxigraphStore(path, read_only=opener == "reader")
+    assert not orphan.exists() and alive.exists()
+    store.close()
+    mine.close()
 
 
 def test_a_snapshot_is_not_taken_while_the_manifest_changes(

@@ -351,11 +351,12 @@ class OxigraphStore:
         return time.perf_counter() - start
 
     def close(self) -> None:
-        """Flush and drop the engine, releasing the on-disk lock for other processes."""
+        """Drop the engine, releasing the on-disk lock for other processes, with what it wrote
+        made durable (``sync_logs``)."""
         if self._store is not None:
-            if not self.read_only:
-                self._store.flush()
             self._store = None
+            if not self.read_only and self.path is not None:
+                sync_logs(Path(self.path))
         if self._snapshots is not None:
             self._snapshots.close()
 
@@ -364,6 +365,27 @@ class OxigraphStore:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def sync_logs(path: Path) -> None:
+    """Make the write-ahead logs of a store folder durable. RocksDB writes each commit to its
+    log without fsync; what its memtables hold (the transactions since their last flush: a
+    load's removals, marks and tallies) is on disk only there, and a close does not flush them.
+    ``Store.flush()`` would, but waits for the compactions a batch left (8-10 s after a
+    batch of 5k into the 100k store): syncing the logs keeps the same promise in milliseconds,
+    and the next open replays them."""
+    for entry in os.scandir(path):
+        if entry.name.endswith(".log"):
+            _fsync(entry.path)
+    _fsync(path)  # the folder: the logs' names
+
+
+def _fsync(path: str | Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def embedded_engine(store: GraphStore) -> ox.Store | None:

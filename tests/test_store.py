@@ -164,3 +164,20 @@ def test_a_store_read_only_is_not_compacted(tmp_path: Path):
     flushed_writes(tmp_path / "store", times=1)
     with pytest.raises(OSError, match="compacted"):
         OxigraphStore(tmp_path / "store", read_only=True).compact()
+
+
+def test_closing_a_written_store_syncs_its_write_ahead_logs(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch):
+    path = tmp_path / "store"
+    store = OxigraphStore(path)
+    graph = ox.NamedNode("http://example.org/g")
+    store.replace([], [ox.Quad(graph, graph, ox.Literal("written"), graph)])
+    synced, fsync = [], os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(
+        Path(os.readlink(f"/proc/self/fd/{fd}")).name) or fsync(fd))
+    store.close()
+    logs = {log.name for log in path.glob("*.log")}
+    assert logs and logs <= set(synced)  # the commit is on disk in its log, not only cached
+    reader = OxigraphStore(path, read_only=True)
+    assert reader.has_graph(graph.value)
+    reader.close()

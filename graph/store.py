@@ -376,7 +376,10 @@ def sync_logs(path: Path) -> None:
     and the next open replays them."""
     for entry in os.scandir(path):
         if entry.name.endswith(".log"):
-            _fsync(entry.path)
+            try:
+                _fsync(entry.path)
+            except FileNotFoundError:
+                continue  # obsolete, deleted by an engine another owner still holds open
     _fsync(path)  # the folder: the logs' names
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from rdflib import RDF, RDFS, SKOS, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import FOAF, XSD
@@ -80,8 +81,13 @@ class Mapping:
         """The DSpace fields whose values land under a property (for naming fields in reports)."""
         fields = [rule.field for rule in self.rules.values() if str(rule.property) == property_iri]
         if property_iri.startswith(str(self.unmapped_namespace)):
-            fields.append(property_iri[len(self.unmapped_namespace):])
+            fields.append(unquote(property_iri[len(self.unmapped_namespace):]))
         return fields
+
+    def unmapped_property(self, field_name: str) -> URIRef:
+        """The property a field with no rule is kept under: the field's name in the dsf:
+        namespace, quoted where an IRI cannot hold it."""
+        return self.unmapped_namespace[quote(field_name, safe="-._~:@")]
 
 
 def _expander(prefixes: dict[str, str], source: str) -> Callable[[str], URIRef]:
@@ -190,9 +196,14 @@ class _Emitter:
     def about(self, subject: URIRef, predicate: URIRef, obj: URIRef | Literal) -> None:
         self.triples.add((subject, predicate, obj))
 
-    def text(self, fv: FieldValue) -> Literal:
-        language = (fv.language or self.language or "").replace("_", "-") or None
-        return Literal(fv.value, lang=language)
+    def text(self, fv: FieldValue, value: str | None = None) -> Literal:
+        """A value as a literal in the value's language, else the record's (if any is a tag)."""
+        language = normalise.language_tag(fv.language) or self.language
+        return Literal(fv.value if value is None else value, lang=language)
+
+    def label(self, fv: FieldValue, name: str) -> Literal:
+        """A name taken from a value, in the value's own language (if it has a tag)."""
+        return Literal(name, lang=normalise.language_tag(fv.language))
 
 
 def map_record(record: Record, mapping: Mapping, uris: Uris, lookups: Lookups) -> MappedRecord:
@@ -210,7 +221,7 @@ def map_record(record: Record, mapping: Mapping, uris: Uris, lookups: Lookups) -
             continue
         rule = mapping.rules.get(fv.field)
         if rule is None:
-            emitter.add(mapping.unmapped_namespace[fv.field], emitter.text(fv))
+            emitter.add(mapping.unmapped_property(fv.field), emitter.text(fv))
             mapped.unmapped_fields.append(fv.field)
             continue
         try:
@@ -291,14 +302,11 @@ def _doi(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     bare = normalise.doi(fv.value)
     out.add(rule.property, Literal(bare))
     if "same-as" in rule.options:
-        out.add(URIRef(rule.options["same-as"]), URIRef("https://doi.org/" + bare))
+        out.add(URIRef(rule.options["same-as"]), normalise.doi_iri(bare))
 
 
 def _iri(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
-    value = fv.value.strip()
-    if not value.startswith(("http://", "https://")) or any(c in value for c in ' <>"{}|\\^`'):
-        raise InvalidValue(f"'{value}' is not a web address")
-    out.add(rule.property, URIRef(value))
+    out.add(rule.property, normalise.web_address(fv.value))
 
 
 def _language(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
@@ -328,7 +336,7 @@ def _organisation(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     if found is None:
         found = out.uris.id("org", _slug(name))
         out.about(found, RDF.type, FOAF.Organization)
-        out.about(found, RDFS.label, Literal(name, lang=fv.language))
+        out.about(found, RDFS.label, out.label(fv, name))
     out.add(rule.property, found)
 
 
@@ -337,7 +345,7 @@ def _region(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     found = out.lookups.find("regions", name)
     if found is None:
         found = out.uris.id("region", _slug(name))
-        out.about(found, RDFS.label, Literal(name, lang=fv.language))
+        out.about(found, RDFS.label, out.label(fv, name))
     out.add(rule.property, found)
 
 
@@ -351,7 +359,7 @@ def _concept(out: _Emitter, rule: FieldRule, fv: FieldValue, label: str | None =
     concept = out.uris.id(kind, key)
     out.about(concept, RDF.type, SKOS.Concept)
     out.about(concept, SKOS.inScheme, out.uris.id("scheme", scheme))
-    out.about(concept, SKOS.prefLabel, Literal(label, lang=fv.language or out.language))
+    out.about(concept, SKOS.prefLabel, out.text(fv, label))
     out.add(rule.property, concept)
 
 
@@ -372,7 +380,7 @@ def _doctype(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     concept = out.lookups.find("doctypes", name)
     if concept is None:
         concept = out.uris.id("doctype", _slug(name))
-        out.about(concept, RDFS.label, Literal(name, lang=fv.language))
+        out.about(concept, RDFS.label, out.label(fv, name))
     out.add(rule.property, concept)
     for class_iri in out.lookups.document_classes.get(concept, []):
         out.add(RDF.type, class_iri)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+from urllib.parse import quote
 
 import pycountry
+import pyoxigraph as ox
 from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
 
@@ -27,6 +29,40 @@ def doi(value: str) -> str:
     if not _DOI.match(bare):
         raise InvalidValue(f"'{value}' is not a DOI (expected 10.NNNN/suffix)")
     return bare
+
+
+# What a DOI may hold that an IRI may not (RFC 3987), or that would end the IRI's path early:
+# percent-encoded in its https://doi.org/ form, as the DOI Handbook asks (3.5.2).
+_DOI_IRI_SAFE = "/:;()[]!$&'*+,=@-._~"
+
+
+def doi_iri(bare: str) -> URIRef:
+    """The resolver IRI of a bare DOI, characters an IRI cannot hold percent-encoded:
+    '10.1002/(sici)...<693::aid-asi4>...' -> 'https://doi.org/10.1002/(sici)...%3C693::aid-asi4%3E...'"""
+    return URIRef("https://doi.org/" + quote(bare, safe=_DOI_IRI_SAFE))
+
+
+def web_address(value: str) -> URIRef:
+    """An http(s) IRI as the store's own parser accepts it, else InvalidValue."""
+    value = value.strip()
+    if value.startswith(("http://", "https://")):
+        try:
+            return URIRef(ox.NamedNode(value).value)
+        except ValueError as error:
+            raise InvalidValue(f"'{value}' is not a web address ({error})") from None
+    raise InvalidValue(f"'{value}' is not a web address")
+
+
+def language_tag(qualifier: str | None) -> str | None:
+    """The BCP 47 tag of a value's language qualifier ('en_US' -> 'en-us', as DSpace writes
+    it), None for none or for one that is no tag ('*', 'English (US)'): the value is kept
+    without its qualifier."""
+    if not qualifier:
+        return None
+    try:
+        return ox.Literal("", language=qualifier.strip().replace("_", "-")).language
+    except ValueError:
+        return None
 
 
 _MONTHS = {

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
 from click.testing import CliRunner
@@ -195,6 +196,8 @@ BAD_INPUTS = {
                  "dc.description.abstract"),
     "control.txt": (page("IDB-X-6", **{"Conz, Elisa": "Conz,\x07 Elisa"}),
                     "dc.contributor.author"),
+    "url.txt": (page("IDB-X-7", **{"Building-Initiative.pdf": "Building-Initiative%zz.pdf"}),
+                "dc.identifier.url"),
 }
 
 
@@ -212,6 +215,34 @@ def test_bad_input_gets_a_one_line_error_naming_it_and_good_records_still_load(
     errors = [line for line in result.stderr.splitlines() if name in line]
     assert errors and named in errors[0], result.stderr
     assert len(titles(vocab_store)) == 1
+
+
+SICI_DOI = "10.1002/(SICI)1097-4571(199806)49:8<693::AID-ASI4>3.0.CO;2-0"
+
+
+def test_values_dspace_writes_that_rdf_cannot_hold_as_they_are_load_in_rdf_form(
+        vocab_store: Settings, tmp_path: Path):
+    """DSpace's own language qualifier "en_US" is no language tag, and a DOI may hold "<"
+    and ">", which an IRI may not: neither may reject the record, nor stop the load."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    dim = (FIXTURES / "oai-dim-IDB-LM-00577.xml").read_text("utf-8")
+    write(folder, "dim.xml", dim.replace('lang="en"', 'lang="en_US"')
+          .replace("10.18235/0004771", escape(SICI_DOI)))
+    write(folder, "good.txt", page("IDB-LM-00001"))
+    result = run(vocab_store, "load", str(folder))
+    assert result.exit_code == 0, result.output
+    assert "rejected 0" in result.output
+    sample = "<http://localhost:8000/id/publication/IDB-LM-00577>"
+    [row] = query(vocab_store, f"""SELECT ?doi ?resolver WHERE {{ {sample}
+        <http://purl.org/ontology/bibo/doi> ?doi ;
+        <http://www.w3.org/2002/07/owl#sameAs> ?resolver }}""")
+    assert row["doi"] == SICI_DOI.lower()
+    assert row["resolver"] == ("https://doi.org/10.1002/(sici)1097-4571(199806)49:8"
+                               "%3C693::aid-asi4%3E3.0.co;2-0")
+    languages = query(vocab_store, f"""SELECT (LANG(?title) AS ?language) WHERE {{ {sample}
+        <http://purl.org/dc/terms/title> ?title }}""")
+    assert [row["language"].lower() for row in languages] == ["en-us"]
 
 
 def many_pages(folder: Path, count: int) -> None:

@@ -1,0 +1,38 @@
+"""Values as records carry them, in the forms RDF and the store accept."""
+
+from __future__ import annotations
+
+import pytest
+
+from policykg.graph import normalise
+from policykg.graph.normalise import InvalidValue
+
+
+@pytest.mark.parametrize(("qualifier", "tag"), [
+    ("en", "en"), ("en_US", "en-us"), ("pt-BR", "pt-br"), ("es-419", "es-419"),
+    (None, None), ("", None), ("*", None), ("English (US)", None), ("englishlanguage", None),
+])
+def test_a_language_qualifier_becomes_a_bcp47_tag_or_none(qualifier, tag):
+    assert normalise.language_tag(qualifier) == tag
+
+
+def test_a_doi_s_resolver_iri_percent_encodes_what_an_iri_cannot_hold():
+    assert str(normalise.doi_iri("10.18235/0004771")) == "https://doi.org/10.18235/0004771"
+    assert str(normalise.doi_iri("10.1000/a<b>c\"d e#f%g")) == (
+        "https://doi.org/10.1000/a%3Cb%3Ec%22d%20e%23f%25g")
+    assert str(normalise.doi_iri("10.1002/(sici)1097-4571(199806)49:8;2-0")) == (
+        "https://doi.org/10.1002/(sici)1097-4571(199806)49:8;2-0")
+
+
+@pytest.mark.parametrize("value", [
+    "https://publications.iadb.org/a%zz.pdf", "http://[bad/x", "https://x.org/a b",
+    "ftp://x.org/a", "publications.iadb.org/a.pdf",
+])
+def test_a_web_address_the_store_would_refuse_is_an_invalid_value(value):
+    with pytest.raises(InvalidValue, match="is not a web address"):
+        normalise.web_address(value)
+
+
+def test_a_web_address_is_kept_as_written():
+    address = "https://publications.iadb.org/publications/english/document/A%20B.pdf"
+    assert str(normalise.web_address(f"  {address} ")) == address

@@ -20,7 +20,7 @@ from rdflib.namespace import FOAF, XSD
 
 from policykg.graph import normalise
 from policykg.graph.flatstore import flat_graph
-from policykg.graph.normalise import InvalidValue
+from policykg.graph.normalise import DoubtfulValue, InvalidValue
 from policykg.graph.record import FieldValue, Problem, Record
 from policykg.graph.terms import Triple
 from policykg.graph.uris import Uris
@@ -226,6 +226,10 @@ def map_record(record: Record, mapping: Mapping, uris: Uris, lookups: Lookups) -
             continue
         try:
             KINDS[rule.kind](emitter, rule, fv)
+        except DoubtfulValue as error:
+            emitter.add(mapping.unmapped_property(fv.field), emitter.text(fv))
+            mapped.problems.append(Problem("Warning", fv.field, fv.value,
+                                           f"{error}; kept as written"))
         except InvalidValue as error:
             mapped.problems.append(Problem("Violation", fv.field, fv.value, str(error)))
     for predicate, members in emitter.lists.items():
@@ -310,7 +314,14 @@ def _iri(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
 
 
 def _language(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
-    out.add(rule.property, normalise.language_iri(fv.value))
+    unknown = []
+    for part in normalise.language_parts(fv.value):
+        try:
+            out.add(rule.property, normalise.language_iri(part))
+        except DoubtfulValue:
+            unknown.append(part)
+    if unknown:
+        raise DoubtfulValue(f"{', '.join(map(repr, unknown))}: no ISO 639 language code")
 
 
 def _person(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:

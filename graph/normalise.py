@@ -17,6 +17,11 @@ class InvalidValue(ValueError):
     """A value that cannot be normalised; the message says what was expected."""
 
 
+class DoubtfulValue(InvalidValue):
+    """A value that cannot be normalised but leaves the record whole: it is kept as written,
+    with a Warning (DSpace's own language choices "other" and "N/A", for one)."""
+
+
 _DOI_PREFIXES = re.compile(
     r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/|info:doi/)", re.IGNORECASE
 )
@@ -122,6 +127,11 @@ def page_count(value: str) -> int:
     return int(numbers[-1])
 
 
+def language_parts(value: str) -> list[str]:
+    """The languages a value names, one or several: 'en; es' -> ['en', 'es']."""
+    return [part.strip() for part in re.split(r"[;,]", value) if part.strip()]
+
+
 def language_iri(value: str) -> URIRef:
     """The ISO 639 IRI (Library of Congress) of a language code or name: 'en' -> iso639-1/en"""
     code = value.strip().replace("_", "-").split("-")[0].lower()
@@ -134,7 +144,7 @@ def language_iri(value: str) -> URIRef:
         try:
             language = pycountry.languages.lookup(value.strip())
         except LookupError:
-            raise InvalidValue(f"'{value}' is not an ISO 639 language code") from None
+            raise DoubtfulValue(f"'{value}' is not an ISO 639 language code") from None
     if getattr(language, "alpha_2", None):
         return URIRef(f"http://id.loc.gov/vocabulary/iso639-1/{language.alpha_2}")
     return URIRef(f"http://id.loc.gov/vocabulary/iso639-2/{language.alpha_3}")

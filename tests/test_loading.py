@@ -245,6 +245,30 @@ def test_values_dspace_writes_that_rdf_cannot_hold_as_they_are_load_in_rdf_form(
     assert [row["language"].lower() for row in languages] == ["en-us"]
 
 
+def test_a_language_value_that_names_no_language_is_kept_with_a_warning(
+        vocab_store: Settings, tmp_path: Path):
+    """DSpace's submission form offers "(Other)" and "N/A" for dc.language.iso: a record
+    carrying them is whole, so it loads, its value kept as written; "en; es" is two."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    field = "dc.language.iso"
+    write(folder, "other.txt", page("IDB-LM-00001", **{f"{field}en": f"{field}other"}))
+    write(folder, "two.txt", page("IDB-LM-00002", **{f"{field}en": f"{field}en; es"}))
+    result = run(vocab_store, "load", str(folder))
+    assert result.exit_code == 0, result.output
+    assert "loaded 2" in result.output and "warnings 1" in result.output
+    assert "dc.language.iso" in result.stderr and "'other'" in result.stderr
+    rows = query(vocab_store, """SELECT ?p ?language ?kept WHERE {
+        ?p a <https://w3id.org/policykg/ontology#Publication>
+        OPTIONAL { ?p <http://purl.org/dc/terms/language> ?language }
+        OPTIONAL { ?p <https://w3id.org/policykg/dspace-field/dc.language.iso> ?kept } }""")
+    found = {(row["p"].rsplit("/", 1)[1], row.get("language", ""), row.get("kept", ""))
+             for row in rows}
+    assert found == {("IDB-LM-00001", "", "other"),
+                     ("IDB-LM-00002", "http://id.loc.gov/vocabulary/iso639-1/en", ""),
+                     ("IDB-LM-00002", "http://id.loc.gov/vocabulary/iso639-1/es", "")}
+
+
 def many_pages(folder: Path, count: int) -> None:
     folder.mkdir()
     for number in range(count):

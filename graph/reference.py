@@ -12,7 +12,7 @@ from policykg.graph.mapping import Lookups
 from policykg.graph.store import GraphStore
 from policykg.graph.terms import rdflib_graph, triple_quads
 from policykg.graph.uris import Uris
-from policykg.graph.vocabularies import vocabulary_digest, vocabulary_graphs
+from policykg.graph.vocabularies import shipped_closure, vocabulary_digest, vocabulary_graphs
 
 CLOSURE_GRAPH = "graph/inferred/vocabularies"
 CONTENT_HASH = "https://w3id.org/policykg/ontology#contentHash"
@@ -52,7 +52,7 @@ def prepare(store: GraphStore, uris: Uris) -> Reference:
         inferred = rdflib_graph(store.quads(str(closure_iri)))
         inferred.remove((closure_iri, None, None))
     else:
-        inferred = _install(store, graphs, closure_iri, digest)
+        inferred = _install(store, graphs, closure_iri, digest, uris.base)
     ontology = Graph(bind_namespaces="none")
     for triple in (*(t for g in graphs.values() for t in g), *inferred):
         ontology.add(triple)
@@ -61,14 +61,14 @@ def prepare(store: GraphStore, uris: Uris) -> Reference:
 
 
 def _install(store: GraphStore, graphs: dict[str, Graph], closure_iri: URIRef,
-             digest: str) -> Graph:
+             digest: str, base: str) -> Graph:
     asserted = Graph(bind_namespaces="none")
     for graph in graphs.values():
         for triple in graph:
             asserted.add(triple)
     inferred = _CLOSURES.get(digest)
     if inferred is None:
-        inferred = _CLOSURES[digest] = closure(asserted)
+        inferred = _CLOSURES[digest] = shipped_closure(base) or closure(asserted)
     marked = Graph(bind_namespaces="none")
     for triple in inferred:
         marked.add(triple)

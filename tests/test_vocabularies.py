@@ -11,7 +11,14 @@ from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, FOAF, ORG, SKOS
 
-from policykg.graph.vocabularies import VOCABULARIES, vocabulary_graphs, vocabulary_quads
+from policykg.graph import vocabularies
+from policykg.graph.infer import closure
+from policykg.graph.vocabularies import (
+    VOCABULARIES,
+    shipped_closure,
+    vocabulary_graphs,
+    vocabulary_quads,
+)
 from policykg.ontology import build_jel, build_regions
 
 BASE = "http://example.org/x/"  # deliberately not the default base
@@ -132,6 +139,25 @@ def test_quads_and_graphs_hold_the_same_triples(graphs):
     jel_o31 = ox.NamedNode(BASE + "id/jel/O31")
     assert any(q.subject == jel_o31 and q.graph_name.value == BASE + "graph/vocab/jel"
                for q in quads)
+
+
+def test_the_shipped_closure_is_the_closure_of_the_files_as_they_are_at_any_base():
+    shipped = shipped_closure(BASE)
+    assert shipped is not None, (
+        "closure.ttl was computed from other vocabulary files: "
+        "run python -m policykg.ontology.build_closure")
+    asserted = Graph(bind_namespaces="none")
+    for graph in vocabulary_graphs(BASE).values():
+        for triple in graph:
+            asserted.add(triple)
+    computed = closure(asserted)
+    assert set(shipped) - set(computed) == set()
+    assert set(computed) - set(shipped) == set()
+
+
+def test_a_closure_shipped_for_other_files_is_not_used(monkeypatch):
+    monkeypatch.setattr(vocabularies, "files_digest", lambda: "0" * 32)
+    assert shipped_closure(BASE) is None
 
 
 # ---- the ontology ---------------------------------------------------------------------------

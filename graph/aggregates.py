@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
 from importlib.resources import files
-from itertools import islice
+from itertools import chain, islice
 
 import pyoxigraph as ox
 from rdflib import URIRef
@@ -87,6 +87,7 @@ ISSUED_YEAR = _pkg("issuedYear")
 WORD = _pkg("word")
 STAMP = _pkg("aggregateStamp")
 PUBLICATION_COUNT = _pkg("publicationCount")
+TALLY_YEAR = _pkg("tallyYear")
 RANK = _pkg("rank")
 
 
@@ -115,13 +116,16 @@ class Tally:
     pair_property: str | None = None
     tally_class: str = ""
     dimension: str = ""
+    dimensions: tuple[str, ...] = ()  # a dimension tally's, for pair_counts.DIMENSIONS
 
 
 TALLY_KINDS = {
-    "jel": Tally("tally-jel.rq"),
-    "year": Tally("tally-year.rq"),
-    "division-year": Tally("tally-division-year.rq"),
-    "region-year": Tally("tally-region-year.rq"),
+    "jel": Tally("tally-jel.rq", tally_class="JelTally", dimensions=("tallyJel",)),
+    "year": Tally("tally-year.rq", tally_class="YearTally", dimensions=("tallyYear",)),
+    "division-year": Tally("tally-division-year.rq", tally_class="DivisionYearTally",
+                           dimensions=("tallyDivision", "tallyYear")),
+    "region-year": Tally("tally-region-year.rq", tally_class="RegionYearTally",
+                         dimensions=("tallyRegion", "tallyYear")),
     "coauthors": Tally(pair_property=DCTERMS + "creator", tally_class="CoauthorTally",
                        dimension="tallyPerson"),
     "keyword-pairs": Tally(pair_property=PKG + "keyword", tally_class="KeywordPairTally",
@@ -129,6 +133,11 @@ TALLY_KINDS = {
 }
 TALLIES = tuple(TALLY_KINDS)
 PAIR_PROPERTIES = tuple(t.pair_property for t in TALLY_KINDS.values() if t.pair_property)
+DIVISION = PKG + "division"
+# The members of the dimension tallies that a publication's aggregate graph holds (the rest,
+# its division, is in its record graph).
+AGGREGATE_MEMBERS = (JEL_ROLLUP.value, REGION_ROLLUP.value, ISSUED_YEAR.value)
+RECORD_MEMBERS = (*PAIR_PROPERTIES, DIVISION)
 
 
 @dataclass
@@ -286,15 +295,41 @@ class _Writer:
             return [f"{head} {REGION_ROLLUP} <{c}>{tail}"
                     for c in self.hierarchy.rollup([value.value])]
         if predicate == DCTERMS + "issued":
-            match = re.match(r"(\d{4})", value.value)
-            year = f'"{match.group(1)}"^^{XSD_INTEGER}' if match else None
-            return [f"{head} {ISSUED_YEAR} {year}{tail}"] if year else []
+            year = issued_year(value.value)
+            return [f'{head} {ISSUED_YEAR} "{year}"^^{XSD_INTEGER}{tail}'] if year else []
         if self.words is not Words.NONE and isinstance(value, ox.Literal):
             # folded words are letters and digits only: nothing to escape
             if self.words is Words.DEFAULT:
                 tail = " .\n"
             return [f'{head} {WORD} "{w}"{tail}' for w in words(value.value)]
         return []
+
+
+def issued_year(issued: str) -> str | None:
+    """The year (four digits) of a dcterms:issued value, if it begins with one."""
+    match = re.match(r"(\d{4})", issued)
+    return match.group(1) if match else None
+
+
+def dimension_members(triples: Iterable[tuple[object, object, object]], publication: object,
+                      hierarchy: Hierarchy) -> dict[str, tuple[str, ...]]:
+    """A publication's members of the dimension tallies' properties (pair_counts.DIMENSIONS),
+    from its record's triples (rdflib terms): the roll-ups and year its aggregate graph
+    holds (as ``_Writer`` writes them), and its divisions."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for subject, predicate, value in triples:
+        if subject != publication:
+            continue
+        name = str(predicate)
+        if name == PKG + "jel" and isinstance(value, URIRef):
+            found[JEL_ROLLUP.value].update(hierarchy.rollup([str(value)]))
+        elif name == DCTERMS + "spatial" and isinstance(value, URIRef):
+            found[REGION_ROLLUP.value].update(hierarchy.rollup([str(value)]))
+        elif name == DCTERMS + "issued" and (year := issued_year(str(value))):
+            found[ISSUED_YEAR.value].add(year)
+        elif name == DIVISION and isinstance(value, URIRef):
+            found[DIVISION].add(str(value))
+    return {prop: tuple(sorted(values)) for prop, values in found.items()}
 
 
 FACT_PROPERTIES = frozenset({PKG + "jel", DCTERMS + "spatial", DCTERMS + "issued",
@@ -473,6 +508,26 @@ def tally_quads(store: GraphStore, tally: Tally, graph: ox.NamedNode) -> list[ox
             for q in pair_node_quads(tally, graph, pair, *values)]
 
 
+def dimension_quads(tally: Tally, graph: ox.NamedNode,
+                    counts: Iterable[tuple[tuple[str, ...], int]]) -> list[ox.Quad]:
+    """The quads of a dimension tally from its counts (``PairCounts.dimension_counts``): the
+    nodes its CONSTRUCT query makes from the same counts in the store."""
+    quads = []
+    kind, dimensions = _pkg(tally.tally_class), [_pkg(d) for d in tally.dimensions]
+    for members, count in counts:
+        node = ox.BlankNode()
+        quads.append(ox.Quad(node, RDF_TYPE, kind, graph))
+        quads += [ox.Quad(node, dimension, _member_term(dimension, member), graph)
+                  for dimension, member in zip(dimensions, members, strict=True)]
+        quads.append(ox.Quad(node, PUBLICATION_COUNT, _integer(count), graph))
+    return quads
+
+
+def _member_term(dimension: ox.NamedNode, member: str) -> ox.NamedNode | ox.Literal:
+    """A dimension's member as a term: a year is an xsd:integer, the others IRIs."""
+    return _integer(int(member)) if dimension == TALLY_YEAR else ox.NamedNode(member)
+
+
 def ranked_pairs(counts: Counter[tuple[str, str]]) -> Ranked:
     """Pairs kept -> (count, rank): the first RANKED by count (ties by the pairs' IRIs) are
     ranked, the others not (None)."""
@@ -512,7 +567,8 @@ def refresh_tallies(store: GraphStore, uris: Uris, stamp: str,
     """Recompute tallies, stamped with ``stamp`` (tally_stamp); returns tally name -> number
     of tallies. Each replaces its graph, but for the pair tallies read from ``counts`` (the
     store's pair counts file, in step with it) when not ``rewrite``: those get only what
-    changed since the file's last refresh (the tallies and their stamp as it left them)."""
+    changed since the file's last refresh (the tallies and their stamp as it left them).
+    With ``counts``, the dimension tallies are read from it too instead of counted."""
     sizes = {}
     for name in names:
         tally = TALLY_KINDS[name]
@@ -520,7 +576,10 @@ def refresh_tallies(store: GraphStore, uris: Uris, stamp: str,
         if counts is not None and tally.pair_property:
             sizes[name] = _refresh_pair_tally(store, tally, graph, counts, stamp, rewrite)
             continue
-        quads = tally_quads(store, tally, graph)
+        if counts is not None and tally.dimensions:
+            quads = dimension_quads(tally, graph, counts.dimension_counts(name))
+        else:
+            quads = tally_quads(store, tally, graph)
         _rewrite(store, graph, quads, stamp)
         sizes[name] = sum(1 for q in quads if q.predicate == PUBLICATION_COUNT)
     return sizes
@@ -669,7 +728,8 @@ def refresh(store: GraphStore, uris: Uris, words: Words | None = None,
     stamp = tally_stamp(hierarchy, words)
     tallied = all(stamps.get(tally_graph(uris, name)) == stamp for name in TALLIES)
     if stale or gone or pending or not tallied:
-        counts, summary.rebuilt = _pair_counts(store, uris, counted,
+        # publications re-indexed here got other dimension members than the file was told
+        counts, summary.rebuilt = _pair_counts(store, uris, counted and not stale,
                                                changed=bool(stale or gone or pending))
         # an indexed refresh: the load began with every tally stamped as now (up_to_date)
         summary.tallies = refresh_tallies(store, uris, stamp, counts=counts,
@@ -691,5 +751,7 @@ def _pair_counts(store: GraphStore, uris: Uris, counted: bool,
     if counts is None or counted or (not changed and counts.in_step(store, uris)):
         return counts, False
     records = str(uris.graph(RECORD_KIND, ""))
-    counts.rebuild(pair_counts.read_members(store, records, PAIR_PROPERTIES))
+    counts.rebuild(chain(pair_counts.read_members(store, records, RECORD_MEMBERS),
+                         pair_counts.read_members(store, aggregate_graph(records),
+                                                  AGGREGATE_MEMBERS)))
     return counts, True

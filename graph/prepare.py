@@ -20,7 +20,13 @@ from pathlib import Path
 from rdflib import RDF, Literal, Namespace, URIRef
 from rdflib.namespace import FOAF, PROV, XSD
 
-from policykg.graph.aggregates import PAIR_PROPERTIES, Hierarchy, Words, publication_nquads
+from policykg.graph.aggregates import (
+    PAIR_PROPERTIES,
+    Hierarchy,
+    Words,
+    dimension_members,
+    publication_nquads,
+)
 from policykg.graph.infer import Entailment
 from policykg.graph.mapping import Lookups, MappedRecord, Mapping, map_record
 from policykg.graph.pair_counts import Members, members_of
@@ -124,7 +130,7 @@ def _prepared(job: Job, mapped: MappedRecord, issues: list[Issue],
         return Prepared(mapped.key, problems, True, [])
     return Prepared(mapped.key, problems, False, list(_chunks(job, mapped, context)),
                     _aggregates(job, mapped, context),
-                    members_of(mapped.triples, mapped.iri, PAIR_PROPERTIES))
+                    _members(mapped, context))
 
 
 def _aggregates(job: Job, mapped: MappedRecord, context: Context) -> tuple[str, str]:
@@ -134,6 +140,15 @@ def _aggregates(job: Job, mapped: MappedRecord, context: Context) -> tuple[str, 
     graph = str(context.uris.graph(RECORD_KIND, mapped.key))
     about = (triple for triple in mapped.triples if triple[0] == mapped.iri)
     return publication_nquads(graph, about, job.digest, context.hierarchy, context.words)
+
+
+def _members(mapped: MappedRecord, context: Context) -> Members:
+    """The publication's members for the pair counts file: its creators and keywords, and
+    (when the aggregates are computed here) its members of the dimension tallies."""
+    members = members_of(mapped.triples, mapped.iri, PAIR_PROPERTIES)
+    if context.hierarchy is not None:
+        members.update(dimension_members(mapped.triples, mapped.iri, context.hierarchy))
+    return members
 
 
 def _problem(issue: Issue, mapping: Mapping) -> Problem:

@@ -1,7 +1,9 @@
 -- The pair counts file of an embedded store (graph/pair_counts.py): each publication's members
--- (the objects of a pair property: its creators, its keywords) and how many publications
--- every unordered pair of members shares. Terms are numbered once (term), so that a pair is
--- three integers. Each statement is named by the "-- name:" line above it.
+-- (the objects of a pair property: its creators, its keywords; and of a dimension property:
+-- its JEL and region roll-ups, its division, its year) and how many publications share every
+-- unordered pair of members of a pair property (pair), or every combination of the members of
+-- a dimension tally's properties (dimension). Terms are numbered once (term), so that a pair
+-- or a combination is three integers. Each statement is named by the "-- name:" line above it.
 
 -- name: schema
 CREATE TABLE IF NOT EXISTS term (id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE);
@@ -19,6 +21,12 @@ CREATE TABLE IF NOT EXISTS tallied (
   property INTEGER NOT NULL, first INTEGER NOT NULL, second INTEGER NOT NULL,
   count INTEGER NOT NULL, rank INTEGER,
   PRIMARY KEY (property, first, second)
+) WITHOUT ROWID;
+-- a dimension tally (its name, as a term) -> publications per combination (second 0: none)
+CREATE TABLE IF NOT EXISTS dimension (
+  tally INTEGER NOT NULL, first INTEGER NOT NULL, second INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (tally, first, second)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
@@ -44,6 +52,18 @@ ON CONFLICT (property, first, second) DO UPDATE SET count = count + excluded.cou
 -- name: drop-unshared-pair
 DELETE FROM pair WHERE property = ? AND first = ? AND second = ? AND count <= 0;
 
+-- name: add-to-dimension
+INSERT INTO dimension (tally, first, second, count) VALUES (?, ?, ?, ?)
+ON CONFLICT (tally, first, second) DO UPDATE SET count = count + excluded.count;
+
+-- name: drop-empty-dimension
+DELETE FROM dimension WHERE tally = ? AND first = ? AND second = ? AND count <= 0;
+
+-- name: dimension-counts
+SELECT f.iri, s.iri, d.count
+FROM dimension AS d JOIN term AS f ON f.id = d.first LEFT JOIN term AS s ON s.id = d.second
+WHERE d.tally = ?;
+
 -- name: distribution
 SELECT count, COUNT(*) FROM pair WHERE property = ? GROUP BY count;
 
@@ -65,6 +85,7 @@ INSERT INTO tallied (property, first, second, count, rank) VALUES (?, ?, ?, ?, ?
 
 -- name: clear
 DELETE FROM tallied;
+DELETE FROM dimension;
 DELETE FROM member;
 DELETE FROM pair;
 DELETE FROM term;

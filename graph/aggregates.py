@@ -28,7 +28,8 @@ frequent pairs (all of them up to MAX_PAIRS) and rank the first RANKED (pkg:rank
 is an IRI named by the pair (pair_node). On an embedded store they are read from its pair counts
 file (pair_counts), told of each change by loads and removals, rather than counted over the
 whole store (13 s at 100k records), and only the pairs whose count or rank changed are
-rewritten; a remote store counts them with pairs.rq.
+rewritten; a remote store counts them with pairs.rq. The four dimension tallies are read from
+that file too on an embedded store (``dimension_quads``: the nodes their queries would make).
 
     refresh(store, uris)   # after a load or a removal; cheap when nothing changed
 

@@ -16,8 +16,8 @@ The file is a cache of the store, trusted only in step with it. A refresh that w
 tallies commits a new token to the file, then writes it in the store (TOKEN_GRAPH); a load
 records its changes only when it starts with every aggregate current (no pending mark) and the
 two tokens equal. Otherwise (a first load, a load or removal cut short, a file lost or older
-than the store) the refresh rebuilds the file from the store's records (``read_members``:
-~15 s at 100k records).
+than the store, publications re-indexed by a refresh) the refresh rebuilds the file from the
+store's records and aggregate graphs (``read_members``: ~50 s at 100k records).
 """
 
 from __future__ import annotations

@@ -198,6 +198,8 @@ BAD_INPUTS = {
                     "dc.contributor.author"),
     "url.txt": (page("IDB-X-7", **{"Building-Initiative.pdf": "Building-Initiative%zz.pdf"}),
                 "dc.identifier.url"),
+    "surrogate.json": ((FIXTURES / "rest-IDB-LM-00577.json").read_text("utf-8").replace(
+        '"value" : "Mainstreaming', '"value" : "Main\\ud800streaming'), "dc.title"),
 }
 
 

@@ -146,6 +146,8 @@ def utf8_lines(path: Path) -> Iterator[str]:
 
 # C0 and C1 control characters other than tab, line feed and carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Halves of a UTF-16 pair, alone: JSON can escape them ("\\ud800"), UTF-8 cannot hold them.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _NO_LANGUAGE = {"", "*"}
 
 
@@ -159,13 +161,18 @@ def clean_language(language: str | None) -> str | None:
 
 def field_value(name: str, value: str | None, language: str | None = None) -> FieldValue | None:
     """One value by the shared rules: surrounding whitespace stripped, nothing else changed;
-    an empty value is no value (None); a control character rejects the record (BadRecord)."""
+    an empty value is no value (None); a control character, or half a UTF-16 pair alone (in
+    the value or the field's name), rejects the record (BadRecord)."""
     if value is None:
         return None
     bad = _CONTROL.search(value)
     if bad:
         code = f"U+{ord(bad.group()):04X}"
         raise BadRecord(f"field {name}: control character {code} at offset {bad.start()}")
+    for text, where in ((name, f"field name {name!a}"), (value, f"field {name}")):
+        if lone := _SURROGATE.search(text):
+            raise BadRecord(f"{where}: unpaired surrogate U+{ord(lone.group()):04X} at offset "
+                            f"{lone.start()} (a JSON escape of half a character)")
     value = value.strip()
     return FieldValue(name, value, clean_language(language)) if value else None
 

@@ -219,22 +219,32 @@ def map_record(record: Record, mapping: Mapping, uris: Uris, lookups: Lookups) -
             mapped.problems.append(Problem("Violation", fv.field, fv.value,
                                            "contains control characters"))
             continue
-        rule = mapping.rules.get(fv.field)
-        if rule is None:
-            emitter.add(mapping.unmapped_property(fv.field), emitter.text(fv))
-            mapped.unmapped_fields.append(fv.field)
-            continue
         try:
-            KINDS[rule.kind](emitter, rule, fv)
+            _map_value(emitter, mapping, mapped, fv)
         except DoubtfulValue as error:
             emitter.add(mapping.unmapped_property(fv.field), emitter.text(fv))
             mapped.problems.append(Problem("Warning", fv.field, fv.value,
                                            f"{error}; kept as written"))
         except InvalidValue as error:
             mapped.problems.append(Problem("Violation", fv.field, fv.value, str(error)))
+        except Exception as error:  # a bug of ours on one value must not stop a whole load
+            mapped.problems.append(Problem(
+                "Violation", fv.field, fv.value,
+                f"could not be mapped ({type(error).__name__}: {error}); please report it"))
     for predicate, members in emitter.lists.items():
         emitter.add(predicate, _rdf_list(triples, members))
     return mapped
+
+
+def _map_value(emitter: _Emitter, mapping: Mapping, mapped: MappedRecord,
+               fv: FieldValue) -> None:
+    """The triples of one value: by its field's rule, else kept under the dsf: property."""
+    rule = mapping.rules.get(fv.field)
+    if rule is None:
+        emitter.add(mapping.unmapped_property(fv.field), emitter.text(fv))
+        mapped.unmapped_fields.append(fv.field)
+    else:
+        KINDS[rule.kind](emitter, rule, fv)
 
 
 def _rdf_list(triples: set[Triple], members: list[URIRef]) -> BNode | URIRef:

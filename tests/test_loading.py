@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import store_environment
 
+from policykg.graph import mapping
 from policykg.graph.cli import main
 from policykg.graph.config import Settings
 from policykg.graph.store import open_store
@@ -217,6 +218,31 @@ def test_bad_input_gets_a_one_line_error_naming_it_and_good_records_still_load(
     errors = [line for line in result.stderr.splitlines() if name in line]
     assert errors and named in errors[0], result.stderr
     assert len(titles(vocab_store)) == 1
+
+
+def test_a_value_the_mapping_fails_on_unexpectedly_rejects_its_record_not_the_load(
+        vocab_store: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Whatever goes wrong with one value (here a kind handler that breaks on it), the
+    record is rejected naming the field and the error, and the other records load."""
+    handler = mapping.KINDS["page-count"]
+
+    def breaks_on_13(out, rule, fv):
+        if fv.value.startswith("13"):
+            raise RuntimeError("handler broke")
+        handler(out, rule, fv)
+
+    monkeypatch.setitem(mapping.KINDS, "page-count", breaks_on_13)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    extent = "dc.format.extent"
+    write(folder, "breaks.txt", page("IDB-LM-00001", **{f"{extent}64": f"{extent}13"}))
+    write(folder, "good.txt", page("IDB-LM-00002"))
+    result = run(vocab_store, "load", str(folder), catch=True)
+    assert result.exit_code == 1, result.output
+    assert "loaded 1" in result.output and "rejected 1" in result.output
+    rejected = run(vocab_store, "rejected").output
+    assert "IDB-LM-00001" in rejected and "dc.format.extent" in rejected
+    assert "RuntimeError: handler broke" in rejected
 
 
 SICI_DOI = "10.1002/(SICI)1097-4571(199806)49:8<693::AID-ASI4>3.0.CO;2-0"

@@ -286,11 +286,12 @@ def record_key(record: Record, mapping: Mapping) -> str:
 
 
 def _record_language(record: Record, mapping: Mapping) -> str | None:
+    """The language tag of the record's texts that have none: the primary subtag of its
+    language field ('es_AR' -> 'es'), None when that is no two- or three-letter tag."""
     value = record.first(mapping.language_field) if mapping.language_field else None
-    if not value:
-        return None
-    code = value.strip().replace("_", "-").split("-")[0].lower()
-    return code if code.isalpha() and len(code) in (2, 3) else None
+    tag = normalise.language_tag(value)
+    code = tag.split("-")[0] if tag else ""
+    return code if len(code) in (2, 3) else None
 
 
 # Kind handlers: each adds the triples of one value or raises InvalidValue.

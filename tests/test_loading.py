@@ -297,6 +297,25 @@ def test_a_language_value_that_names_no_language_is_kept_with_a_warning(
                      ("IDB-LM-00002", "http://id.loc.gov/vocabulary/iso639-1/es", "")}
 
 
+def test_a_record_language_that_is_no_language_tag_leaves_its_texts_untagged(
+        vocab_store: Settings, tmp_path: Path):
+    """The record's language tags its texts that carry none of their own: "es_AR" tags
+    them "es"; a value that is no tag ("ñu", letters but not ASCII) tags nothing, and its
+    texts still load."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    field = "dc.language.iso"
+    write(folder, "es.txt", page("IDB-LM-00001", **{f"{field}en": f"{field}es_AR"}))
+    write(folder, "nu.txt", page("IDB-LM-00002", **{f"{field}en": f"{field}ñu"}))
+    result = run(vocab_store, "load", str(folder))
+    assert "loaded 2" in result.output, result.output
+    rows = query(vocab_store, """SELECT ?p (LANG(?title) AS ?tag) WHERE {
+        ?p a <https://w3id.org/policykg/ontology#Publication> ;
+           <http://purl.org/dc/terms/title> ?title }""")
+    assert {(row["p"].rsplit("/", 1)[1], row["tag"]) for row in rows} == {
+        ("IDB-LM-00001", "es"), ("IDB-LM-00002", "")}
+
+
 def many_pages(folder: Path, count: int) -> None:
     folder.mkdir()
     for number in range(count):

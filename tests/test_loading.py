@@ -273,16 +273,23 @@ def test_values_dspace_writes_that_rdf_cannot_hold_as_they_are_load_in_rdf_form(
     assert [row["language"].lower() for row in languages] == ["en-us"]
 
 
+def load_with_languages(settings: Settings, tmp_path: Path, *languages: str):
+    """Load copies of the sample page numbered IDB-LM-00001, -00002... each with one of
+    ``languages`` as its dc.language.iso; the CLI's result."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    field = "dc.language.iso"
+    for number, language in enumerate(languages, start=1):
+        write(folder, f"{number}.txt",
+              page(f"IDB-LM-{number:05d}", **{f"{field}en": f"{field}{language}"}))
+    return run(settings, "load", str(folder))
+
+
 def test_a_language_value_that_names_no_language_is_kept_with_a_warning(
         vocab_store: Settings, tmp_path: Path):
     """DSpace's submission form offers "(Other)" and "N/A" for dc.language.iso: a record
     carrying them is whole, so it loads, its value kept as written; "en; es" is two."""
-    folder = tmp_path / "in"
-    folder.mkdir()
-    field = "dc.language.iso"
-    write(folder, "other.txt", page("IDB-LM-00001", **{f"{field}en": f"{field}other"}))
-    write(folder, "two.txt", page("IDB-LM-00002", **{f"{field}en": f"{field}en; es"}))
-    result = run(vocab_store, "load", str(folder))
+    result = load_with_languages(vocab_store, tmp_path, "other", "en; es")
     assert result.exit_code == 0, result.output
     assert "loaded 2" in result.output and "warnings 1" in result.output
     assert "dc.language.iso" in result.stderr and "'other'" in result.stderr
@@ -302,12 +309,7 @@ def test_a_record_language_that_is_no_language_tag_leaves_its_texts_untagged(
     """The record's language tags its texts that carry none of their own: "es_AR" tags
     them "es"; a value that is no tag ("ñu", letters but not ASCII) tags nothing, and its
     texts still load."""
-    folder = tmp_path / "in"
-    folder.mkdir()
-    field = "dc.language.iso"
-    write(folder, "es.txt", page("IDB-LM-00001", **{f"{field}en": f"{field}es_AR"}))
-    write(folder, "nu.txt", page("IDB-LM-00002", **{f"{field}en": f"{field}ñu"}))
-    result = run(vocab_store, "load", str(folder))
+    result = load_with_languages(vocab_store, tmp_path, "es_AR", "ñu")
     assert "loaded 2" in result.output, result.output
     rows = query(vocab_store, """SELECT ?p (LANG(?title) AS ?tag) WHERE {
         ?p a <https://w3id.org/policykg/ontology#Publication> ;

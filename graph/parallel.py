@@ -98,14 +98,14 @@ class Preparers:
                 pending()
                 return
 
-    def close(self, error: bool = False) -> None:
-        """Stop the workers: at once after an error, else once they are idle."""
+    def close(self) -> None:
+        """Stop the workers once the batches sent to them are prepared (at most one each: a
+        second or so), after an error too. Never terminated: a worker killed while sending its
+        batch back dies holding the results queue's lock, and multiprocessing's shutdown then
+        waits on that lock for ever (a load whose store failed hung instead of reporting)."""
         if self._pool is None:
             return
-        if error:
-            self._pool.terminate()
-        else:
-            self._pool.close()
+        self._pool.close()
         self._pool.join()
 
 

@@ -142,7 +142,6 @@ class Loader:
         workers = default_workers() if self.workers is None else self.workers
         preparer = Preparers(self._context, workers if following else 0)
         writer = _Writer(self.store, progress, self._pairs)
-        failed = True
         try:
             in_flight: deque[_Batch] = deque()
             for batch in chain([first] if first else [], batches):
@@ -152,9 +151,8 @@ class Loader:
             while in_flight:
                 self._settle_next(in_flight, preparer, summary, writer)
             writer.wait()
-            failed = False
         finally:
-            preparer.close(error=failed)
+            preparer.close()
             writer.close()
         # Every batch is written here: what is computed over the whole store goes after this
         # (also after a load that found a change cut short by a crash: nothing else to do).

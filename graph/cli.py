@@ -16,6 +16,7 @@ from policykg.graph import readers
 from policykg.graph.aggregates import Words
 from policykg.graph.config import Settings, load_settings
 from policykg.graph.mapping import Mapping
+from policykg.graph.parallel import WorkerLost
 from policykg.graph.pipeline import Loader
 from policykg.graph.quarantine import Quarantine
 from policykg.graph.store import EXPORT_FORMATS, StoreError, StoreUnavailable, is_remote, open_store
@@ -73,7 +74,7 @@ def load(settings: Settings, paths: tuple[str, ...], source_format: str | None,
                             Mapping.load(mapping or settings.mapping),
                             Quarantine(settings.quarantine_dir), batch_size=settings.batch_size)
             summary = loader.load(written.track(items), progress=written.counter(bar.update))
-    except (StoreUnavailable, StoreError) as error:
+    except (StoreUnavailable, StoreError, WorkerLost) as error:
         for line in written.report(error, settings):
             click.echo(line, err=True)
         sys.exit(3)
@@ -174,7 +175,7 @@ class _Written:
         lines = [f"the load stopped: {error}",
                  f"written: {len(done)} record(s)"
                  + (f", {done[0]} .. {done[-1]}" if done else ""),
-                 f"not written: the batch being written when the store failed and what "
+                 f"not written: the batch being written when the load stopped and what "
                  f"follows, from {rest[0]} on" if rest else "not written: none",
                  f"(each record written or not is listed in {path})",
                  "run the same load again to complete it: the records written are skipped "

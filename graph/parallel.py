@@ -25,6 +25,11 @@ from policykg.graph.prepare import Context, Job, Prepared, prepare
 from policykg.graph.validate import load_shapes
 
 _context: Context | None = None  # a worker's, set when it starts
+WATCH_SECONDS = 1.0  # how often a wait on a worker's batch checks that the workers live
+
+
+class WorkerLost(RuntimeError):
+    """A worker process died (killed, out of memory) with a batch it was preparing."""
 
 
 def default_workers() -> int:
@@ -36,12 +41,16 @@ def default_workers() -> int:
 class Pending:
     """A batch being prepared: ``ready()`` says whether its result is there without waiting;
     calling it returns the result (preparing it now if it is the loading process's to
-    prepare)."""
+    prepare). ``alive`` says whether the workers that may hold it still live: a batch whose
+    worker died never comes back, and waiting on it raises WorkerLost instead of waiting for
+    ever."""
 
     def __init__(self, result: AsyncResult | None = None,
-                 local: Callable[[], list[Prepared]] | None = None) -> None:
+                 local: Callable[[], list[Prepared]] | None = None,
+                 alive: Callable[[], bool] = lambda: True) -> None:
         self._result = result
         self._local = local
+        self._alive = alive
         self._prepared: list[Prepared] | None = None
 
     @property
@@ -56,6 +65,11 @@ class Pending:
 
     def __call__(self) -> list[Prepared]:
         if self._result is not None:
+            while not self._result.ready():
+                self._result.wait(WATCH_SECONDS)
+                if not self._result.ready() and not self._alive():
+                    raise WorkerLost("a worker process preparing records died (killed, or out "
+                                     "of memory?) with the batch it had")
             return self._result.get()
         if self._prepared is None:
             assert self._local is not None
@@ -71,10 +85,13 @@ class Preparers:
         self.context = context
         self.workers = workers
         self._pool = None
+        self._pids: set[int] = set()  # the workers: a pool replaces one that dies, silently
         if workers > 0:
             method = "fork" if sys.platform == "linux" else "spawn"
+            before = _children()
             self._pool = multiprocessing.get_context(method).Pool(
                 workers, initializer=_start, initargs=(context, os.getpid()))
+            self._pids = _children() - before
         self._sent: list[AsyncResult] = []
         self.depth = workers + 1  # batches in flight: one per worker, one for this process
 
@@ -84,7 +101,7 @@ class Preparers:
         if self._pool is not None and len(self._sent) < self.workers:
             result = self._pool.apply_async(_prepare, (jobs,))
             self._sent.append(result)
-            return Pending(result=result)
+            return Pending(result=result, alive=self.workers_alive)
         return Pending(local=lambda: prepare(jobs, self.context))
 
     @staticmethod
@@ -98,15 +115,29 @@ class Preparers:
                 pending()
                 return
 
+    def workers_alive(self) -> bool:
+        """Whether every worker process started with the pool still lives."""
+        return self._pids <= _children()
+
     def close(self) -> None:
         """Stop the workers once the batches sent to them are prepared (at most one each: a
-        second or so), after an error too. Never terminated: a worker killed while sending its
-        batch back dies holding the results queue's lock, and multiprocessing's shutdown then
-        waits on that lock for ever (a load whose store failed hung instead of reporting)."""
+        second or so), after an error too. Not terminated while they live: a worker killed
+        while sending its batch back dies holding the results queue's lock, and
+        multiprocessing's shutdown then waits on that lock for ever (a load whose store failed
+        hung instead of reporting). Terminated when one died: its batch never comes back, and
+        a pool waits for every batch before it closes."""
         if self._pool is None:
             return
-        self._pool.close()
+        if self.workers_alive():
+            self._pool.close()
+        else:
+            self._pool.terminate()
         self._pool.join()
+
+
+def _children() -> set[int]:
+    """The process ids of this process's live multiprocessing children."""
+    return {child.pid for child in multiprocessing.active_children() if child.pid is not None}
 
 
 def _start(context: Context, parent: int) -> None:

@@ -142,6 +142,7 @@ class Loader:
         workers = default_workers() if self.workers is None else self.workers
         preparer = Preparers(self._context, workers if following else 0)
         writer = _Writer(self.store, progress, self._pairs)
+        failed = True
         try:
             in_flight: deque[_Batch] = deque()
             for batch in chain([first] if first else [], batches):
@@ -151,9 +152,12 @@ class Loader:
             while in_flight:
                 self._settle_next(in_flight, preparer, summary, writer)
             writer.wait()
+            failed = False
         finally:
             preparer.close()
             writer.close()
+            if failed and self._pairs is not None:  # as a process that dies would: the file
+                self._pairs.rollback()  # is then out of step, and the next load rebuilds it
         # Every batch is written here: what is computed over the whole store goes after this
         # (also after a load that found a change cut short by a crash: nothing else to do).
         if self._changing or aggregates.tallies_pending(self.store, self.uris):

@@ -4,6 +4,7 @@ vocabularies, as a first load leaves it: ``vocab_store``)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -383,6 +384,30 @@ def test_a_load_killed_midway_leaves_records_wholly_in_or_out_and_rerunning_comp
     assert result.returncode == 0, result.stderr
     complete = publication_graphs(vocab_store)
     assert len(complete) == 1500 and {row["n"] for row in complete} == sizes
+
+
+def _die(jobs: list) -> list:
+    """A worker process killed as it takes a batch (the out-of-memory killer, say)."""
+    os.kill(os.getpid(), signal.SIGKILL)
+    return []
+
+
+def test_a_load_whose_worker_dies_stops_saying_so_and_rerunning_completes_it(
+        vocab_store: Settings, tmp_path: Path, monkeypatch):
+    from policykg.graph import parallel
+
+    many_pages(tmp_path / "in", 150)
+    monkeypatch.setenv("POLICYKG_BATCH_SIZE", "50")  # three batches: the first to a worker
+    monkeypatch.setattr(parallel, "_prepare", _die)  # what the forked worker runs
+    result = run(vocab_store, "load", str(tmp_path / "in"), "--quiet")
+    assert result.exit_code == 3, result.output
+    assert "the load stopped: a worker process preparing records died" in result.stderr
+    assert "run the same load again" in result.stderr
+    monkeypatch.undo()
+    monkeypatch.setenv("POLICYKG_BATCH_SIZE", "50")
+    again = run(vocab_store, "load", str(tmp_path / "in"), "--quiet")
+    assert again.exit_code == 0, again.output
+    assert len(publication_graphs(vocab_store)) == 150
 
 
 def aggregate_quads(settings: Settings, key: str = "IDB-LM-00577") -> set[tuple[str, str]]:

@@ -2,7 +2,7 @@
 figures behind the README's per-record breakdown.
 
     python bench/profile_load.py --records 10000 [--work DIR] [--into STORE] [--cprofile]
-                                 [--tallies STORE]
+                                 [--tallies STORE] [--gc-threshold N]
 
 1. a synthetic corpus (bench/synthetic.py, reused when it matches), loaded in one process
    (``workers=0``: every step runs here) into a store holding only the vocabularies (or, with
@@ -10,8 +10,10 @@ figures behind the README's per-record breakdown.
    step's CPU time is measured in the thread that runs it (``time.thread_time``: reading,
    mapping, SHACL validation, entailments and N-Quads, per-publication aggregates, the store
    writes in the writer thread, the closing refresh), and the CPU of RocksDB's own threads
-   (flushes and compactions) is read from /proc. No profiler runs, so pure-Python steps are
-   not inflated against native ones (cProfile made pyshacl look four times dearer);
+   (flushes and compactions) is read from /proc, and the cyclic garbage collector's CPU
+   (gc.callbacks; ``--gc-threshold`` to try another threshold). No profiler runs, so
+   pure-Python steps are not inflated against native ones (cProfile made pyshacl look four
+   times dearer);
 2. the quads of the loaded store by graph kind and by predicate;
 3. with ``--cprofile``, the same load again under cProfile, for its top functions;
 4. with ``--tallies STORE`` (e.g. the store bench/load.py left), times each tally's full
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import functools
+import gc
 import os
 import pstats
 import re
@@ -115,6 +118,31 @@ class StepClock:
             setattr(module, name, self.wrap(step, getattr(module, name)))
 
 
+class GcClock:
+    """The CPU seconds Python's cyclic garbage collector takes, in whichever thread runs it
+    (gc.callbacks: each collection's start and stop); inside the steps' own figures."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = 0
+        self._started: dict[int, float] = {}
+
+    def __enter__(self) -> GcClock:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        thread = threading.get_ident()
+        if phase == "start":
+            self._started[thread] = time.thread_time()
+        elif thread in self._started:
+            self.seconds += time.thread_time() - self._started.pop(thread)
+            self.collections += 1
+
+
 class ThreadCpu:
     """The CPU seconds of this process's threads by name, sampled from /proc (Linux) until
     stopped; a thread's last sample counts, so threads that end are kept."""
@@ -190,7 +218,7 @@ def measure(corpus: Path, work: Path, records: int,
     """Load under the step clock and print the CPU ms a record of each step and thread."""
     clock = StepClock()
     clock.install()
-    with ThreadCpu() as threads:
+    with ThreadCpu() as threads, GcClock() as collector:
         store, count, total = load_once(corpus, work, records, clock, into)
     threads_cpu = threads.by_name()
     per = 1000 / count
@@ -203,6 +231,9 @@ def measure(corpus: Path, work: Path, records: int,
     print(f"| RocksDB flushes and compactions (its own threads) | {rocksdb * per:.2f} |")
     rest = total - sum(timed.values()) - rocksdb
     print(f"| the rest (batching, hashing, bookkeeping, garbage collection) | {rest * per:.2f} |")
+    print(f"\nof which Python's cyclic garbage collection (in whichever step): "
+          f"{collector.seconds * per:.2f} ms a record, {collector.collections} collections "
+          f"(thresholds {gc.get_threshold()})")
     print("\nthreads (CPU s): " + ", ".join(f"{name} {seconds:.1f}"
                                            for name, seconds in threads_cpu.most_common()))
     return store
@@ -291,7 +322,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--into", type=Path,
                         help="load into a copy of this store (e.g. the one bench/load.py "
                              "left) records new to it, as bench/load_into.py: a late batch")
+    parser.add_argument("--gc-threshold", type=int, metavar="N",
+                        help="set Python's first-generation collection threshold to N")
     args = parser.parse_args(argv)
+    if args.gc_threshold:
+        gc.set_threshold(args.gc_threshold, *gc.get_threshold()[1:])
     if args.records and args.into:
         corpus = args.work / "corpus-after"
         load_into.new_corpus(corpus, args.records, after=1_000_000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import quote
 
 import pycountry
@@ -58,6 +59,7 @@ def web_address(value: str) -> URIRef:
     raise InvalidValue(f"'{value}' is not a web address")
 
 
+@lru_cache(maxsize=1024)  # asked for each text value; a repository uses a few qualifiers
 def language_tag(qualifier: str | None) -> str | None:
     """The BCP 47 tag of a value's language qualifier ('en_US' -> 'en-us', as DSpace writes
     it), None for none or for one that is no tag ('*', 'English (US)'): the value is kept

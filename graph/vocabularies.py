@@ -82,6 +82,6 @@ def shipped_closure(base: str) -> Graph | None:
     if not source.is_file():
         return None
     text = source.read_text(encoding="utf-8")
-    if closure_header() not in text[:text.find("\n", text.find("\n") + 1) + 1]:
+    if closure_header().rstrip("\n") not in text.split("\n", 2)[:2]:  # the header's lines
         return None
     return Graph(bind_namespaces="none").parse(data=text, format="turtle", publicID=base)

@@ -26,8 +26,7 @@ def build_graph() -> Graph:
     graphs = vocabulary_graphs(PLACEHOLDER).values()
     asserted = Graph(bind_namespaces="none")
     for graph in graphs:
-        for triple in graph:
-            asserted.add(triple)
+        asserted += graph
     inferred = closure(asserted)
     for graph in graphs:  # the files' own prefixes (not those of the base's IRIs)
         for prefix, namespace in graph.namespaces():

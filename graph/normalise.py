@@ -159,6 +159,8 @@ def tidy(text: str) -> str:
 
 def fold(text: str) -> str:
     """Lower-case ASCII with accents removed: the comparison form of names and labels."""
+    if text.isascii():  # most text: nothing to decompose, and casefold is lower there
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 

@@ -36,3 +36,17 @@ def test_a_web_address_the_store_would_refuse_is_an_invalid_value(value):
 def test_a_web_address_is_kept_as_written():
     address = "https://publications.iadb.org/publications/english/document/A%20B.pdf"
     assert str(normalise.web_address(f"  {address} ")) == address
+
+
+@pytest.mark.parametrize(("text", "folded"), [
+    ("RABELLOTTI,  Roberta", "rabellotti,  roberta"), ("Durán Bastos", "duran bastos"),
+    ("Straße", "strasse"), ("São Paulo", "sao paulo"), ("Ñandú", "nandu"),
+])
+def test_folding_ignores_case_and_accents(text, folded):
+    assert normalise.fold(text) == folded
+
+
+def test_folding_ascii_text_is_lower_casing_it():
+    every = "".join(map(chr, range(128)))
+    assert normalise.fold(every) == every.lower()
+    assert normalise.fold(every + "é") == every.lower() + "e"  # the general path agrees

@@ -45,6 +45,8 @@ from policykg.graph.record import FieldValue, ReadError, Record
 FORMAT = "oai-xml"
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 DIM_NS = "http://www.dspace.org/xmlns/dspace/dim"
+_ERROR_TAG = f"{{{OAI_NS}}}error"
+_RECORD_TAGS = (f"{{{OAI_NS}}}record", "record")
 DC_FORMATS = ("oai_dc", "qdc")  # each read by graph/data/<prefix>-fields.toml
 PAYLOADS = ("dim", *DC_FORMATS)  # the metadata prefixes read
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -174,9 +176,10 @@ def _child(element: etree._Element, local: str) -> etree._Element | None:
 
 def _text(element: etree._Element, name: str) -> str:
     """An element's text; BadRecord if it holds an (unexpanded) entity reference."""
-    for node in element.iter():
-        if node.tag is etree.Entity:
-            raise BadRecord(f"field {name}: entity reference {node.text} is not expanded")
+    if not len(element):  # no child element, entity reference or comment: most values
+        return element.text or ""
+    for node in element.iter(etree.Entity):
+        raise BadRecord(f"field {name}: entity reference {node.text} is not expanded")
     return "".join(element.itertext())
 
 
@@ -296,12 +299,12 @@ def _read_events(parser: etree.XMLPullParser, source: str, fmt: str,
     """The records (and OAI-PMH errors) among the parser's pending events; ``found[0]`` counts
     them."""
     for _, element in parser.read_events():
-        namespace, local = _qname(element)
-        if local == "record" and namespace in (OAI_NS, None):
+        tag = element.tag
+        if tag in _RECORD_TAGS:
             found[0] += 1
             yield parse_record(element, source, found[0], fmt)
             _release(element)
-        elif local == "error" and namespace == OAI_NS:
+        elif tag == _ERROR_TAG:
             error = _oai_error(source, element, fmt)
             if error is not None:
                 found[0] += 1

@@ -27,6 +27,13 @@ from policykg.graph.uris import Uris
 
 PKG = Namespace("https://w3id.org/policykg/ontology#")
 DEFAULT_MAPPING = "mapping-idb.toml"
+# The terms every record uses, looked up once: rdflib's namespace classes check each
+# attribute access (half a microsecond, a few hundred times a record).
+_TYPE, _FIRST, _REST, _NIL = RDF.type, RDF.first, RDF.rest, RDF.nil
+_LABEL, _CONCEPT, _IN_SCHEME, _PREF_LABEL, _NOTATION = (
+    RDFS.label, SKOS.Concept, SKOS.inScheme, SKOS.prefLabel, SKOS.notation)
+_PERSON, _NAME, _FAMILY_NAME, _GIVEN_NAME = (
+    FOAF.Person, FOAF.name, FOAF.familyName, FOAF.givenName)
 
 
 @dataclass(frozen=True)
@@ -213,7 +220,7 @@ def map_record(record: Record, mapping: Mapping, uris: Uris, lookups: Lookups) -
     triples: set[Triple] = set()
     emitter = _Emitter(triples, subject, uris, lookups, _record_language(record, mapping))
     mapped = MappedRecord(record, key, subject, triples)
-    triples.add((subject, RDF.type, mapping.record_class))
+    triples.add((subject, _TYPE, mapping.record_class))
     for fv in record.fields:
         if normalise.control_characters(fv.value):
             mapped.problems.append(Problem("Violation", fv.field, fv.value,
@@ -231,8 +238,9 @@ def map_record(record: Record, mapping: Mapping, uris: Uris, lookups: Lookups) -
             mapped.problems.append(Problem(
                 "Violation", fv.field, fv.value,
                 f"could not be mapped ({type(error).__name__}: {error}); please report it"))
-    for predicate, members in emitter.lists.items():
-        emitter.add(predicate, _rdf_list(triples, members))
+    labels = _list_labels(key)
+    for number, (predicate, members) in enumerate(emitter.lists.items()):
+        emitter.add(predicate, _rdf_list(triples, members, f"{labels}x{number}"))
     return mapped
 
 
@@ -247,15 +255,22 @@ def _map_value(emitter: _Emitter, mapping: Mapping, mapped: MappedRecord,
         KINDS[rule.kind](emitter, rule, fv)
 
 
-def _rdf_list(triples: set[Triple], members: list[URIRef]) -> BNode | URIRef:
-    """An rdf:List of members (as rdflib's Collection writes it); its head."""
+def _list_labels(key: str) -> str:
+    """The start of the blank node labels of a record's lists: its own (a hash of its key),
+    and the same each time it is mapped, so that mapping a record is a pure function."""
+    return "l" + hashlib.blake2s(key.encode(), digest_size=8).hexdigest()
+
+
+def _rdf_list(triples: set[Triple], members: list[URIRef], label: str) -> BNode | URIRef:
+    """An rdf:List of members (as rdflib's Collection writes it), its nodes labelled
+    ``label`` and their position; its head."""
     if not members:
-        return RDF.nil
-    head = node = BNode()
+        return _NIL
+    head = node = BNode(f"{label}n0")
     for index, member in enumerate(members):
-        triples.add((node, RDF.first, member))
-        following = BNode() if index + 1 < len(members) else RDF.nil
-        triples.add((node, RDF.rest, following))
+        triples.add((node, _FIRST, member))
+        following = BNode(f"{label}n{index + 1}") if index + 1 < len(members) else _NIL
+        triples.add((node, _REST, following))
         node = following
     return head
 
@@ -340,11 +355,11 @@ def _person(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     if not _slug(display):
         raise InvalidValue(f"'{fv.value}' is not a person's name")
     person = out.uris.id("person", _slug(f"{family} {given or ''}"))
-    out.about(person, RDF.type, FOAF.Person)
-    out.about(person, FOAF.name, Literal(display))
-    out.about(person, FOAF.familyName, Literal(family))
+    out.about(person, _TYPE, _PERSON)
+    out.about(person, _NAME, Literal(display))
+    out.about(person, _FAMILY_NAME, Literal(family))
     if given:
-        out.about(person, FOAF.givenName, Literal(given))
+        out.about(person, _GIVEN_NAME, Literal(given))
     out.add(rule.property, person)
     if "ordered" in rule.options:
         members = out.lists.setdefault(URIRef(rule.options["ordered"]), [])
@@ -357,8 +372,8 @@ def _organisation(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     found = out.lookups.find(rule.options.get("vocabulary", "org"), name)
     if found is None:
         found = out.uris.id("org", _slug(name))
-        out.about(found, RDF.type, FOAF.Organization)
-        out.about(found, RDFS.label, out.label(fv, name))
+        out.about(found, _TYPE, FOAF.Organization)
+        out.about(found, _LABEL, out.label(fv, name))
     out.add(rule.property, found)
 
 
@@ -367,7 +382,7 @@ def _region(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     found = out.lookups.find("regions", name)
     if found is None:
         found = out.uris.id("region", _slug(name))
-        out.about(found, RDFS.label, out.label(fv, name))
+        out.about(found, _LABEL, out.label(fv, name))
     out.add(rule.property, found)
 
 
@@ -379,9 +394,9 @@ def _concept(out: _Emitter, rule: FieldRule, fv: FieldValue, label: str | None =
     if not key:
         raise InvalidValue(f"'{label}' has no letters or digits")
     concept = out.uris.id(kind, key)
-    out.about(concept, RDF.type, SKOS.Concept)
-    out.about(concept, SKOS.inScheme, out.uris.id("scheme", scheme))
-    out.about(concept, SKOS.prefLabel, out.text(fv, label))
+    out.about(concept, _TYPE, _CONCEPT)
+    out.about(concept, _IN_SCHEME, out.uris.id("scheme", scheme))
+    out.about(concept, _PREF_LABEL, out.text(fv, label))
     out.add(rule.property, concept)
 
 
@@ -402,10 +417,10 @@ def _doctype(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     concept = out.lookups.find("doctypes", name)
     if concept is None:
         concept = out.uris.id("doctype", _slug(name))
-        out.about(concept, RDFS.label, out.label(fv, name))
+        out.about(concept, _LABEL, out.label(fv, name))
     out.add(rule.property, concept)
     for class_iri in out.lookups.document_classes.get(concept, []):
-        out.add(RDF.type, class_iri)
+        out.add(_TYPE, class_iri)
 
 
 def _operation(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
@@ -413,9 +428,9 @@ def _operation(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     if not _slug(number):
         raise InvalidValue(f"'{fv.value}' is not an operation number")
     operation = out.uris.id("operation", number.replace(" ", "-"))
-    out.about(operation, RDF.type, PKG.Operation)
-    out.about(operation, SKOS.notation, Literal(number))
-    out.about(operation, RDFS.label, Literal(number))
+    out.about(operation, _TYPE, PKG.Operation)
+    out.about(operation, _NOTATION, Literal(number))
+    out.about(operation, _LABEL, Literal(number))
     out.add(rule.property, operation)
 
 

@@ -10,7 +10,7 @@ from policykg.graph.mapping import Mapping, map_record
 from policykg.graph.pipeline import Loader
 from policykg.graph.quarantine import Quarantine
 from policykg.graph.readers import read
-from policykg.graph.record import Record
+from policykg.graph.record import FieldValue, Record
 from policykg.graph.reference import prepare
 from policykg.graph.store import open_store
 from policykg.graph.uris import Uris
@@ -162,3 +162,20 @@ def test_every_field_of_the_sample_yields_a_triple():
         if len(mapped.graph) <= 1 or mapped.problems or mapped.unmapped_fields:
             silent.append(value.field)
     assert silent == []
+
+
+def test_mapping_a_record_twice_gives_the_same_triples_blank_nodes_included():
+    uris = Uris(BASE)
+    lookups = prepare(open_store(None), uris).lookups
+    mapping = Mapping.load()
+    (record,) = list(read(SAMPLE))
+    first, second = (map_record(record, mapping, uris, lookups) for _ in range(2))
+    assert first.triples == second.triples
+    lists = {s for s, p, _ in first.triples if str(p).endswith("#first")}
+    assert len(lists) == 2  # the two creators' list nodes, labelled by the record's key
+    renumbered = [FieldValue(v.field, "IDB-LM-99999") if v.field == "idb.identifier.pubnumber"
+                  else v for v in record.fields]
+    other = map_record(Record(record.source, "oai:other", record.format, renumbered),
+                       mapping, uris, lookups)
+    assert other.key == "IDB-LM-99999"
+    assert not lists & {s for s, _, _ in other.triples}  # another record, other labels

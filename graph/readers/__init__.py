@@ -148,6 +148,7 @@ def utf8_lines(path: Path) -> Iterator[str]:
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Halves of a UTF-16 pair, alone: JSON can escape them ("\\ud800"), UTF-8 cannot hold them.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SUSPECT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")  # either
 _NO_LANGUAGE = {"", "*"}
 
 
@@ -165,6 +166,14 @@ def field_value(name: str, value: str | None, language: str | None = None) -> Fi
     the value or the field's name), rejects the record (BadRecord)."""
     if value is None:
         return None
+    if _SUSPECT.search(value) or _SURROGATE.search(name):  # rare: say which, and where
+        _refuse(name, value)
+    value = value.strip()
+    return FieldValue(name, value, clean_language(language)) if value else None
+
+
+def _refuse(name: str, value: str) -> None:
+    """Raise the BadRecord of a value with a control character or half a UTF-16 pair."""
     bad = _CONTROL.search(value)
     if bad:
         code = f"U+{ord(bad.group()):04X}"
@@ -173,8 +182,6 @@ def field_value(name: str, value: str | None, language: str | None = None) -> Fi
         if lone := _SURROGATE.search(text):
             raise BadRecord(f"{where}: unpaired surrogate U+{ord(lone.group()):04X} at offset "
                             f"{lone.start()} (a JSON escape of half a character)")
-    value = value.strip()
-    return FieldValue(name, value, clean_language(language)) if value else None
 
 
 def bad_record(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote
 
 from rdflib import URIRef
@@ -23,11 +24,11 @@ class Uris:
 
     def id(self, kind: str, key: str) -> URIRef:
         """The IRI of a thing: {base}id/{kind}/{key}."""
-        return URIRef(f"{self.base}id/{kind}/{quote(key, safe='-._~')}")
+        return _minted(f"{self.base}id/{kind}/", key)
 
     def graph(self, kind: str, key: str) -> URIRef:
         """The named graph holding what the records assert about a thing."""
-        return URIRef(f"{self.base}graph/{kind}/{quote(key, safe='-._~')}")
+        return _minted(f"{self.base}graph/{kind}/", key)
 
     def inferred_graph(self, kind: str, key: str) -> URIRef:
         """The named graph holding what OWL RL entails from that thing's graph."""
@@ -44,3 +45,10 @@ class Uris:
             return None
         kind, _, key = iri[len(prefix):].partition("/")
         return (kind, key) if kind and key else None
+
+
+@lru_cache(maxsize=65536)
+def _minted(prefix: str, key: str) -> URIRef:
+    """prefix + the key quoted, as a URIRef: records name the same people, keywords, concepts
+    and schemes again and again, and quoting and rdflib's IRI check cost more than a look-up."""
+    return URIRef(prefix + quote(key, safe="-._~"))

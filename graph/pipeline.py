@@ -286,13 +286,13 @@ class Loader:
             records.append(record_graph)
             members[aggregates.publication_of(record_graph)] = result.members
             aggregate = aggregates.aggregate_graph(record_graph)
-            remove.append(aggregate)  # rewritten with the record
             written.append(aggregate)
-            if self._known.hash_of(record_graph) is not None:
+            if self._known.hash_of(record_graph) is not None:  # its graphs are rewritten
                 summary.replaced += 1
                 previous.append(record_graph)
-                remove += [record_graph, inferred_graph_of(record_graph)]
-            else:
+                remove += [record_graph, inferred_graph_of(record_graph), aggregate]
+            else:  # a record the store lacks has no aggregate graph or words either
+                # (removing a record removes them; a write cut short is undone by the journal)
                 summary.loaded += 1
             chunks = []
             for chunk in result.chunks:
@@ -307,7 +307,7 @@ class Loader:
             stamps.append(result.aggregates[1])
             self._known.hashes[record_graph] = digest
             self.quarantine.release(result.key)
-        batch = Written(remove, texts, derived, stamps, records, members, written)
+        batch = Written(remove, texts, derived, stamps, records, members, written, previous)
         if not previous:
             writer.submit(batch, count)
             return
@@ -412,9 +412,10 @@ class Written:
     texts: list[str]
     aggregates: list[str] = field(default_factory=list)
     stamps: list[str] = field(default_factory=list)
-    records: list[str] = field(default_factory=list)  # record graphs written, words rewritten
+    records: list[str] = field(default_factory=list)  # record graphs written (and words)
     members: dict[str, Members] = field(default_factory=dict)  # publication -> its members
     graphs: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)  # record graphs rewritten: words go first
 
     def write(self, store: GraphStore, pairs: PairCounts | None = None) -> None:
         """Write it to a store, and tell ``pairs`` of its publications. An embedded store:
@@ -436,7 +437,7 @@ class Written:
     def _bulk_write(self, store: GraphStore, engine: ox.Store) -> None:
         for graph in self.remove:
             engine.remove_graph(ox.NamedNode(graph))
-        aggregates.remove_words(store, self.records)
+        aggregates.remove_words(store, self.replaced)
         # records, then aggregates: two writes of a kind each are cheaper than one of both
         # (267-270 records/s against 247-253, a late batch of bench/load_into.py)
         bulk_write(engine, self.texts)

@@ -85,10 +85,13 @@ def test_reloading_a_changed_record_replaces_its_graph_wholly(vocab_store: Setti
                                                               tmp_path: Path):
     run(vocab_store, "load", str(write(tmp_path, "a.txt", page())))
     changed = page(**{"dc.subject.keywordsCaribbean;": "dc.subject.keywordsClusters;",
-                      TITLE: "A New Title"})
+                      TITLE: "A New Title", "mainstreaming": "zanzibarising"})
     result = run(vocab_store, "load", str(write(tmp_path, "a.txt", changed)))
     assert "replaced 1" in result.output
     assert [t[:11] for t in titles(vocab_store)] == ["A New Title"]
+    words = {row["w"] for row in query(
+        vocab_store, f"SELECT ?w {{ <{BASE}id/publication/IDB-LM-00577> <{PKG_WORD}> ?w }}")}
+    assert "zanzibarising" in words and "mainstreaming" not in words  # no stale word
     keywords = query(vocab_store,
                      "SELECT ?k { ?p <https://w3id.org/policykg/ontology#keyword> ?k }")
     assert BASE + "id/keyword/caribbean" not in {row["k"] for row in keywords}

@@ -47,7 +47,7 @@ class Uris:
         return (kind, key) if kind and key else None
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _minted(prefix: str, key: str) -> URIRef:
     """prefix + the key quoted, as a URIRef: records name the same people, keywords, concepts
     and schemes again and again, and quoting and rdflib's IRI check cost more than a look-up."""

@@ -80,9 +80,9 @@ class Prepared:
 class EntityTexts:
     """The N-Quads of the graphs of things records name (persons, keywords, operations), by
     graph and asserted triples, the last ENTITY_TEXTS used: records name the same people and
-    keywords again and again (15 such graphs a synthetic record, one in six new in 3,000
-    records), and the same triples under the same tables give the same text. Not shipped to
-    worker processes: each fills its own."""
+    keywords again and again (15 such graphs a synthetic record, about one in five new in
+    3,000 records), and the same triples under the same tables give the same text. Not
+    shipped to worker processes: each fills its own."""
 
     def __init__(self, size: int = ENTITY_TEXTS) -> None:
         self.size = size
@@ -91,7 +91,7 @@ class EntityTexts:
     def get(self, asserted: str, compute: Callable[..., str], *arguments: object) -> str:
         """The text of an entity graph whose own triples are ``asserted`` (N-Quads) with
         their entailments: ``asserted + compute(*arguments)``, unless remembered."""
-        key = "".join(sorted(asserted.splitlines()))  # its lines in any order: the same graph
+        key = "\n".join(sorted(asserted.splitlines()))  # its lines in any order: one graph
         text = self._texts.get(key)
         if text is not None:
             self._texts.move_to_end(key)

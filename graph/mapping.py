@@ -302,11 +302,17 @@ def record_key(record: Record, mapping: Mapping) -> str:
 
 def _record_language(record: Record, mapping: Mapping) -> str | None:
     """The language tag of the record's texts that have none: the primary subtag of its
-    language field ('es_AR' -> 'es'), None when that is no two- or three-letter tag."""
+    language field ('es_AR' -> 'es'), or the code of the language it names ('Español' ->
+    'es'); None when it is neither."""
     value = record.first(mapping.language_field) if mapping.language_field else None
     tag = normalise.language_tag(value)
     code = tag.split("-")[0] if tag else ""
-    return code if len(code) in (2, 3) else None
+    if len(code) in (2, 3) or not value:
+        return code or None
+    try:
+        return normalise.language_code(value)
+    except DoubtfulValue:
+        return None
 
 
 # Kind handlers: each adds the triples of one value or raises InvalidValue.

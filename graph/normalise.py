@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import gettext
 import re
 import unicodedata
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from urllib.parse import quote
 
 import pycountry
@@ -136,6 +137,13 @@ def language_parts(value: str) -> list[str]:
 
 def language_iri(value: str) -> URIRef:
     """The ISO 639 IRI (Library of Congress) of a language code or name: 'en' -> iso639-1/en"""
+    code = language_code(value)
+    return URIRef(f"http://id.loc.gov/vocabulary/iso639-{1 if len(code) == 2 else 2}/{code}")
+
+
+def language_code(value: str) -> str:
+    """The ISO 639-1 code (else 639-2) of a language code or name, in English or in a language
+    records come in: 'en_US', 'eng', 'English', 'Inglés' -> 'en'. DoubtfulValue if none."""
     code = value.strip().replace("_", "-").split("-")[0].lower()
     language = (
         pycountry.languages.get(alpha_2=code)
@@ -146,10 +154,29 @@ def language_iri(value: str) -> URIRef:
         try:
             language = pycountry.languages.lookup(value.strip())
         except LookupError:
-            raise DoubtfulValue(f"'{value}' is not an ISO 639 language code") from None
-    if getattr(language, "alpha_2", None):
-        return URIRef(f"http://id.loc.gov/vocabulary/iso639-1/{language.alpha_2}")
-    return URIRef(f"http://id.loc.gov/vocabulary/iso639-2/{language.alpha_3}")
+            language = _languages_by_name().get(fold(value.strip()))
+    if language is None:
+        raise DoubtfulValue(f"'{value}' is not an ISO 639 language code or name")
+    return getattr(language, "alpha_2", None) or language.alpha_3
+
+
+# The gettext catalogues of the languages records come in besides English (as for the region
+# labels, ontology/build_regions.py): dc.language.iso may name a language in them.
+_NAME_CATALOGUES = ("es", "pt_BR", "pt", "fr")
+
+
+@cache
+def _languages_by_name() -> dict[str, object]:
+    """The languages with a two-letter code by their folded names in _NAME_CATALOGUES
+    ("espanol", "ingles", "portugues", "francais"...), from pycountry's translations."""
+    found: dict[str, object] = {}
+    for catalogue in _NAME_CATALOGUES:
+        names = gettext.translation("iso639-3", pycountry.LOCALES_DIR, languages=[catalogue],
+                                    fallback=True)
+        for language in pycountry.languages:
+            if hasattr(language, "alpha_2"):
+                found.setdefault(fold(names.gettext(language.name)), language)
+    return found
 
 
 def tidy(text: str) -> str:

@@ -311,15 +311,17 @@ def test_a_language_value_that_names_no_language_is_kept_with_a_warning(
 def test_a_record_language_that_is_no_language_tag_leaves_its_texts_untagged(
         vocab_store: Settings, tmp_path: Path):
     """The record's language tags its texts that carry none of their own: "es_AR" tags
-    them "es"; a value that is no tag ("ñu", letters but not ASCII) tags nothing, and its
-    texts still load."""
-    result = load_with_languages(vocab_store, tmp_path, "es_AR", "ñu")
-    assert "loaded 2" in result.output, result.output
-    rows = query(vocab_store, """SELECT ?p (LANG(?title) AS ?tag) WHERE {
+    them "es", and so does the name "Español"; a value that is neither ("ñu", letters but
+    not ASCII) tags nothing, and its texts still load."""
+    result = load_with_languages(vocab_store, tmp_path, "es_AR", "ñu", "Español")
+    assert "loaded 3" in result.output, result.output
+    rows = query(vocab_store, """SELECT ?p (LANG(?title) AS ?tag) ?language WHERE {
         ?p a <https://w3id.org/policykg/ontology#Publication> ;
-           <http://purl.org/dc/terms/title> ?title }""")
-    assert {(row["p"].rsplit("/", 1)[1], row["tag"]) for row in rows} == {
-        ("IDB-LM-00001", "es"), ("IDB-LM-00002", "")}
+           <http://purl.org/dc/terms/title> ?title .
+        OPTIONAL { ?p <http://purl.org/dc/terms/language> ?language } }""")
+    assert {(row["p"].rsplit("/", 1)[1], row["tag"], row.get("language", "")[-2:])
+            for row in rows} == {("IDB-LM-00001", "es", "es"), ("IDB-LM-00002", "", ""),
+                                 ("IDB-LM-00003", "es", "es")}
 
 
 def many_pages(folder: Path, count: int) -> None:

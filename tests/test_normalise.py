@@ -50,3 +50,20 @@ def test_folding_ascii_text_is_lower_casing_it():
     every = "".join(map(chr, range(128)))
     assert normalise.fold(every) == every.lower()
     assert normalise.fold(every + "é") == every.lower() + "e"  # the general path agrees
+
+
+@pytest.mark.parametrize(("value", "code"), [
+    ("en", "en"), ("en_US", "en"), ("eng", "en"), ("fre", "fr"), ("English", "en"),
+    ("Inglés", "en"), ("Español", "es"), ("espanhol", "es"), ("Português", "pt"),
+    ("Français", "fr"), ("Anglais", "en"), ("Alemán", "de"),
+])
+def test_a_language_is_found_by_its_code_or_by_its_name_in_a_language_records_come_in(
+        value, code):
+    assert normalise.language_code(value) == code
+    assert str(normalise.language_iri(value)).endswith(f"/iso639-1/{code}")
+
+
+@pytest.mark.parametrize("value", ["Klingonish", "ñu", "other", "N/A"])
+def test_a_value_naming_no_language_is_doubtful(value):
+    with pytest.raises(normalise.DoubtfulValue):
+        normalise.language_code(value)

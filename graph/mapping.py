@@ -307,10 +307,10 @@ def _record_language(record: Record, mapping: Mapping) -> str | None:
     value = record.first(mapping.language_field) if mapping.language_field else None
     tag = normalise.language_tag(value)
     code = tag.split("-")[0] if tag else ""
-    if len(code) in (2, 3) or not value:
-        return code or None
+    if len(code) in (2, 3):
+        return code
     try:
-        return normalise.language_code(value)
+        return normalise.language_code(value) if value else None
     except DoubtfulValue:
         return None
 

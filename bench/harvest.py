@@ -43,9 +43,10 @@ def start_server(args: argparse.Namespace, files: Path) -> tuple[subprocess.Pope
 
 def prepare_store(home: Path) -> None:
     """A store under ``home`` with the vocabularies and their closure installed."""
-    code = ("import sys; from policykg.graph.store import open_store; "
-            "from policykg.graph.reference import prepare; from policykg.graph.uris import Uris; "
-            "from policykg.graph.uris import DEFAULT_BASE as B; "
+    code = ("import sys; from policykg.graph.store.embedded import open_store; "
+            "from policykg.graph.inference.reference import prepare; "
+            "from policykg.graph.rdf.uris import Uris; "
+            "from policykg.graph.rdf.uris import DEFAULT_BASE as B; "
             "s = open_store('oxigraph:' + sys.argv[1]); prepare(s, Uris(B)); s.close()")
     subprocess.run([sys.executable, "-c", code, str(home / "store")], check=True)
 

@@ -28,12 +28,12 @@ sys.path.insert(0, str(HERE))
 import synthetic  # noqa: E402 - bench/ is not a package
 
 from policykg.graph import readers  # noqa: E402
-from policykg.graph.mapping import Mapping  # noqa: E402
-from policykg.graph.pipeline import Loader  # noqa: E402
-from policykg.graph.quarantine import Quarantine  # noqa: E402
-from policykg.graph.reference import prepare  # noqa: E402
-from policykg.graph.store import OxigraphStore  # noqa: E402
-from policykg.graph.uris import Uris  # noqa: E402
+from policykg.graph.inference.reference import prepare  # noqa: E402
+from policykg.graph.loading.loader import Loader  # noqa: E402
+from policykg.graph.loading.quarantine import Quarantine  # noqa: E402
+from policykg.graph.mapping.rules import Mapping  # noqa: E402
+from policykg.graph.rdf.uris import Uris  # noqa: E402
+from policykg.graph.store.embedded import OxigraphStore  # noqa: E402
 
 BASE = "http://localhost:8000/"
 

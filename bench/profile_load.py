@@ -46,20 +46,18 @@ import load as load_bench  # noqa: E402 - bench/ is not a package
 import load_into  # noqa: E402
 import pyoxigraph as ox  # noqa: E402
 
-from policykg.graph import (  # noqa: E402
-    aggregates,
-    pair_counts,
-    pipeline,
-    readers,
-)
-from policykg.graph import prepare as preparing  # noqa: E402
-from policykg.graph.mapping import Mapping  # noqa: E402
-from policykg.graph.pair_counts import PairCounts  # noqa: E402
-from policykg.graph.pipeline import Loader  # noqa: E402
-from policykg.graph.quarantine import Quarantine  # noqa: E402
-from policykg.graph.reference import prepare  # noqa: E402
-from policykg.graph.store import OxigraphStore  # noqa: E402
-from policykg.graph.uris import Uris  # noqa: E402
+from policykg.graph import readers  # noqa: E402
+from policykg.graph.aggregates import pair_counts  # noqa: E402
+from policykg.graph.aggregates import refresh as aggregates  # noqa: E402
+from policykg.graph.aggregates.pair_counts import PairCounts  # noqa: E402
+from policykg.graph.inference.reference import prepare  # noqa: E402
+from policykg.graph.loading import loader as pipeline  # noqa: E402
+from policykg.graph.loading import prepare as preparing  # noqa: E402
+from policykg.graph.loading.loader import Loader  # noqa: E402
+from policykg.graph.loading.quarantine import Quarantine  # noqa: E402
+from policykg.graph.mapping.rules import Mapping  # noqa: E402
+from policykg.graph.rdf.uris import Uris  # noqa: E402
+from policykg.graph.store.embedded import OxigraphStore  # noqa: E402
 
 BASE = "http://localhost:8000/"
 # The steps timed, by (module, function): each is timed in the thread that calls it.

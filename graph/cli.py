@@ -13,14 +13,20 @@ import click
 import pyoxigraph as ox
 
 from policykg.graph import readers
-from policykg.graph.aggregates import Words
+from policykg.graph.aggregates.refresh import Words
 from policykg.graph.config import Settings, load_settings
-from policykg.graph.mapping import Mapping
-from policykg.graph.parallel import WorkerLost
-from policykg.graph.pipeline import Loader
-from policykg.graph.quarantine import Quarantine
-from policykg.graph.store import EXPORT_FORMATS, StoreError, StoreUnavailable, is_remote, open_store
-from policykg.graph.uris import Uris
+from policykg.graph.loading.loader import Loader
+from policykg.graph.loading.quarantine import Quarantine
+from policykg.graph.loading.workers import WorkerLost
+from policykg.graph.mapping.rules import Mapping
+from policykg.graph.rdf.uris import Uris
+from policykg.graph.store.embedded import (
+    EXPORT_FORMATS,
+    StoreError,
+    StoreUnavailable,
+    is_remote,
+    open_store,
+)
 
 
 @click.group()
@@ -108,8 +114,7 @@ def harvest(settings: Settings, url: str | None, set_spec: str | None, from_date
 
     Exit status: 0 done, 1 done with rejected records, 2 usage error, 3 harvest stopped
     (its state is kept: the next run goes on from it), 130 interrupted."""
-    from policykg.graph import harvest as harvesting
-
+    from policykg.graph.harvest import harvester as harvesting
     if status:
         for line in harvesting.status_lines(settings):
             click.echo(line)
@@ -287,7 +292,7 @@ def rejected(settings: Settings) -> None:
 @click.pass_obj
 def remove(settings: Settings, identifiers: tuple[str, ...]) -> None:
     """Remove publications by key (IDB-LM-00577), IRI, or source identifier (oai:...)."""
-    from policykg.graph.maintenance import remove_publications
+    from policykg.graph.loading.maintenance import remove_publications
 
     with open_store(settings.store_location, settings=settings) as store:
         removed, missing = remove_publications(store, Uris(settings.base), list(identifiers))
@@ -321,7 +326,7 @@ def compact(settings: Settings) -> None:
 @click.pass_obj
 def validate_command(settings: Settings, output: str) -> None:
     """Validate every record in the store against the shapes."""
-    from policykg.graph.maintenance import validate_store
+    from policykg.graph.loading.maintenance import validate_store
 
     with open_store(settings.store_location, read_only=True, settings=settings) as store:
         conforms, report, lines = validate_store(store, Uris(settings.base))

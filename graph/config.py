@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from policykg.graph.uris import DEFAULT_BASE
+from policykg.graph.rdf.uris import DEFAULT_BASE
 
 
 @dataclass(frozen=True)

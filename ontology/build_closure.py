@@ -14,8 +14,8 @@ from pathlib import Path
 
 from rdflib import Graph
 
-from policykg.graph.infer import closure
-from policykg.graph.vocabularies import CLOSURE_FILE, closure_header, vocabulary_graphs
+from policykg.graph.inference.entailment import closure
+from policykg.graph.inference.vocabularies import CLOSURE_FILE, closure_header, vocabulary_graphs
 from policykg.ontology.build_jel import PLACEHOLDER, serialize_relative
 
 OUTPUT = Path(__file__).with_name(CLOSURE_FILE)

@@ -42,7 +42,7 @@ from virtuoso import Virtuoso, virtuoso  # noqa: F401 - the session fixture
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from policykg.graph.config import Settings
-from policykg.graph.store import GraphStore
+from policykg.graph.store.embedded import GraphStore
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE = FIXTURES / "dspace-page-IDB-LM-00577.txt"
@@ -61,8 +61,7 @@ class LiveServer:
 
     def stop(self) -> None:
         """Stop serving and stop the app's query workers."""
-        from policykg.webapp import sparql
-
+        from policykg.webapp.sparql import protocol as sparql
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(10)
@@ -260,9 +259,9 @@ def server_factory() -> Iterator[Callable[..., LiveServer]]:
 @pytest.fixture(scope="session")
 def vocabulary_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An embedded store holding only the vocabularies and their closure (built once)."""
-    from policykg.graph.reference import prepare
-    from policykg.graph.store import OxigraphStore
-    from policykg.graph.uris import Uris
+    from policykg.graph.inference.reference import prepare
+    from policykg.graph.rdf.uris import Uris
+    from policykg.graph.store.embedded import OxigraphStore
 
     path = tmp_path_factory.mktemp("vocabularies") / "store"
     store = OxigraphStore(path)

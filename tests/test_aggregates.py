@@ -1,4 +1,4 @@
-"""Aggregates computed at load time (policykg.graph.aggregates), on a handful of records written
+"""Aggregates computed at load time (graph/aggregates), on a handful of records written
 straight into an in-memory store with the layout the pipeline writes."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from collections import Counter
 import pyoxigraph as ox
 import pytest
 
-from policykg.graph import aggregates
-from policykg.graph.store import OxigraphStore
-from policykg.graph.uris import Uris
+from policykg.graph.aggregates import refresh as aggregates
+from policykg.graph.rdf.uris import Uris
+from policykg.graph.store.embedded import OxigraphStore
 
 BASE = "http://localhost:8000/"
 PKG = "https://w3id.org/policykg/ontology#"

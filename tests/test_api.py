@@ -1,4 +1,4 @@
-"""The query catalogue over HTTP (policykg.webapp.api): list, run, CSV, errors, OpenAPI."""
+"""The query catalogue over HTTP (policykg.webapp.api.routes): list, run, CSV, errors, OpenAPI."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ import pytest
 from conftest import LiveServer, fetch
 from flask.testing import FlaskClient
 
-from policykg.graph import aggregates
+from policykg.graph.aggregates import refresh as aggregates
 from policykg.graph.config import Settings
-from policykg.graph.store import OxigraphStore, open_store
-from policykg.graph.uris import Uris
-from policykg.webapp.api import catalogue_examples, openapi_document
+from policykg.graph.rdf.uris import Uris
+from policykg.graph.store.embedded import OxigraphStore, open_store
+from policykg.webapp.api.catalogue import catalogue
+from policykg.webapp.api.routes import catalogue_examples, openapi_document
 from policykg.webapp.app import create_app
-from policykg.webapp.catalogue import catalogue
 
 BASE = "http://localhost:8000/"
 JSON_TYPE = "application/sparql-results+json"

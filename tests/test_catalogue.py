@@ -1,4 +1,4 @@
-"""The query catalogue (sparql/*.rq, policykg.webapp.catalogue): headers, parameter binding,
+"""The query catalogue (sparql/*.rq, policykg.webapp.api.catalogue): headers, parameter binding,
 and every named query on the store of the sample record."""
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from policykg.graph import aggregates
-from policykg.graph.sparql_text import with_limit
-from policykg.graph.store import OxigraphStore
-from policykg.graph.uris import Uris
-from policykg.webapp import catalogue as cat
+from policykg.graph.aggregates import refresh as aggregates
+from policykg.graph.rdf.sparql_text import with_limit
+from policykg.graph.rdf.uris import Uris
+from policykg.graph.store.embedded import OxigraphStore
+from policykg.webapp.api import catalogue as cat
 
 BASE = "http://localhost:8000/"
 ID = BASE + "id/"

@@ -14,10 +14,10 @@ from rdflib import Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, XSD
 
 from policykg.graph.config import Settings
-from policykg.graph.store import OxigraphStore, open_store
-from policykg.webapp import dataset
+from policykg.graph.store.embedded import OxigraphStore, open_store
 from policykg.webapp.app import create_app
 from policykg.webapp.serve import prepare_store
+from policykg.webapp.site import dataset
 
 VOID = Namespace("http://rdfs.org/ns/void#")
 PKG = Namespace("https://w3id.org/policykg/ontology#")

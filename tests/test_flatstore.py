@@ -1,4 +1,4 @@
-"""The lean store the loader validates on (policykg.graph.flatstore): whatever the pattern,
+"""The lean store the loader validates on (policykg.graph.rdf.flatstore): whatever the pattern,
 and whenever its lazily built indexes are built, it finds what rdflib's own store finds."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import random
 import pytest
 from rdflib import Graph, Literal, URIRef
 
-from policykg.graph.flatstore import flat_graph
+from policykg.graph.rdf.flatstore import flat_graph
 
 EX = "http://example.org/"
 NODES = [URIRef(f"{EX}n{i}") for i in range(6)]

@@ -32,12 +32,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 import oai_server
 from oai_server import DAY, Repository, synthetic_records
 
-from policykg.graph import pair_counts
+from policykg.graph.aggregates import pair_counts
 from policykg.graph.cli import main
-from policykg.graph.reference import prepare
-from policykg.graph.store import open_store
-from policykg.graph.terms import rdflib_graph
-from policykg.graph.uris import DEFAULT_BASE, Uris
+from policykg.graph.inference.reference import prepare
+from policykg.graph.rdf.terms import rdflib_graph
+from policykg.graph.rdf.uris import DEFAULT_BASE, Uris
+from policykg.graph.store.embedded import open_store
 
 BASE = DEFAULT_BASE
 PROV = "http://www.w3.org/ns/prov#"

@@ -8,9 +8,9 @@ import time
 import pyoxigraph as ox
 
 from policykg.graph.config import Settings
-from policykg.graph.store import OxigraphStore
-from policykg.webapp import health
+from policykg.graph.store.embedded import OxigraphStore
 from policykg.webapp.app import create_app
+from policykg.webapp.site import health
 
 RECORD = ox.Quad(ox.NamedNode("http://example.org/graph/1"),
                  ox.NamedNode("http://www.w3.org/ns/prov#generatedAtTime"),

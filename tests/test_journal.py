@@ -1,6 +1,6 @@
 """The embedded store is written with Oxigraph's bulk loader behind a journal: a write cut short
 is undone by the next load, which then writes those records like any other
-(policykg.graph.journal). The same promise with a real kill: test_loading.py."""
+(policykg.graph.store.journal). The same promise with a real kill: test_loading.py."""
 
 from __future__ import annotations
 
@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 from test_loading import PKG_WORD, page, write
 
-from policykg.graph import journal, pipeline
 from policykg.graph.config import Settings
-from policykg.graph.journal import Journal
-from policykg.graph.mapping import Mapping
-from policykg.graph.pipeline import Loader
-from policykg.graph.quarantine import Quarantine
+from policykg.graph.loading import loader as pipeline
+from policykg.graph.loading.loader import Loader
+from policykg.graph.loading.quarantine import Quarantine
+from policykg.graph.mapping.rules import Mapping
+from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers import read
-from policykg.graph.store import open_store
-from policykg.graph.uris import Uris
+from policykg.graph.store import journal
+from policykg.graph.store.embedded import open_store
+from policykg.graph.store.journal import Journal
 
 BASE = "http://localhost:8000/"
 NUMBERS = [f"IDB-T-{n:03d}" for n in range(6)]

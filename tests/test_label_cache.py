@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 from conftest import SAMPLE, policykg
 
-from policykg.graph.store import open_store
+from policykg.graph.store.embedded import open_store
 from policykg.webapp.app import create_app
-from policykg.webapp.labels import LabelCache
+from policykg.webapp.linked_data.labels import LabelCache
 
 PUB = "/doc/publication/IDB-LM-00577"
 RENAME = """PREFIX foaf: <http://xmlns.com/foaf/0.1/>

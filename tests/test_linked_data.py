@@ -20,12 +20,12 @@ from rdflib.namespace import DCTERMS, FOAF, SKOS
 from werkzeug.serving import make_server
 
 from policykg.graph.config import Settings
-from policykg.graph.mapping import Mapping
-from policykg.graph.pipeline import Loader
-from policykg.graph.quarantine import Quarantine
+from policykg.graph.loading.loader import Loader
+from policykg.graph.loading.quarantine import Quarantine
+from policykg.graph.mapping.rules import Mapping
+from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers import read
-from policykg.graph.store import open_store
-from policykg.graph.uris import Uris
+from policykg.graph.store.embedded import open_store
 
 SAMPLE = Path(__file__).parent / "fixtures" / "dspace-page-IDB-LM-00577.txt"
 TITLE = ("Mainstreaming the Cluster Approach in the Caribbean Region: "
@@ -106,8 +106,8 @@ def load(store, home: Path, base: str) -> None:
 def site(tmp_path_factory: pytest.TempPathFactory, remote) -> Iterator[Site]:
     """The app on 127.0.0.1 with base = its own address (the port is known before loading),
     over the backend's store (on Virtuoso: the shared store, in the state "site")."""
-    from policykg.webapp import sparql
     from policykg.webapp.app import create_app
+    from policykg.webapp.sparql import protocol as sparql
 
     server = make_server("127.0.0.1", 0, Flask(__name__), threaded=True)
     base = f"http://127.0.0.1:{server.server_port}/"

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from policykg.graph.mapping import Mapping, map_record
-from policykg.graph.pipeline import Loader
-from policykg.graph.quarantine import Quarantine
+from policykg.graph.inference.reference import prepare
+from policykg.graph.loading.loader import Loader
+from policykg.graph.loading.quarantine import Quarantine
+from policykg.graph.mapping.rules import Mapping, map_record
+from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers import read
-from policykg.graph.record import FieldValue, Record
-from policykg.graph.reference import prepare
-from policykg.graph.store import open_store
-from policykg.graph.uris import Uris
+from policykg.graph.readers.record import FieldValue, Record
+from policykg.graph.store.embedded import open_store
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE = FIXTURES / "dspace-page-IDB-LM-00577.txt"

@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import store_environment
 
-from policykg.graph import mapping
 from policykg.graph.cli import main
 from policykg.graph.config import Settings
-from policykg.graph.store import open_store
+from policykg.graph.mapping import rules as mapping
+from policykg.graph.store.embedded import open_store
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE_TEXT = (FIXTURES / "dspace-page-IDB-LM-00577.txt").read_text("utf-8")
@@ -146,8 +146,8 @@ def test_tallies_left_out_of_date_by_a_load_cut_short_are_recounted_by_the_next(
         vocab_store: Settings, tmp_path: Path):
     """The mark a load writes before its first change stays when it is killed; running it
     again finds every record unchanged, and recounts the tallies all the same."""
-    from policykg.graph import aggregates
-    from policykg.graph.uris import Uris
+    from policykg.graph.aggregates import refresh as aggregates
+    from policykg.graph.rdf.uris import Uris
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -399,8 +399,7 @@ def _die(jobs: list) -> list:
 
 def test_a_load_whose_worker_dies_stops_saying_so_and_rerunning_completes_it(
         vocab_store: Settings, tmp_path: Path, monkeypatch):
-    from policykg.graph import parallel
-
+    from policykg.graph.loading import workers as parallel
     many_pages(tmp_path / "in", 150)
     monkeypatch.setenv("POLICYKG_BATCH_SIZE", "50")  # three batches: the first to a worker
     monkeypatch.setattr(parallel, "_prepare", _die)  # what the forked worker runs
@@ -426,8 +425,8 @@ def aggregate_quads(settings: Settings, key: str = "IDB-LM-00577") -> set[tuple[
 
 def recomputed_aggregates(settings: Settings, key: str = "IDB-LM-00577") -> set[tuple[str, str]]:
     """A publication's aggregates as a refresh computes them from its record graph now."""
-    from policykg.graph import aggregates
-    from policykg.graph.uris import Uris
+    from policykg.graph.aggregates import refresh as aggregates
+    from policykg.graph.rdf.uris import Uris
 
     with open_store(settings.store_location, settings=settings) as store:
         record = f"{BASE}graph/publication/{key}"

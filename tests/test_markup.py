@@ -3,7 +3,7 @@ value escaped."""
 
 from __future__ import annotations
 
-from policykg.webapp.markup import chain_html, placed_html, term_html, terms_html
+from policykg.webapp.linked_data.markup import chain_html, placed_html, term_html, terms_html
 
 EVIL = {"iri": 'http://x/"><script>', "href": '/doc/"><script>', "label": "<b>O</b> & co"}
 TOP = {"iri": "http://x/id/jel/O", "href": "/doc/jel/O", "label": "O Economics"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from policykg.graph import normalise
-from policykg.graph.normalise import InvalidValue
+from policykg.graph.mapping import normalise
+from policykg.graph.mapping.normalise import InvalidValue
 
 
 @pytest.mark.parametrize(("qualifier", "tag"), [

@@ -15,12 +15,13 @@ from click.testing import CliRunner
 from conftest import store_environment
 from oai_server import OaiRecord, Repository, synthetic_records, write_files
 
-from policykg.graph import aggregates, pair_counts
+from policykg.graph.aggregates import pair_counts
+from policykg.graph.aggregates import refresh as aggregates
+from policykg.graph.aggregates.pair_counts import PairCounts
 from policykg.graph.cli import main
 from policykg.graph.config import Settings
-from policykg.graph.pair_counts import PairCounts
-from policykg.graph.store import open_store
-from policykg.graph.uris import Uris
+from policykg.graph.rdf.uris import Uris
+from policykg.graph.store.embedded import open_store
 
 BASE = "http://localhost:8000/"
 PKG = "https://w3id.org/policykg/ontology#"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from policykg.graph import parallel
-from policykg.graph.parallel import Preparers, WorkerLost
+from policykg.graph.loading import workers as parallel
+from policykg.graph.loading.workers import Preparers, WorkerLost
 
 BIG = 4_000_000  # characters: a result many times the size of a pipe's buffer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 
-from policykg.graph.prepare import EntityTexts
+from policykg.graph.loading.prepare import EntityTexts
 
 GRAPH = "<http://x/graph/person/a>"
 ASSERTED = (f'<http://x/id/person/a> <http://xmlns.com/foaf/0.1/name> "A" {GRAPH} .\n'

@@ -22,9 +22,9 @@ from conftest import (
     store_path,
 )
 
-from policykg.graph.sparql_text import has_dataset_clause
-from policykg.graph.store import OxigraphStore
-from policykg.webapp.sparql import ProtocolError, with_using
+from policykg.graph.rdf.sparql_text import has_dataset_clause
+from policykg.graph.store.embedded import OxigraphStore
+from policykg.webapp.sparql.protocol import ProtocolError, with_using
 
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"

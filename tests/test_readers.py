@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from policykg.graph.readers import FORMATS, canonical_field, detect, iter_paths, read
-from policykg.graph.record import FieldValue, ReadError, Record
+from policykg.graph.readers.record import FieldValue, ReadError, Record
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PAGE = FIXTURES / "dspace-page-IDB-LM-00577.txt"

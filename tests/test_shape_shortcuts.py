@@ -1,5 +1,5 @@
 """Which constraints of the shapes a batch may skip, and which values cannot fail them
-(policykg.graph.shape_shortcuts); that validating with them gives pyshacl's own results is
+(policykg.graph.validation.shortcuts); that validating with them gives pyshacl's own results is
 checked in test_shapes.py."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import pytest
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, SH, SKOS
 
-from policykg.graph.shape_shortcuts import Shortcuts, has_datatype
-from policykg.graph.validate import load_shapes
+from policykg.graph.validation.shacl import load_shapes
+from policykg.graph.validation.shortcuts import Shortcuts, has_datatype
 
 PKG = Namespace("https://w3id.org/policykg/ontology#")
 XSD = Namespace("http://www.w3.org/2001/XMLSchema#")  # rdflib's XSD warns when pytest probes it

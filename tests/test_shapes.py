@@ -1,4 +1,4 @@
-"""What the SHACL shapes accept and report, one rule per test (policykg.graph.validate)."""
+"""What the SHACL shapes accept and report, one rule per test (policykg.graph.validation.shacl)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS
 
-from policykg.graph.validate import Issue, load_shapes, validate, validate_graph
+from policykg.graph.validation.shacl import Issue, load_shapes, validate, validate_graph
 
 BASE = "http://localhost:8000/"
 PKG = "https://w3id.org/policykg/ontology#"

@@ -333,8 +333,7 @@ def test_browser_gets_the_query_page(live_server):
 
 
 def test_page_loads_yasgui_or_degrades(live_server, tmp_path, monkeypatch):
-    from policykg.webapp import sparql
-
+    from policykg.webapp.sparql import protocol as sparql
     monkeypatch.setattr(sparql, "examples", lambda: [{"name": "Every graph",
                                                       "query": "SELECT ?g { GRAPH ?g {} }"}])
     client = live_server.app.test_client()
@@ -353,12 +352,11 @@ def test_examples_come_from_the_api_when_it_has_them(monkeypatch):
     import sys
     import types
 
-    from policykg.webapp import sparql
-
-    fake = types.ModuleType("policykg.webapp.api")
+    from policykg.webapp.sparql import protocol as sparql
+    fake = types.ModuleType("policykg.webapp.api.routes")
     text = "SELECT ?t { ?p <http://purl.org/dc/terms/title> ?t }"
     fake.catalogue_examples = lambda: [("Titles", text)]
-    monkeypatch.setitem(sys.modules, "policykg.webapp.api", fake)
+    monkeypatch.setitem(sys.modules, "policykg.webapp.api.routes", fake)
     assert sparql.examples() == [{"name": "Titles", "query": text}]
     del fake.catalogue_examples
     assert sparql.examples() == []
@@ -423,7 +421,7 @@ def test_updates_off_without_a_token(settings, server_factory, loaded_store):
 
 
 def _serialised(store, text: str, key: str) -> bytes:
-    from policykg.webapp.query_worker import Job, execute
+    from policykg.webapp.sparql.query_worker import Job, execute
 
     messages: list[tuple] = []
     execute(store, Job("query", text, formats={"select": key}), messages.append)

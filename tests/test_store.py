@@ -13,7 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from policykg.graph.store import FolderWatch, OxigraphStore, fingerprint
+from policykg.graph.store.embedded import FolderWatch, OxigraphStore, fingerprint
 
 # Like a load, faster: a batch of graphs per transaction, flushed (a new file each time, so
 # compactions keep deleting old ones), fifty times a second.

@@ -11,9 +11,9 @@ from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCTERMS, FOAF, ORG, SKOS
 
-from policykg.graph import vocabularies
-from policykg.graph.infer import closure
-from policykg.graph.vocabularies import (
+from policykg.graph.inference import vocabularies
+from policykg.graph.inference.entailment import closure
+from policykg.graph.inference.vocabularies import (
     VOCABULARIES,
     shipped_closure,
     vocabulary_graphs,

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from test_linked_data import PUB, SAMPLE
 
-from policykg.graph import vocabularies
 from policykg.graph.config import Settings
-from policykg.graph.mapping import Mapping
-from policykg.graph.pipeline import Loader
-from policykg.graph.quarantine import Quarantine
+from policykg.graph.inference import vocabularies
+from policykg.graph.loading.loader import Loader
+from policykg.graph.loading.quarantine import Quarantine
+from policykg.graph.mapping.rules import Mapping
+from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers import read
-from policykg.graph.store import open_store
-from policykg.graph.uris import Uris
+from policykg.graph.store.embedded import open_store
 from policykg.webapp.app import create_app
 
 BACKENDS = ("oxigraph", "virtuoso")

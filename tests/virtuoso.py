@@ -30,7 +30,7 @@ import pyoxigraph as ox
 import pytest
 
 from policykg.graph.config import Settings
-from policykg.graph.remote_store import RemoteStore, virtuoso_profile, virtuoso_setup_sql
+from policykg.graph.store.remote import RemoteStore, virtuoso_profile, virtuoso_setup_sql
 
 PACKAGE = "virtuoso-opensource"
 SHIPPED_INI = Path("/etc/virtuoso-opensource-7/virtuoso.ini")
@@ -202,8 +202,8 @@ class Virtuoso:
     def vocabularies(self, base: str = Settings().base) -> None:
         """Make the store hold only the vocabularies and their closure, as a first load leaves
         it (so that a test's load does not compute the closure again)."""
-        from policykg.graph.reference import prepare
-        from policykg.graph.uris import Uris
+        from policykg.graph.inference.reference import prepare
+        from policykg.graph.rdf.uris import Uris
 
         def build() -> None:
             self.reset()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from policykg.graph.config import Settings, load_settings
-from policykg.graph.store import GraphStore, open_store
-from policykg.graph.uris import Uris
+from policykg.graph.rdf.uris import Uris
+from policykg.graph.store.embedded import GraphStore, open_store
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Flask:
@@ -18,8 +18,10 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     app.extensions["policykg.store"] = store or open_store(settings.store_location,
                                                            read_only=True, settings=settings)
     app.extensions["policykg.uris"] = Uris(settings.base)
-    from policykg.webapp import api, dataset, health, linked_data, sparql
-
+    from policykg.webapp.api import routes as api
+    from policykg.webapp.linked_data import documents as linked_data
+    from policykg.webapp.site import dataset, health
+    from policykg.webapp.sparql import protocol as sparql
     for module in (sparql, linked_data, api, dataset, health):
         app.register_blueprint(module.blueprint)
     return app

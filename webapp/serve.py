@@ -30,12 +30,12 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from policykg.graph.config import Settings
-from policykg.graph.mapping import Mapping
-from policykg.graph.pipeline import Loader, LoadSummary
-from policykg.graph.quarantine import Quarantine
+from policykg.graph.loading.loader import Loader, LoadSummary
+from policykg.graph.loading.quarantine import Quarantine
+from policykg.graph.mapping.rules import Mapping
+from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers import read
-from policykg.graph.store import GraphStore, StoreUnavailable, is_remote, open_store
-from policykg.graph.uris import Uris
+from policykg.graph.store.embedded import GraphStore, StoreUnavailable, is_remote, open_store
 
 log = logging.getLogger("policykg.serve")
 

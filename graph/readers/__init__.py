@@ -25,7 +25,7 @@ from importlib.resources import files
 from pathlib import Path
 from types import ModuleType
 
-from policykg.graph.record import FieldValue, ReadError, Record
+from policykg.graph.readers.record import FieldValue, ReadError, Record
 
 __all__ = [
     "FORMATS",

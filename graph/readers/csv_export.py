@@ -24,7 +24,7 @@ from policykg.graph.readers import (
     file_reader,
     utf8_lines,
 )
-from policykg.graph.record import ReadError, Record
+from policykg.graph.readers.record import ReadError, Record
 
 FORMAT = "dspace-csv"
 SEPARATOR = "||"

@@ -27,7 +27,7 @@ from policykg.graph.readers import (
     registry,
     utf8_text,
 )
-from policykg.graph.record import FieldValue, ReadError, Record
+from policykg.graph.readers.record import FieldValue, ReadError, Record
 
 FORMAT = "dspace-page"
 

@@ -12,7 +12,7 @@ entities are never resolved, no DTD is loaded, nothing is fetched from the netwo
 trees are refused. A value holding an unexpanded entity reference rejects its record.
 Malformed XML ends the file with one ReadError naming the line; records before it stand.
 
-Besides files, the same parsing serves a harvester (policykg.graph.harvest): ``read_bytes``
+Besides files, the same parsing serves the harvester (graph/harvest): ``read_bytes``
 reads one response page held in memory, ``parse_page`` parses a page strictly (with the same
 safety settings) and ``parse_record`` reads one <record> element of it; each takes the source
 to name and the format to record (a harvest records "oai-pmh", so "oai-pmh/dim" ...).
@@ -40,7 +40,7 @@ from policykg.graph.readers import (
     field_value,
     file_reader,
 )
-from policykg.graph.record import FieldValue, ReadError, Record
+from policykg.graph.readers.record import FieldValue, ReadError, Record
 
 FORMAT = "oai-xml"
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"

@@ -26,7 +26,7 @@ from policykg.graph.readers import (
     file_reader,
     utf8_text,
 )
-from policykg.graph.record import FieldValue, ReadError, Record
+from policykg.graph.readers.record import FieldValue, ReadError, Record
 
 FORMAT = "dspace-rest-json"
 

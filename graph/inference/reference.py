@@ -1,0 +1,83 @@
+"""The reference side of the graph: ontology and vocabularies, their OWL RL closure, and the
+indexes the mapping, the shapes and the per-record inference read from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdflib import OWL, RDF, SKOS, Graph, Literal, URIRef
+
+from policykg.graph.inference.entailment import Entailment, closure
+from policykg.graph.inference.vocabularies import (
+    shipped_closure,
+    vocabulary_digest,
+    vocabulary_graphs,
+)
+from policykg.graph.mapping.rules import Lookups
+from policykg.graph.rdf.terms import rdflib_graph, triple_quads
+from policykg.graph.rdf.uris import Uris
+from policykg.graph.store.embedded import GraphStore
+
+CLOSURE_GRAPH = "graph/inferred/vocabularies"
+CONTENT_HASH = "https://w3id.org/policykg/ontology#contentHash"
+# What the shapes look up in the vocabularies (see shapes/policykg-shapes.ttl).
+_SHAPES_READ = (SKOS.inScheme, SKOS.notation, OWL.deprecated, RDF.type)
+# Closures already computed in this process, by vocabulary digest (a closure takes seconds).
+_CLOSURES: dict[str, Graph] = {}
+
+
+@dataclass
+class Reference:
+    """Everything records are checked and enriched against, for one base IRI."""
+
+    graphs: dict[str, Graph]
+    closure: Graph
+    digest: str
+    lookups: Lookups
+    entailment: Entailment
+
+    def for_shapes(self) -> Graph:
+        """The part of the vocabularies the shapes read: scheme membership, notations, types,
+        deprecation. Kept small because it is merged into every batch that is validated."""
+        slim = Graph(bind_namespaces="none")
+        for graph in (*self.graphs.values(), self.closure):
+            for predicate in _SHAPES_READ:
+                for triple in graph.triples((None, predicate, None)):
+                    slim.add(triple)
+        return slim
+
+
+def prepare(store: GraphStore, uris: Uris) -> Reference:
+    """Load the vocabularies into the store if they changed, computing their closure once."""
+    graphs = vocabulary_graphs(uris.base)
+    digest = vocabulary_digest(uris.base)
+    closure_iri = uris.named(CLOSURE_GRAPH)
+    if store.graph_hash(str(closure_iri)) == digest:
+        inferred = rdflib_graph(store.quads(str(closure_iri)))
+        inferred.remove((closure_iri, None, None))
+    else:
+        inferred = _install(store, graphs, closure_iri, digest, uris.base)
+    ontology = Graph(bind_namespaces="none")
+    for triple in (*(t for g in graphs.values() for t in g), *inferred):
+        ontology.add(triple)
+    return Reference(graphs, inferred, digest, Lookups.from_graphs(graphs),
+                     Entailment.from_graph(ontology))
+
+
+def _install(store: GraphStore, graphs: dict[str, Graph], closure_iri: URIRef,
+             digest: str, base: str) -> Graph:
+    asserted = Graph(bind_namespaces="none")
+    for graph in graphs.values():
+        for triple in graph:
+            asserted.add(triple)
+    inferred = _CLOSURES.get(digest)
+    if inferred is None:
+        inferred = _CLOSURES[digest] = shipped_closure(base) or closure(asserted)
+    marked = Graph(bind_namespaces="none")
+    for triple in inferred:
+        marked.add(triple)
+    marked.add((closure_iri, URIRef(CONTENT_HASH), Literal(digest)))
+    quads = [q for name, graph in graphs.items() for q in triple_quads(graph, name)]
+    quads.extend(triple_quads(marked, str(closure_iri)))
+    store.replace([*graphs, str(closure_iri)], quads)
+    return inferred

@@ -1,0 +1,489 @@
+"""Loading: records in, validated and inferred graphs out, one batch at a time.
+
+read -> (unchanged? skip) -> prepare: map, validate (SHACL, batched), materialise entailments
+(``prepare``, in worker processes) -> quarantine the rejected -> write each record's
+graphs, replacing what was there.
+
+Three things run at once: worker processes prepare the next batches, the loading process reads
+records and settles each prepared batch in order (quarantine, unchanged records, which graphs to
+write), and a writer thread writes the previous batch to the store (Oxigraph releases the GIL
+while it writes). A killed load leaves every record wholly in or out: a remote store writes each
+batch in one transaction; the embedded store writes it with Oxigraph's bulk loader behind a
+journal (policykg.graph.store.journal), and the next load first removes what a write cut short had
+put in. What the loader knows of the store (content hashes, graphs written) is read once at the
+start and kept up to date, so that no batch reads more of the store as it grows; only replacing
+or deleting records reads it (their previous graphs).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import chain, islice
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from policykg.graph.aggregates import refresh as aggregates
+from policykg.graph.aggregates.pair_counts import Members, PairCounts
+from policykg.graph.inference.reference import Reference
+from policykg.graph.inference.reference import prepare as prepare_reference
+from policykg.graph.loading.prepare import RECORD_KIND, Context, Job, Prepared, prepare
+from policykg.graph.loading.quarantine import Quarantine
+from policykg.graph.loading.workers import Pending, Preparers, default_workers
+from policykg.graph.mapping.rules import Mapping, record_key, unmapped_fields
+from policykg.graph.rdf.uris import Uris
+from policykg.graph.readers.record import ReadError, Record
+from policykg.graph.store import journal
+from policykg.graph.store.embedded import GraphStore, embedded_engine
+from policykg.graph.store.journal import Entry, Journal, bulk_write
+
+Item = Record | ReadError
+
+
+@dataclass
+class LoadSummary:
+    """What a load did, as the steward reads it at the end."""
+
+    read: int = 0
+    loaded: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    deleted: int = 0
+    warnings: int = 0
+    undone: int = 0  # graphs of a write cut short (a killed load), removed before this one
+    unmapped: Counter[str] = field(default_factory=Counter)
+    messages: list[str] = field(default_factory=list)
+    aggregates: aggregates.RefreshSummary | None = None  # the closing refresh, if one ran
+
+    def lines(self, quarantine: Path) -> list[str]:
+        """The summary as printed by ``policykg load``."""
+        lines = [
+            f"read {self.read}, loaded {self.loaded}, replaced {self.replaced}, "
+            f"unchanged {self.unchanged}, deleted {self.deleted}, rejected {self.rejected}, "
+            f"warnings {self.warnings}"
+        ]
+        if self.undone:
+            lines.insert(0, f"a write cut short before this load was undone ({self.undone} "
+                            "graphs removed); its records are loaded again if given")
+        if self.unmapped:
+            kept = ", ".join(f"{name} ({count})" for name, count in self.unmapped.most_common())
+            lines.append(f"fields with no mapping rule, kept as dsf: literals: {kept}")
+        if self.aggregates:
+            lines.append(self.aggregates.line())
+        if self.rejected:
+            lines.append(f"rejected records are in {quarantine} (policykg rejected)")
+        return lines
+
+
+@dataclass
+class _Batch:
+    """A batch on its way: its items, each record's (key, content hash), what was sent to be
+    prepared (by key) and how to get the result."""
+
+    items: list[Item]
+    keys: list[tuple[str, str] | None]
+    sent: dict[str, Job]
+    pending: Pending
+
+
+@dataclass
+class Loader:
+    """Loads records into a store under a mapping; one instance per load run.
+
+    ``workers``: processes that prepare batches next to the loading process, which prepares
+    some too (None: one per CPU but one, at most 4; 0: none). A load of a single batch never
+    starts them.
+    """
+
+    store: GraphStore
+    uris: Uris
+    mapping: Mapping
+    quarantine: Quarantine
+    batch_size: int = 1000
+    reference: Reference | None = None
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    workers: int | None = None
+
+    def __post_init__(self) -> None:
+        self._undone = journal.recover(self.store)  # before anything reads the store
+        if self.reference is None:
+            self.reference = prepare_reference(self.store, self.uris)
+        hierarchy = aggregates.Hierarchy.read(self.store)
+        words = aggregates.Words.of(self.store)
+        self._context = Context.of(self.mapping, self.uris, self.reference, hierarchy, words)
+        self._indexed = False  # every aggregate current when the load began: recount only
+        self._salt = f"{self.mapping.digest}|{self.uris.base}|{self.reference.digest}"
+        self._known = _Known(self.store, self.uris)
+        self._changing = False  # whether the load has changed records (tallies marked pending)
+        self._pairs: PairCounts | None = None  # told of each change, if in step at the start
+
+    def load(self, items: Iterable[Item],
+             progress: Callable[[int], None] | None = None) -> LoadSummary:
+        """Load records batch by batch; ``progress`` hears of each batch once it is written."""
+        summary = LoadSummary(undone=self._undone)
+        self._undone = 0
+        context = self._context
+        self._indexed = aggregates.up_to_date(self.store, self.uris, context.hierarchy,
+                                              context.words)
+        self._changing = False
+        self._pairs = aggregates.counts_to_tell(self.store, self.uris, self._indexed)
+        fresh = self._pairs is None and self._first_load()
+        if fresh:  # no aggregate can be stale, no pair missed: count the pairs as they come
+            self._pairs, self._indexed = aggregates.counts_from_scratch(self.store), True
+        iterator = iter(items)
+        first = list(islice(iterator, self.batch_size))
+        following = list(islice(iterator, 1))
+        batches = _batches(chain(following, iterator), self.batch_size)
+        workers = default_workers() if self.workers is None else self.workers
+        preparer = Preparers(self._context, workers if following else 0)
+        writer = _Writer(self.store, progress, self._pairs)
+        failed = True
+        try:
+            in_flight: deque[_Batch] = deque()
+            for batch in chain([first] if first else [], batches):
+                in_flight.append(self._submit(batch, preparer))
+                if len(in_flight) >= preparer.depth:
+                    self._settle_next(in_flight, preparer, summary, writer)
+            while in_flight:
+                self._settle_next(in_flight, preparer, summary, writer)
+            writer.wait()
+            failed = False
+        finally:
+            preparer.close()
+            writer.close()
+            if failed and self._pairs is not None:  # as a process that dies would: the file
+                self._pairs.rollback()  # is then out of step, and the next load rebuilds it
+        # Every batch is written here: what is computed over the whole store goes after this
+        # (also after a load that found a change cut short by a crash: nothing else to do).
+        if self._changing or aggregates.tallies_pending(self.store, self.uris):
+            summary.aggregates = aggregates.refresh(
+                self.store, self.uris, hierarchy=self._context.hierarchy,
+                indexed=self._indexed and self._changing, counted=self._pairs is not None,
+                fresh=fresh)
+        return summary
+
+    def _first_load(self) -> bool:
+        """Whether this is the first load of an embedded store: it holds no record graph (a
+        look at a few graph names: record graphs are about half of them)."""
+        engine = embedded_engine(self.store)
+        prefix = self._record_graph("")
+        return engine is not None and not any(
+            isinstance(g, ox.NamedNode) and g.value.startswith(prefix)
+            for g in engine.named_graphs())
+
+    def _submit(self, items: list[Item], preparer: Preparers) -> _Batch:
+        """Send a batch's records to be prepared, except those unchanged as far as is known."""
+        generated = self.now().isoformat(timespec="seconds")
+        keys: list[tuple[str, str] | None] = []
+        sent: dict[str, Job] = {}
+        for item in items:
+            if isinstance(item, ReadError) or item.deleted:
+                keys.append(None)
+                continue
+            key, digest = record_key(item, self.mapping), item.content_hash(self._salt)
+            keys.append((key, digest))
+            if self._known.hash_of(self._record_graph(key)) != digest:
+                sent[key] = Job(item, key, digest, generated)
+        return _Batch(items, keys, sent, preparer.submit(list(sent.values())))
+
+    def _settle_next(self, in_flight: deque[_Batch], preparer: Preparers,
+                     summary: LoadSummary, writer: _Writer) -> None:
+        """Settle the oldest batch in flight, first preparing a later one here if the oldest is
+        still with a worker."""
+        preparer.work_while_waiting(in_flight[0].pending, (b.pending for b in in_flight))
+        self._settle(in_flight.popleft(), summary, writer)
+
+    def _settle(self, batch: _Batch, summary: LoadSummary, writer: _Writer) -> None:
+        """Take a prepared batch in: count and quarantine, then hand its graphs to the writer.
+
+        Whether a record is unchanged is decided again here, against the hashes of every batch
+        settled before (they may have been in flight when this batch was sent)."""
+        prepared = {p.key: p for p in batch.pending()}
+        candidates: dict[str, tuple[Record, str]] = {}
+        for item, keyed in zip(batch.items, batch.keys, strict=True):
+            summary.read += 1
+            if isinstance(item, ReadError):
+                self._reject_input(item, summary)
+            elif item.deleted:
+                writer.wait()
+                self._delete(item, summary)
+            else:
+                self.quarantine.release_input(item.source, item.source_id)
+                summary.unmapped.update(unmapped_fields(item, self.mapping))
+                key, digest = keyed
+                if self._known.hash_of(self._record_graph(key)) == digest:
+                    summary.unchanged += 1
+                    self.quarantine.release(key)
+                    continue
+                candidates[key] = (item, digest)
+        late = [Job(record, key, digest, self.now().isoformat(timespec="seconds"))
+                for key, (record, digest) in candidates.items()
+                if key not in batch.sent or batch.sent[key].record is not record]
+        prepared.update((p.key, p) for p in prepare(late, self._context))
+        accepted = self._accepted(candidates, prepared, summary)
+        self._write(accepted, summary, writer, len(batch.items))
+
+    def _accepted(self, candidates: dict[str, tuple[Record, str]],
+                  prepared: dict[str, Prepared],
+                  summary: LoadSummary) -> list[tuple[Prepared, str]]:
+        accepted = []
+        for key, (record, digest) in candidates.items():
+            result = prepared[key]
+            if result.rejected:
+                summary.rejected += 1
+                rejection = self.quarantine.reject_record(key, record, result.problems)
+                summary.messages.extend(rejection.lines())
+                continue
+            summary.warnings += len(result.problems)
+            summary.messages.extend(
+                f"{record.source} [{key}]: {problem}" for problem in result.problems
+            )
+            accepted.append((result, digest))
+        return accepted
+
+    def _reject_input(self, error: ReadError, summary: LoadSummary) -> None:
+        summary.rejected += 1
+        summary.messages.extend(self.quarantine.reject_input(error).lines())
+
+    def _changes(self) -> None:
+        """Before the load's first change to the records: the tallies are out of date."""
+        if not self._changing:
+            aggregates.mark_pending(self.store, self.uris)
+            self._changing = True
+
+    def _delete(self, record: Record, summary: LoadSummary) -> None:
+        graphs = self.store.graphs_with_source(record.source_id)
+        if not graphs:
+            return
+        self._changes()
+        for graph in graphs:
+            self._known.hashes[graph] = None
+        self._known.removed(remove_records(self.store, self.uris, graphs, self._pairs))
+        summary.deleted += 1
+
+    def _write(self, accepted: list[tuple[Prepared, str]], summary: LoadSummary,
+               writer: _Writer, count: int) -> None:
+        """Write the accepted records' graphs, and the graphs of the things they are the first
+        to name. New records only: in the background. Replacements: once the store holds every
+        earlier batch, as their previous graphs are read (to drop things no record names)."""
+        if accepted:
+            self._changes()
+        remove: list[str] = []
+        texts: list[str] = []
+        derived: list[str] = []
+        stamps: list[str] = []
+        written: list[str] = []
+        previous: list[str] = []
+        records: list[str] = []
+        members: dict[str, Members] = {}
+        for result, digest in accepted:
+            record_graph = self._record_graph(result.key)
+            records.append(record_graph)
+            members[aggregates.publication_of(record_graph)] = result.members
+            aggregate = aggregates.aggregate_graph(record_graph)
+            written.append(aggregate)
+            if self._known.hash_of(record_graph) is not None:  # its graphs are rewritten
+                summary.replaced += 1
+                previous.append(record_graph)
+                remove += [record_graph, inferred_graph_of(record_graph), aggregate]
+            else:  # a record the store lacks has no aggregate graph or words either
+                # (removing a record removes them; a write cut short is undone by the journal)
+                summary.loaded += 1
+            chunks = []
+            for chunk in result.chunks:
+                if chunk.entity:
+                    if self._known.has_graph(chunk.graph):
+                        continue
+                    self._known.graphs[chunk.graph] = True
+                chunks.append(chunk.nquads)
+                written += [chunk.graph, inferred_graph_of(chunk.graph)]
+            texts.append("".join(chunks))
+            derived.append(result.aggregates[0])
+            stamps.append(result.aggregates[1])
+            self._known.hashes[record_graph] = digest
+            self.quarantine.release(result.key)
+        batch = Written(remove, texts, derived, stamps, records, members, written, previous)
+        if not previous:
+            writer.submit(batch, count)
+            return
+        writer.wait()
+        orphans = linked_entities(self.store, self.uris, previous)
+        batch.write(self.store, writer.pairs)
+        self._known.removed(collect_orphans(self.store, self.uris, orphans))
+        writer.written(count)
+
+    def _record_graph(self, key: str) -> str:
+        return str(self.uris.graph(RECORD_KIND, key))
+
+
+class _Known:
+    """What the loader knows of the store: the content hash of each record graph (None: no
+    such record), and which graphs exist. Kept up to date by the loader as it settles batches,
+    so it is right about every graph of a batch still being written.
+
+    An embedded Oxigraph store is asked graph by graph, as records name them: each look-up is
+    an index seek, and what a load costs does not grow with the store. Another store (a remote
+    one) is read whole once, at the start: one paged query rather than a request per graph.
+    """
+
+    def __init__(self, store: GraphStore, uris: Uris) -> None:
+        self._store = store
+        self._lazy = embedded_engine(store) is not None
+        self.hashes: dict[str, str | None] = {}
+        self.graphs: dict[str, bool] = {}
+        if not self._lazy:
+            self.hashes.update(store.graph_hashes(str(uris.graph(RECORD_KIND, ""))))
+            self.graphs.update(dict.fromkeys(store.graph_names(uris.base + "graph/"), True))
+
+    def hash_of(self, graph: str) -> str | None:
+        """The content hash of a record graph, None if there is no such graph."""
+        if graph in self.hashes or not self._lazy:
+            return self.hashes.get(graph)
+        self.hashes[graph] = digest = self._store.graph_hash(graph)
+        return digest
+
+    def has_graph(self, graph: str) -> bool:
+        """Whether a graph exists (or is being written)."""
+        if graph in self.graphs or not self._lazy:
+            return self.graphs.get(graph, False)
+        present = embedded_engine(self._store).contains_named_graph(ox.NamedNode(graph))
+        self.graphs[graph] = present
+        return present
+
+    def removed(self, graphs: Iterable[str]) -> None:
+        """Some graphs were removed from the store."""
+        for graph in graphs:
+            self.graphs[graph] = False
+
+
+def _batches(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
+    while batch := list(islice(items, size)):
+        yield batch
+
+
+class _Writer:
+    """Writes batches to the store in a background thread, one at a time, in order, and tells
+    ``progress`` of each once it is written."""
+
+    def __init__(self, store: GraphStore, progress: Callable[[int], None] | None,
+                 pairs: PairCounts | None = None) -> None:
+        self._store = store
+        self._progress = progress
+        self.pairs = pairs  # told of each batch's publications, if any
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="policykg-writer")
+        self._pending: tuple[Future[None], int] | None = None
+
+    def submit(self, batch: Written, count: int) -> None:
+        """Write a batch once the previous one is written."""
+        self.wait()
+        future = self._executor.submit(batch.write, self._store, self.pairs)
+        self._pending = (future, count)
+
+    def wait(self) -> None:
+        """Return once every batch handed over is written (raise what writing one raised)."""
+        if self._pending is not None:
+            future, count = self._pending
+            self._pending = None
+            future.result()
+            self.written(count)
+
+    def written(self, count: int) -> None:
+        """A batch of ``count`` items is in the store."""
+        if self._progress:
+            self._progress(count)
+
+    def close(self) -> None:
+        """Stop the thread once what it is writing is written (even after an error)."""
+        self._executor.shutdown(wait=True)
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a batch writes, record by record: graphs removed, then each record's graphs
+    (N-Quads), its aggregate graph and that graph's stamp; and what its publications' pairs are
+    (pair_counts). ``graphs``: every graph it writes, for the journal."""
+
+    remove: list[str]
+    texts: list[str]
+    aggregates: list[str] = field(default_factory=list)
+    stamps: list[str] = field(default_factory=list)
+    records: list[str] = field(default_factory=list)  # record graphs written (and words)
+    members: dict[str, Members] = field(default_factory=dict)  # publication -> its members
+    graphs: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)  # record graphs rewritten: words go first
+
+    def write(self, store: GraphStore, pairs: PairCounts | None = None) -> None:
+        """Write it to a store, and tell ``pairs`` of its publications. An embedded store:
+        with the bulk loader, behind the journal (a write cut short is undone before the next
+        load). Another: the records in one transaction, then the aggregates and, once they
+        are in, their stamps (aggregates.add_derived)."""
+        engine = embedded_engine(store)
+        if engine is None:
+            text = "".join(self.texts)
+            store.replace(self.remove, ox.parse(text, ox.RdfFormat.N_QUADS) if text else [])
+            aggregates.add_derived(store, "".join(self.aggregates), "".join(self.stamps))
+        else:
+            log = Journal.of(store)  # None in memory: nothing there survives a crash
+            with log.writing(Entry(self.graphs, self.records)) if log else nullcontext():
+                self._bulk_write(store, engine)
+        if pairs is not None:
+            pairs.change(self.members)
+
+    def _bulk_write(self, store: GraphStore, engine: ox.Store) -> None:
+        for graph in self.remove:
+            engine.remove_graph(ox.NamedNode(graph))
+        aggregates.remove_words(store, self.replaced)
+        # records, then aggregates: two writes of a kind each are cheaper than one of both
+        # (267-270 records/s against 247-253, a late batch of bench/load_into.py)
+        bulk_write(engine, self.texts)
+        bulk_write(engine, map("".join, zip(self.aggregates, self.stamps, strict=True)))
+
+
+def inferred_graph_of(graph: str) -> str:
+    """The graph of the entailments of a graph: {base}graph/K/X -> {base}graph/inferred/K/X."""
+    return graph.replace("/graph/", "/graph/inferred/", 1)
+
+
+def linked_entities(store: GraphStore, uris: Uris, record_graphs: list[str]) -> set[str]:
+    """The things (other than publications) that some record graphs link to."""
+    entities = set()
+    for graph in record_graphs:
+        for iri in store.objects_of(graph):
+            kind_key = uris.split(iri)
+            if kind_key and kind_key[0] != RECORD_KIND:
+                entities.add(iri)
+    return entities
+
+
+def collect_orphans(store: GraphStore, uris: Uris, candidates: set[str]) -> set[str]:
+    """Remove the graphs of things no record links to any more; return the graphs removed."""
+    orphaned = set()
+    for iri in candidates:
+        kind, key = uris.split(iri)
+        graph = str(uris.graph(kind, key))
+        records = str(uris.graph(RECORD_KIND, ""))
+        if store.has_graph(graph) and not store.is_referenced(iri, within=records):
+            orphaned.add(graph)
+    if orphaned:
+        store.replace([name for g in orphaned for name in (g, inferred_graph_of(g))], [])
+    return orphaned
+
+
+def remove_records(store: GraphStore, uris: Uris, record_graphs: list[str],
+                   pairs: PairCounts | None = None) -> set[str]:
+    """Remove record graphs, their entailments and aggregates, and the things only they
+    linked to; tell ``pairs`` (the pair counts file, when the caller keeps it in step) that
+    their publications are gone."""
+    orphans = linked_entities(store, uris, record_graphs)
+    store.replace([name for g in record_graphs
+                   for name in (g, inferred_graph_of(g), aggregates.aggregate_graph(g))], [])
+    aggregates.remove_words(store, record_graphs)
+    if pairs is not None:
+        pairs.change({aggregates.publication_of(g): {} for g in record_graphs})
+    return collect_orphans(store, uris, orphans)

@@ -1,0 +1,442 @@
+"""Linked data: every IRI under {base}id/ dereferences, after "Cool URIs for the Semantic Web".
+
+- ``GET /id/{kind}/{key}``: 303 See Other to ``/doc/{kind}/{key}`` (404 if nothing is known).
+  The 303 does not negotiate: it always names the generic document, so it carries no
+  ``Vary: Accept`` and one cached redirect serves every client; negotiation happens once, at
+  the document.
+- ``GET /doc/{kind}/{key}``: the description, negotiated with ``Vary: Accept`` and a
+  ``Content-Location`` naming the variant: Turtle (with no Accept, or */*), HTML, JSON-LD,
+  N-Triples, RDF/XML. ``/doc/{kind}/{key}.ttl|.jsonld|.nt|.rdf|.html``: one variant, no
+  negotiation. ``?page=N`` pages the links to the thing (hydra:next/previous in the RDF, links in
+  the HTML, ``Link: rel="next"``).
+- ``GET /graph/{...}``: a named graph is a document: its triples, negotiated the same way.
+- ``GET /doc/`` and ``/doc/{kind}/``: what there is, and a kind's listing (paged).
+
+Every representation has an ETag (a hash of its bytes) and, when known, a Last-Modified (the
+newest ``prov:generatedAtTime`` of the record graphs involved: a best effort, the ETag is the
+validator to rely on); If-None-Match / If-Modified-Since get 304. HEAD and OPTIONS (Allow) come
+from Flask. ``Link`` headers name the alternates and the thing a document describes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, current_app, g, render_template, request
+
+from policykg.webapp.linked_data import pages
+from policykg.webapp.linked_data.describe import (
+    FOAF,
+    GENERATED_AT,
+    HYDRA,
+    PER_PAGE,
+    RDF,
+    Description,
+    Queries,
+    best_label,
+    describe,
+    exists,
+    graph_triples,
+    parse_time,
+)
+from policykg.webapp.linked_data.labels import LabelCache
+from policykg.webapp.linked_data.markup import chain_html, placed_html, term_html, terms_html
+from policykg.webapp.linked_data.vocabulary import Vocabulary, VocabularyCache
+
+blueprint = Blueprint("linked_data", __name__)
+for _helper in (term_html, terms_html, chain_html, placed_html):
+    blueprint.add_app_template_global(_helper)
+
+GRAPH_PAGE = 500  # triples per HTML page of a named graph (RDF variants hold the whole graph)
+
+
+@dataclass(frozen=True)
+class Format:
+    """One representation: file extension, media type, pyoxigraph format (None: HTML)."""
+
+    extension: str
+    media_type: str
+    rdf: ox.RdfFormat | None
+
+
+FORMATS = (
+    Format("ttl", "text/turtle", ox.RdfFormat.TURTLE),
+    Format("html", "text/html", None),
+    Format("jsonld", "application/ld+json", ox.RdfFormat.JSON_LD),
+    Format("nt", "application/n-triples", ox.RdfFormat.N_TRIPLES),
+    Format("rdf", "application/rdf+xml", ox.RdfFormat.RDF_XML),
+)
+BY_EXTENSION = {f.extension: f for f in FORMATS}
+TURTLE, HTML = FORMATS[0], FORMATS[1]
+# Media types accepted for each variant, in order of preference on ties (Turtle first).
+ACCEPTED = {"text/turtle": TURTLE, "application/x-turtle": TURTLE, "text/html": HTML,
+            "application/xhtml+xml": HTML, "application/ld+json": FORMATS[2],
+            "application/json": FORMATS[2], "application/n-triples": FORMATS[3],
+            "text/plain": FORMATS[3], "application/rdf+xml": FORMATS[4]}
+
+
+# --- shared state ----------------------------------------------------------------------------
+
+
+def _store():
+    return current_app.extensions["policykg.store"]
+
+
+@blueprint.before_request
+def _one_snapshot() -> None:
+    """Every query of one request reads one snapshot of an embedded store: the page agrees
+    with itself, and the store's folder is checked once rather than at each query."""
+    snapshot = getattr(_store(), "snapshot", None)
+    if snapshot is not None:
+        g.policykg_snapshot = stack = ExitStack()
+        stack.enter_context(snapshot())
+
+
+@blueprint.teardown_request
+def _release_snapshot(_error: BaseException | None) -> None:
+    stack = g.pop("policykg_snapshot", None)
+    if stack is not None:
+        stack.close()
+
+
+def _queries() -> Queries:
+    extensions = current_app.extensions
+    if "policykg.linked_data" not in extensions:
+        extensions["policykg.linked_data"] = Queries(extensions["policykg.uris"].base)
+    return extensions["policykg.linked_data"]
+
+
+def _vocabulary() -> Vocabulary:
+    """The store's reference vocabularies, kept per app while their version holds."""
+    cache = current_app.extensions.setdefault("policykg.vocabulary", VocabularyCache())
+    return cache.get(_store(), _queries())
+
+
+def _labels() -> dict:
+    """The label cache at the store's current generation (labels.py)."""
+    cache = current_app.extensions.setdefault("policykg.labels", LabelCache())
+    return cache.current(_store())
+
+
+def _kinds() -> dict[str, dict]:
+    """kind -> name, predicate and object that list it (kinds.rq, read once per app)."""
+    extensions = current_app.extensions
+    if "policykg.kinds" not in extensions:
+        rows = _queries().run(_store(), "kinds")
+        extensions["policykg.kinds"] = {
+            row["kind"].value: {"name": row["name"].value, "predicate": row["predicate"],
+                                "object": row["object"]} for row in rows}
+    return extensions["policykg.kinds"]
+
+
+def _page() -> int:
+    return max(1, request.args.get("page", 1, type=int))
+
+
+def _per_page() -> int:
+    """Links (and publications) per page: app.config["LINKED_DATA_PAGE_SIZE"], else 100."""
+    return int(current_app.config.get("LINKED_DATA_PAGE_SIZE", PER_PAGE))
+
+
+# --- negotiation -----------------------------------------------------------------------------
+
+
+def negotiate() -> Format | None:
+    """The variant the client prefers: Turtle with no Accept header; None if none is acceptable."""
+    accept = request.accept_mimetypes
+    if not accept:
+        return TURTLE
+    best = accept.best_match(list(ACCEPTED))
+    return ACCEPTED[best] if best else None
+
+
+def split_extension(key: str) -> tuple[str, Format | None]:
+    """("IDB-LM-00577", Turtle) for "IDB-LM-00577.ttl"; (key, None) without a known extension."""
+    stem, dot, extension = key.rpartition(".")
+    if dot and stem and extension in BY_EXTENSION:
+        return stem, BY_EXTENSION[extension]
+    return key, None
+
+
+# --- routes ----------------------------------------------------------------------------------
+
+
+@blueprint.get("/id/<kind>/<path:key>")
+def thing(kind: str, key: str) -> Response:
+    """A thing's IRI: 303 See Other to the document that describes it."""
+    uris = current_app.extensions["policykg.uris"]
+    iri = str(uris.id(kind, key))
+    if not exists(_store(), _queries(), iri):
+        return not_found(iri, kind, negotiate(), negotiated=True)
+    response = current_app.redirect(_local(_doc_path(iri)), 303)
+    response.headers["Link"] = f'<{_local(_doc_path(iri))}>; rel="describedby"'
+    return response
+
+
+@blueprint.get("/doc/<kind>/<path:key>")
+def document(kind: str, key: str) -> Response:
+    """The description of a thing, in the variant asked for by extension or Accept."""
+    uris = current_app.extensions["policykg.uris"]
+    stem, chosen = split_extension(key)
+    page, size, vocabulary, labels = _page(), _per_page(), _vocabulary(), _labels()
+    description = describe(_store(), _queries(), str(uris.id(kind, stem)), page, size,
+                           vocabulary, labels)
+    if chosen and not description.exists:
+        chosen = None
+        description = describe(_store(), _queries(), str(uris.id(kind, key)), page, size,
+                               vocabulary, labels)
+    fmt = chosen or negotiate()
+    if not description.exists:
+        return not_found(description.iri.value, kind, fmt, negotiated=chosen is None)
+    if fmt is None:
+        return not_acceptable(_doc_path(description.iri.value))
+    return _document_response(description, kind, fmt, vocabulary, negotiated=chosen is None)
+
+
+@blueprint.get("/graph/<path:name>")
+def graph(name: str) -> Response:
+    """A named graph: its triples, in the variant asked for by extension or Accept."""
+    stem, chosen = split_extension(name)
+    iri = _graph_iri(stem)
+    triples = graph_triples(_store(), _queries(), iri)
+    if chosen and triples is None:
+        chosen, iri = None, _graph_iri(name)
+        triples = graph_triples(_store(), _queries(), iri)
+    fmt = chosen or negotiate()
+    if triples is None:
+        return not_found(iri, None, fmt, negotiated=chosen is None)
+    if fmt is None:
+        return not_acceptable(iri[len(_queries().base):])
+    return _graph_response(iri, triples, fmt, negotiated=chosen is None)
+
+
+def _graph_iri(name: str) -> str:
+    """{base}graph/{name}, each path segment quoted as Uris quotes keys."""
+    return _queries().base + "graph/" + quote(name, safe="/-._~")
+
+
+@blueprint.get("/doc/")
+def browse() -> str:
+    """What there is to browse: one listing per kind."""
+    kinds = [{"kind": k, "name": v["name"], "href": f"{request.script_root}/doc/{k}/"}
+             for k, v in _kinds().items()]
+    return render_template("ld_browse.html", kinds=kinds, base=_queries().base)
+
+
+@blueprint.get("/doc/<kind>/")
+def listing(kind: str) -> Response | str:
+    """One page of the things of a kind, with their labels."""
+    spec = _kinds().get(kind)
+    if spec is None:
+        return not_found(_queries().base + f"id/{quote(kind)}/", None, HTML, negotiated=False)
+    page, size = _page(), _per_page()
+    rows = _queries().run(_store(), "listing", {"predicate": spec["predicate"],
+                                                "object": spec["object"]},
+                          limit=size + 1, offset=(page - 1) * size)
+    labels: dict[str, list] = {}
+    for row in rows:
+        found = labels.setdefault(row["thing"].value, [])
+        if row["label"] is not None:
+            found.append((row["labelP"].value, row["label"]))
+    view = pages.View(Description(ox.NamedNode(_queries().base)), _queries(),
+                      request.script_root)
+    items = [{"href": view.href(iri), "label": best_label(found) or iri.rsplit("/", 1)[-1],
+              "iri": iri} for iri, found in list(labels.items())[:size]]
+    return render_template("ld_listing.html", kind=kind, name=spec["name"], items=items,
+                           page=page, **_listing_pager(page, len(labels) > size))
+
+
+def _listing_pager(page: int, more: bool) -> dict[str, str | None]:
+    here = request.script_root + request.path
+    return {"prev_href": _page_href(here, page - 1),
+            "next_href": _page_href(here, page + 1) if more else None}
+
+
+# --- documents -------------------------------------------------------------------------------
+
+
+def _doc_path(iri: str) -> str:
+    """doc/{kind}/{key} for {base}id/{kind}/{key}."""
+    return "doc/" + iri[len(_queries().base) + len("id/"):]
+
+
+def _local(path: str) -> str:
+    """An absolute path on this server (under the app's script root) for a base-relative path."""
+    return f"{request.script_root}/{path}"
+
+
+def _page_href(path: str, page: int) -> str | None:
+    if page < 1:
+        return None
+    return path if page == 1 else f"{path}?page={page}"
+
+
+def _document_response(description: Description, kind: str, fmt: Format,
+                       vocabulary: Vocabulary, negotiated: bool) -> Response:
+    iri = description.iri.value
+    path = _doc_path(iri)
+    page = description.page
+    suffix = None if negotiated else fmt
+    if fmt.rdf is None:
+        template, context = pages.page(_store(), _queries(), description, kind,
+                                       request.script_root, vocabulary)
+        more = context["more"]
+        paging = _paging(path, page, more, suffix)
+        context.update(prev_href=paging.get("prev"), next_href=paging.get("next"),
+                       formats=_alternates(path, page, None))
+        body = render_template(template, **context).encode("utf-8")
+    else:
+        more = description.more
+        paging = _paging(path, page, more, suffix)
+        body = serialize(description.triples() + _document_triples(description, path), fmt)
+    links = [f'<{iri}>; rel="describes http://xmlns.com/foaf/0.1/primaryTopic"',
+             *_alternate_links(path, page, suffix),
+             *(f'<{href}>; rel="{rel}"' for rel, href in paging.items())]
+    location = _variant(path, page, fmt) if negotiated else None
+    return finish(body, fmt, negotiated, links, description.modified, location)
+
+
+def _graph_response(iri: str, triples: list[ox.Triple], fmt: Format,
+                    negotiated: bool) -> Response:
+    path = iri[len(_queries().base):]
+    times = (parse_time(t.object) for t in triples
+             if t.subject.value == iri and t.predicate.value == GENERATED_AT)
+    modified = max((t for t in times if t), default=None)
+    suffix = None if negotiated else fmt
+    if fmt.rdf is None:
+        page = _page()
+        paging = _paging(path, page, len(triples) > page * GRAPH_PAGE, suffix)
+        body = render_template(
+            "ld_graph.html", title=path, iri=iri, count=len(triples), page=page,
+            rows=_graph_rows(iri, triples[(page - 1) * GRAPH_PAGE:page * GRAPH_PAGE]),
+            formats=_alternates(path, 1, None), prev_href=paging.get("prev"),
+            next_href=paging.get("next"),
+        ).encode("utf-8")
+    else:
+        body = serialize(triples, fmt)
+    location = _variant(path, 1, fmt) if negotiated else None
+    return finish(body, fmt, negotiated, _alternate_links(path, 1, suffix), modified, location)
+
+
+def _graph_rows(iri: str, triples: list[ox.Triple]) -> list[list[dict]]:
+    view = pages.View(Description(ox.NamedNode(iri), own=set(triples)), _queries(),
+                      request.script_root)
+    curie = _queries().curie
+    return [[view.link(t.subject), view.link(t.predicate, curie(t.predicate.value)),
+             view.link(t.object)] for t in triples]
+
+
+def _document_triples(description: Description, path: str) -> list[ox.Triple]:
+    """The document itself: a foaf:Document about the thing; a hydra view when paged."""
+    base = _queries().base
+    doc = ox.NamedNode(base + (_page_href(path, description.page) or path))
+    triples = [ox.Triple(doc, ox.NamedNode(RDF + "type"), ox.NamedNode(FOAF + "Document")),
+               ox.Triple(doc, ox.NamedNode(FOAF + "primaryTopic"), description.iri)]
+    if description.page > 1 or description.more:
+        numbers = {"first": 1, "previous": description.page - 1,
+                   "next": description.page + 1 if description.more else 0}
+        triples.append(ox.Triple(doc, ox.NamedNode(RDF + "type"),
+                                 ox.NamedNode(HYDRA + "PartialCollectionView")))
+        triples.extend(ox.Triple(doc, ox.NamedNode(HYDRA + name),
+                                 ox.NamedNode(base + _page_href(path, number)))
+                       for name, number in numbers.items() if number >= 1)
+    return triples
+
+
+def serialize(triples: list[ox.Triple], fmt: Format) -> bytes:
+    """RDF bytes in a format, abbreviated with the shared prefixes where the syntax allows."""
+    prefixes = _queries().prefixes if fmt.extension in ("ttl", "rdf") else None
+    return ox.serialize(triples, format=fmt.rdf, prefixes=prefixes)
+
+
+def _variant(path: str, page: int, fmt: Format) -> str:
+    suffixed = f"{path}.{fmt.extension}"
+    return _local(_page_href(suffixed, page) or suffixed)
+
+
+def _alternates(path: str, page: int, current: Format | None) -> list[dict]:
+    return [{"extension": f.extension, "media_type": f.media_type, "href": _variant(path, page, f)}
+            for f in FORMATS if f is not current]
+
+
+def _alternate_links(path: str, page: int, current: Format | None) -> list[str]:
+    return [f'<{a["href"]}>; rel="alternate"; type="{a["media_type"]}"'
+            for a in _alternates(path, page, current)]
+
+
+def _paging(path: str, page: int, more: bool, suffix: Format | None) -> dict[str, str]:
+    """rel -> href of the first, previous and next pages (in the variant asked for by suffix)."""
+    target = path if suffix is None else f"{path}.{suffix.extension}"
+    numbers = {"first": 1 if page > 1 else 0, "prev": page - 1, "next": page + 1 if more else 0}
+    return {rel: _local(_page_href(target, n)) for rel, n in numbers.items() if n >= 1}
+
+
+# --- responses -------------------------------------------------------------------------------
+
+
+def finish(body: bytes, fmt: Format, negotiated: bool, links: list[str],
+           modified: datetime | None, location: str | None = None) -> Response:
+    """A response with validators (ETag, Last-Modified), Vary, Link; 304 when not modified."""
+    response = Response(body, mimetype=fmt.media_type)
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    if modified is not None:
+        response.last_modified = modified
+    if negotiated:
+        response.vary.add("Accept")
+    if location:
+        response.headers["Content-Location"] = location
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    response.cache_control.no_cache = True
+    return response.make_conditional(request)
+
+
+def not_found(iri: str, kind: str | None, fmt: Format | None, negotiated: bool) -> Response:
+    """404: an HTML page for browsers, commented Turtle for RDF clients; both say where to go."""
+    hints = _hints(kind)
+    if fmt is HTML or fmt is None:
+        body = render_template("ld_not_found.html", iri=iri, hints=hints, title="Not found",
+                               search=_search(kind))
+        response = Response(body, status=404, mimetype="text/html")
+    else:
+        lines = [f"# 404 Not Found: nothing is known about <{iri}>.",
+                 *(f"# {text}: {request.host_url.rstrip('/')}{href}" for text, href in hints)]
+        response = Response("\n".join(lines) + "\n", status=404, mimetype="text/turtle")
+    if negotiated:
+        response.vary.add("Accept")
+    return response
+
+
+def _hints(kind: str | None) -> list[tuple[str, str]]:
+    root = request.script_root
+    hints = []
+    if kind and kind in _kinds():
+        hints.append((f"Browse the {_kinds()[kind]['name'].lower()}", f"{root}/doc/{kind}/"))
+    hints += [("Browse everything", f"{root}/doc/"), ("Search with SPARQL", f"{root}/sparql"),
+              ("Ready-made queries", f"{root}/api/queries")]
+    return hints
+
+
+def _search(kind: str | None) -> dict[str, str]:
+    """The named query of the JSON API to search with: persons by name, else publications by
+    a word of their title or abstract."""
+    name, parameter, label = (("persons-by-name", "name", "Find a person by name")
+                              if kind == "person" else
+                              ("word-search", "word", "Find publications with a word"))
+    return {"action": f"{request.script_root}/api/queries/{name}", "parameter": parameter,
+            "label": label}
+
+
+def not_acceptable(path: str) -> Response:
+    """406: none of the variants is acceptable; the list of those there are."""
+    lines = ["406 Not Acceptable. Available:",
+             *(f"{f.media_type}: {_local(path)}.{f.extension}" for f in FORMATS)]
+    response = Response("\n".join(lines) + "\n", status=406, mimetype="text/plain")
+    response.vary.add("Accept")
+    response.headers["Link"] = ", ".join(_alternate_links(path, 1, None))
+    return response

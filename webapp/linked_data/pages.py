@@ -1,0 +1,439 @@
+"""What the HTML page of each kind of thing shows, built from its description plus a few
+kind-specific queries (webapp/queries/*.rq), and the schema.org JSON-LD embedded in it.
+
+    template, context = page(store, queries, description, kind, root="")
+
+Kinds with a page of their own: publication, person, jel, region, org; every other kind
+(operation, subject, keyword, doctype, scheme...) gets the generic page. Queries per page, the
+two of the description and the vocabularies' version included: publication 3, jel 4, region 4,
+org 5, person 6, generic 3. Broader chains and the labels of the vocabularies' things come from
+the app's copy of the vocabularies (vocabulary.py), not from a query.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import pyoxigraph as ox
+
+from policykg.webapp.linked_data.describe import (
+    DCTERMS,
+    FOAF,
+    LABEL_PROPERTIES,
+    PRIMARY_TOPIC,
+    PROV,
+    RDF,
+    SKOS,
+    Description,
+    Queries,
+    Term,
+    best_label,
+)
+from policykg.webapp.linked_data.vocabulary import Vocabulary
+
+PKG = "https://w3id.org/policykg/ontology#"
+BIBO = "http://purl.org/ontology/bibo/"
+ORG = "http://www.w3.org/ns/org#"
+OWL = "http://www.w3.org/2002/07/owl#"
+SCHEMA = "http://schema.org/"
+RDF_TYPE = RDF + "type"
+CAP = 500           # publications looked at for a person's co-authors and JEL areas
+YEARS_CAP = 2000    # publications counted for a unit's publications per year
+TOP = 20            # co-authors and JEL areas shown
+MAX_PATHS = 6       # broader chains shown per concept (regions may sit in several)
+
+
+@dataclass
+class View:
+    """Turns the terms of a description into what templates show: labels, local links, CURIEs."""
+
+    description: Description
+    queries: Queries
+    root: str = ""
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    _label_cache: dict[Term, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def base(self) -> str:
+        return self.queries.base
+
+    def href(self, iri: str) -> str | None:
+        """Where a link to ``iri`` goes: its document on this server, or the IRI if http(s)."""
+        if iri.startswith(self.base):
+            path = iri[len(self.base):]
+            if path.startswith("id/"):
+                path = "doc/" + path[3:]
+            return f"{self.root}/{path}"
+        return iri if iri.startswith(("http://", "https://")) else None
+
+    def label(self, term: Term) -> str:
+        """The best label of a term, else its path under the base or CURIE (IRIs), or value."""
+        if term not in self._label_cache:
+            self._label_cache[term] = self._label(term)
+        return self._label_cache[term]
+
+    def _labels(self, term: Term) -> list[tuple[str, ox.Literal]]:
+        """Its labels in the description, else in the vocabulary (the parents of what it links
+        to are not in the description)."""
+        found = self.description.labels.get(term)
+        return found if found is not None else self.vocabulary.labels.get(term, [])
+
+    def _label(self, term: Term) -> str:
+        found = best_label(self._labels(term))
+        if found:
+            return found
+        if not isinstance(term, ox.NamedNode):
+            return term.value
+        if term.value.startswith(self.base + "graph/"):
+            return term.value[len(self.base):]
+        return self.queries.curie(term.value)
+
+    def notation(self, term: Term) -> str | None:
+        """The skos:notation of a term, if it has a plain one (JEL codes)."""
+        values = [lit.value for prop, lit in self._labels(term) if prop == SKOS + "notation"]
+        return min(values, key=len) if values else None
+
+    def link(self, term: Term, text: str | None = None) -> dict:
+        """A term as a link (IRI), a value (literal) or a bracket (blank node)."""
+        if isinstance(term, ox.NamedNode):
+            return {"iri": term.value, "href": self.href(term.value),
+                    "label": text or self.label(term)}
+        if isinstance(term, ox.Literal):
+            datatype = term.datatype.value
+            shown = None if datatype.endswith(("#string", "#langString")) else datatype
+            return {"value": term.value, "lang": term.language,
+                    "datatype": self.queries.curie(shown) if shown else None}
+        members = self.description.rdf_list(term)
+        return {"list": [self.link(m) for m in members]} if members else {"value": "[ ]"}
+
+    def code_link(self, term: Term) -> dict:
+        """A link labelled "code label" (JEL concepts)."""
+        code, label = self.notation(term), self.label(term)
+        return self.link(term, f"{code} {label}" if code and code != label else label)
+
+    def values(self, predicate: str) -> list[Term]:
+        """The objects of the thing for a predicate."""
+        return self.description.objects(predicate)
+
+    def links(self, predicate: str, coded: bool = False) -> list[dict]:
+        """The objects of the thing for a predicate, as links sorted by label."""
+        make = self.code_link if coded else self.link
+        return sorted((make(t) for t in self.values(predicate)),
+                      key=lambda link: (link.get("label") or link.get("value") or "").lower())
+
+    def literal(self, predicate: str) -> str | None:
+        """The best literal of the thing for a predicate (English, then untagged)."""
+        literals = [t for t in self.values(predicate) if isinstance(t, ox.Literal)]
+        return best_label((LABEL_PROPERTIES[0], lit) for lit in literals)
+
+    def statements(self) -> list[dict]:
+        """The thing's own triples, grouped by predicate."""
+        groups: dict[str, list[Term]] = {}
+        for triple in self.description.own:
+            if triple.subject == self.description.iri:
+                groups.setdefault(triple.predicate.value, []).append(triple.object)
+        return [{"predicate": self.link(ox.NamedNode(p), self.queries.curie(p)),
+                 "objects": [self.link(o) for o in sorted(objects, key=self._sort_key)]}
+                for p, objects in sorted(groups.items(), key=lambda g: self.queries.curie(g[0]))]
+
+    def _sort_key(self, term: Term) -> tuple[str, str]:
+        return (self.label(term).lower(), str(term))
+
+    def incoming(self) -> list[dict]:
+        """This page of the links to the thing, grouped by the linking subject."""
+        groups: dict[Term, list[str]] = {}
+        for triple in self.description.incoming:
+            groups.setdefault(triple.subject, []).append(triple.predicate.value)
+        return [{"subject": self.link(s),
+                 "predicates": [self.link(ox.NamedNode(p), self.queries.curie(p)) for p in ps]}
+                for s, ps in groups.items()]
+
+
+# --- hierarchies (broader chains) ---------------------------------------------------------
+
+
+@dataclass
+class Hierarchy:
+    """Parent edges (skos:broader, org:subOrganizationOf): the vocabulary's."""
+
+    parents: dict[Term, tuple[Term, ...]] = field(default_factory=dict)
+
+    def paths(self, node: Term, seen: tuple[Term, ...] = ()) -> list[list[Term]]:
+        """Every chain from a top concept down to ``node``'s parent (empty for a top)."""
+        chains = []
+        for parent in sorted(self.parents.get(node, ()), key=str):
+            if parent in seen or len(seen) > 12:
+                continue
+            above = self.paths(parent, (*seen, node)) or [[]]
+            chains.extend([*chain, parent] for chain in above)
+        return chains[:MAX_PATHS]
+
+
+def _placed(view: View, hierarchy: Hierarchy, terms: Iterable[Term], coded: bool = False) -> list:
+    make = view.code_link if coded else view.link
+    return [{"term": make(t), "paths": [[make(p) for p in path] for path in hierarchy.paths(t)]}
+            for t in sorted(terms, key=lambda t: view.label(t).lower())]
+
+
+# --- publication lists ---------------------------------------------------------------------
+
+
+def publications(store, view: View, query: str) -> tuple[list[dict], bool]:
+    """One page of a publications query, and whether more exist."""
+    description = view.description
+    size = description.per_page
+    rows = view.queries.about(store, query, description.iri.value, limit=size + 1,
+                              offset=(description.page - 1) * size)
+    items = _collect(rows)
+    return [_publication_item(view, item) for item in items[:size]], len(items) > size
+
+
+def _collect(rows) -> list[dict]:
+    """Rows ?pub ?via ?viaLabel ?title ?issued folded into one item per publication."""
+    found: dict[Term, dict] = {}
+    for row in rows:
+        item = found.setdefault(row["pub"], {"pub": row["pub"], "titles": [], "via": {},
+                                             "issued": None})
+        if row["title"] is not None:
+            item["titles"].append((DCTERMS + "title", row["title"]))
+        if row["issued"] is not None:
+            item["issued"] = row["issued"].value[:10]
+        if row["via"] is not None:
+            item["via"][row["via"]] = row["viaLabel"].value if row["viaLabel"] else None
+    return list(found.values())
+
+
+def _publication_item(view: View, item: dict) -> dict:
+    title = best_label(item["titles"]) or view.label(item["pub"])
+    return {"link": view.link(item["pub"], title), "issued": item["issued"],
+            "via": [view.link(via, text) for via, text in item["via"].items()]}
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def page(store, queries: Queries, description: Description, kind: str, root: str = "",
+         vocabulary: Vocabulary | None = None) -> tuple[str, dict]:
+    """The template and context of the HTML page of a described thing."""
+    view = View(description, queries, root, vocabulary or Vocabulary())
+    builder = BUILDERS.get(kind)
+    context = builder(store, view) if builder else {}
+    context.setdefault("more", False)
+    context["more"] = context["more"] or description.more
+    common = _common(view, kind)
+    common.update(context)
+    common["jsonld"] = script_json(common.pop("schema"))
+    return (f"ld_{kind}.html" if builder else "ld_generic.html"), common
+
+
+def _common(view: View, kind: str) -> dict:
+    description = view.description
+    title = view.label(description.iri)
+    if title == view.queries.curie(description.iri.value):
+        title = description.iri.value.rsplit("/", 1)[-1]
+    return {
+        "kind": kind, "title": title, "iri": description.iri.value,
+        "types": view.links(RDF_TYPE), "statements": view.statements(),
+        "incoming": view.incoming(), "page": description.page,
+        "per_page": description.per_page,
+        "schema": _schema(view, "Thing", name=title),
+    }
+
+
+def publication(store, view: View) -> dict:
+    """A publication: who, where in the Bank, about what, and where it came from."""
+    hierarchy = Hierarchy(view.vocabulary.parents)
+    title = view.literal(DCTERMS + "title") or view.label(view.description.iri)
+    heads = view.values(BIBO + "authorList")
+    authors = view.description.rdf_list(heads[0]) if heads else view.values(DCTERMS + "creator")
+    doi = view.literal(BIBO + "doi")
+    context = {
+        "title": title, "abstract": view.literal(DCTERMS + "abstract"),
+        "authors": [view.link(a) for a in authors],
+        "issued": (view.literal(DCTERMS + "issued") or "")[:10] or None,
+        "doctypes": view.links(DCTERMS + "type"), "publisher": view.links(DCTERMS + "publisher"),
+        "divisions": _placed(view, hierarchy, view.values(PKG + "division")),
+        "regions": _placed(view, hierarchy, view.values(DCTERMS + "spatial")),
+        "jel": _placed(view, hierarchy, view.values(PKG + "jel"), coded=True),
+        "keywords": view.links(PKG + "keyword"), "subjects": _subjects(view),
+        "doi": doi, "doi_url": f"https://doi.org/{quote(doi, safe='/:;()._-')}" if doi else None,
+        "pdfs": [t.value for t in view.values(FOAF + "page")
+                 if t.value.startswith(("http://", "https://"))],
+        "pages": view.literal(BIBO + "numPages"),
+        "numbers": view.literal(PKG + "publicationNumber"),
+        "languages": view.links(DCTERMS + "language"), "operations": view.links(PKG + "operation"),
+        "provenance": _provenance(view),
+    }
+    context["schema"] = _publication_schema(view, context, authors)
+    return context
+
+
+def _subjects(view: View) -> list[dict]:
+    other = {*view.values(PKG + "jel"), *view.values(PKG + "keyword")}
+    return sorted((view.link(t) for t in view.values(DCTERMS + "subject") if t not in other),
+                  key=lambda link: link["label"].lower())
+
+
+def _provenance(view: View) -> list[dict]:
+    description = view.description
+    records = []
+    for graph in description.subjects(PRIMARY_TOPIC, description.iri):
+        def first(predicate: str, graph: Term = graph) -> str | None:
+            values = description.objects(predicate, graph)
+            return values[0].value if values else None
+
+        records.append({
+            "graph": view.link(graph), "source": first(PROV + "wasDerivedFrom"),
+            "format": first(PKG + "sourceFormat"), "identifier": first(PKG + "sourceIdentifier"),
+            "loaded": first(PROV + "generatedAtTime"), "hash": first(PKG + "contentHash"),
+            "mapping": first(PKG + "mapping"),
+        })
+    return [r for r in records if r["loaded"] or r["source"]]
+
+
+def person(store, view: View) -> dict:
+    """A person: publications, co-authors, JEL areas."""
+    iri = view.description.iri.value
+    items, more = publications(store, view, "publications-person")
+    coauthors = _counted(view, view.queries.about(store, "person-coauthors", iri, cap=CAP,
+                                                  limit=TOP), "other")
+    areas = _counted(view, view.queries.about(store, "person-jel", iri, cap=CAP, limit=TOP),
+                     "concept")
+    name = view.literal(FOAF + "name") or view.label(view.description.iri)
+    schema = _schema(view, "Person", name=name,
+                     familyName=view.literal(FOAF + "familyName"),
+                     givenName=view.literal(FOAF + "givenName"))
+    return {"title": name, "publications": items, "more": more, "coauthors": coauthors,
+            "areas": areas, "cap": CAP, "schema": schema}
+
+
+def _counted(view: View, rows, key: str) -> list[dict]:
+    """Rows of ?{key} ?count ?label (and ?notation) as links with counts, each key once."""
+    found: dict[Term, dict] = {}
+    for row in rows:
+        if row[key] in found:
+            continue
+        label = row["label"].value if row["label"] else view.label(row[key])
+        code = row["notation"].value if row["notation"] else None
+        found[row[key]] = {"link": view.link(row[key], f"{code} {label}" if code else label),
+                           "count": int(row["count"].value)}
+    return list(found.values())
+
+
+def jel(store, view: View) -> dict:
+    """A JEL concept: its place in the classification and its publications (narrower included)."""
+    hierarchy = Hierarchy(view.vocabulary.parents)
+    items, more = publications(store, view, "publications-jel")
+    this = view.description.iri
+    code = view.notation(this)
+    label = view.label(this)
+    return {
+        "title": f"{code} {label}" if code and code != label else label, "code": code,
+        "paths": [[view.code_link(p) for p in path] for path in hierarchy.paths(this)],
+        "narrower": sorted((view.code_link(t) for t in view.values(SKOS + "narrower")),
+                           key=lambda link: link["label"]),
+        "publications": items, "more": more,
+        "schema": _schema(view, "DefinedTerm", name=label, termCode=code,
+                          inDefinedTermSet=_first_iri(view, SKOS + "inScheme")),
+    }
+
+
+def region(store, view: View) -> dict:
+    """A region or country: where it lies, what lies within, publications about any of it."""
+    hierarchy = Hierarchy(view.vocabulary.parents)
+    items, more = publications(store, view, "publications-region")
+    this = view.description.iri
+    parents = hierarchy.paths(this)
+    return {
+        "paths": [[view.link(p) for p in path] for path in parents],
+        "narrower": view.links(SKOS + "narrower"),
+        "notations": [t.value for t in view.values(SKOS + "notation")],
+        "publications": items, "more": more,
+        "schema": _schema(view, "Place", name=view.label(this),
+                          containedInPlace=[_ref(view, path[-1], "Place") for path in parents]),
+    }
+
+
+def org(store, view: View) -> dict:
+    """An organisational unit: its place in the Bank, its units, publications per year."""
+    hierarchy = Hierarchy(view.vocabulary.parents)
+    items, more = publications(store, view, "publications-org")
+    this = view.description.iri
+    years = [{"year": row["year"].value, "count": int(row["count"].value)}
+             for row in view.queries.about(store, "org-years", this.value, cap=YEARS_CAP)]
+    parents = hierarchy.paths(this)
+    return {
+        "paths": [[view.link(p) for p in path] for path in parents],
+        "units": view.links(ORG + "hasSubOrganization"),
+        "acronyms": sorted({t.value for t in view.values(PKG + "acronym")}),
+        "years": years, "years_capped": sum(y["count"] for y in years) >= YEARS_CAP,
+        "years_cap": YEARS_CAP, "publications": items, "more": more,
+        "schema": _schema(view, "Organization", name=view.label(this),
+                          parentOrganization=[_ref(view, p[-1], "Organization") for p in parents]),
+    }
+
+
+BUILDERS: dict[str, Callable[[object, View], dict]] = {
+    "publication": publication, "person": person, "jel": jel, "region": region, "org": org,
+}
+
+
+# --- schema.org JSON-LD ----------------------------------------------------------------------
+
+
+def _schema_types(view: View, default: str) -> list[str] | str:
+    types = sorted(t.value[len(SCHEMA):] for t in view.values(RDF_TYPE)
+                   if t.value.startswith(SCHEMA))
+    return types or default
+
+
+def _schema(view: View, default: str, **values: object) -> dict:
+    """A schema.org node for the thing: its types, @id, url, and the non-empty values given."""
+    iri = view.description.iri.value
+    node = {"@context": "https://schema.org", "@type": _schema_types(view, default), "@id": iri,
+            "url": iri}
+    node.update({k: v for k, v in values.items() if v not in (None, "", [])})
+    same = [t.value for t in view.values(OWL + "sameAs") + view.values(SKOS + "exactMatch")]
+    if same:
+        node["sameAs"] = same
+    return node
+
+
+def _ref(view: View, term: Term, kind: str) -> dict:
+    return {"@type": kind, "@id": term.value, "name": view.label(term)}
+
+
+def _first_iri(view: View, predicate: str) -> str | None:
+    iris = [t.value for t in view.values(predicate) if isinstance(t, ox.NamedNode)]
+    return iris[0] if iris else None
+
+
+def _publication_schema(view: View, context: dict, authors: list[Term]) -> dict:
+    identifiers = [{"@type": "PropertyValue", "propertyID": name, "value": value}
+                   for name, value in (("DOI", context["doi"]), ("IDB", context["numbers"]))
+                   if value]
+    return _schema(
+        view, "CreativeWork", name=context["title"], abstract=context["abstract"],
+        author=[_ref(view, a, "Person") for a in authors], datePublished=context["issued"],
+        publisher=[_ref(view, t, "Organization") for t in view.values(DCTERMS + "publisher")],
+        sourceOrganization=[_ref(view, t, "Organization") for t in view.values(PKG + "division")],
+        about=[{"@type": "DefinedTerm", "@id": t.value, "name": view.label(t),
+                "termCode": view.notation(t)} for t in view.values(PKG + "jel")],
+        keywords=[link["label"] for link in context["keywords"]],
+        spatialCoverage=[_ref(view, t, "Place") for t in view.values(DCTERMS + "spatial")],
+        numberOfPages=int(context["pages"]) if (context["pages"] or "").isdigit() else None,
+        identifier=identifiers,
+        inLanguage=[t.value.rsplit("/", 1)[-1] for t in view.values(DCTERMS + "language")],
+        associatedMedia=[{"@type": "MediaObject", "contentUrl": url,
+                          "encodingFormat": "application/pdf"} for url in context["pdfs"]],
+    )
+
+
+def script_json(data: dict) -> str:
+    """JSON for a <script> element: "</" and "<!--" cannot end or confuse the element. Compact:
+    with an indent, json takes its pure-Python encoder (several times slower)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("</", "<\\/").replace("<!--", "<\\u0021--")

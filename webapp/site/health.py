@@ -1,0 +1,178 @@
+"""Health: whether the store answers and how much it holds; and the answer when it does not.
+
+``GET /healthz``: 200 when the store answers, 503 when it does not (for load balancers and
+orchestrators), with a JSON body::
+
+    {"status": "ok", "store": {"kind": "sparql", "reachable": true, "latency_ms": 2.1},
+     "counts": {"records": 1, "triples": 14500}, "counts_age_s": 12.0}
+
+Reachability is checked on every call (``ASK {}``, with a short time limit). Counting every
+triple of a large store takes seconds (9 s of CPU at 100k records), so counts are made in the
+background, and only again when the store has changed: at most every ``COUNTS_TTL`` seconds a
+check looks at the store's version (the embedded store's generation, which every write changes;
+else the records' count and newest load time, one small query) and recounts if it moved. A
+check answers with the last counts (``null`` until the first count ends, for which the first
+check waits at most a second). The body names the kind of store, never its address or
+credentials.
+
+Every page of the app shares the handler of ``StoreUnavailable`` registered here: 503 with a
+clear message (HTML for browsers, text otherwise) and ``Retry-After``; nothing is cached about
+the failure, so the app recovers by itself when the store is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+
+from policykg.graph.store.embedded import StoreError, StoreUnavailable, compacted_away
+from policykg.webapp.site.dataset import marker
+
+blueprint = Blueprint("health", __name__)
+
+CHECK_TIMEOUT = 5.0   # seconds the store may take to answer the health check
+COUNTS_TTL = 60.0     # seconds counts are kept
+FIRST_COUNT_WAIT = 1.0  # seconds the first check waits for the first count
+COUNT_TIMEOUT = 120.0   # seconds a count may take on a remote store
+RETRY_AFTER = "5"
+COUNT_RECORDS = ("SELECT (COUNT(?time) AS ?n) "
+                 "WHERE { ?graph <http://www.w3.org/ns/prov#generatedAtTime> ?time }")
+COUNT_TRIPLES = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+_lock = threading.Lock()
+
+
+def _store():
+    store = current_app.extensions["policykg.store"]
+    return store.bounded(CHECK_TIMEOUT) if hasattr(store, "bounded") else store
+
+
+def _number(store, query: str) -> int:
+    rows = list(store.query(query))
+    return int(rows[0]["n"].value) if rows and rows[0]["n"] is not None else 0
+
+
+class _Counts:
+    """The counts of one app's store, counted in a background thread: a health check never
+    waits for a count of every triple (seconds at 100k records), only for the store's answer
+    to ``ASK {}``."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] | None = None
+        self.at = 0.0
+        self.version: object = None
+        self._running: threading.Thread | None = None
+
+    def get(self, store, base: str) -> tuple[dict[str, int] | None, float]:
+        """The last counts (None before the first count ends) and how many seconds ago the
+        store last held them; when that is over COUNTS_TTL, the store's version is checked and
+        a recount starts if it changed. The first call waits up to FIRST_COUNT_WAIT seconds for
+        the first count."""
+        with _lock:
+            stale = self.counts is None or time.monotonic() - self.at >= COUNTS_TTL
+            if stale and self._running is None:
+                self._running = threading.Thread(target=self._count, args=(store, base),
+                                                 name="policykg-health-counts", daemon=True)
+                self._running.start()
+            running = self._running
+        if self.counts is None and running is not None:
+            running.join(FIRST_COUNT_WAIT)
+        return self.counts, time.monotonic() - self.at
+
+    def _count(self, store, base: str) -> None:
+        try:
+            version = _version(store, base)
+            counts = self.counts
+            if counts is None or version != self.version:
+                counts = {"records": _number(store, COUNT_RECORDS),
+                          "triples": _number(store, COUNT_TRIPLES)}
+            with _lock:
+                self.counts, self.at, self.version = counts, time.monotonic(), version
+        except (StoreUnavailable, StoreError, OSError, RuntimeError) as error:
+            logging.getLogger(__name__).warning("counting the store failed: %s", error)
+        finally:
+            with _lock:
+                self._running = None
+
+
+def _version(store, base: str) -> object:
+    """What changes whenever the store's content may have: the embedded store's generation
+    (no query), else the records' count and newest load time (dataset.marker)."""
+    generation = getattr(store, "generation", None)
+    return generation if generation is not None else marker(store, base)
+
+
+def _counts() -> tuple[dict[str, int] | None, float]:
+    """The counts of the app's store (see _Counts)."""
+    store = current_app.extensions["policykg.store"]
+    if hasattr(store, "bounded"):
+        store = store.bounded(COUNT_TIMEOUT)
+    counter = current_app.extensions.setdefault("policykg.health", _Counts())
+    return counter.get(store, current_app.extensions["policykg.uris"].base)
+
+
+@blueprint.get("/healthz")
+def healthz() -> Response:
+    """The store's reachability and counts: 200 when it answers, else 503."""
+    store = _store()
+    kind = "sparql" if getattr(store, "remote", False) else "oxigraph"
+    start = time.monotonic()
+    try:
+        bool(store.query("ASK {}"))
+        latency = (time.monotonic() - start) * 1000
+        counts, age = _counts()
+    except (StoreUnavailable, StoreError) as error:
+        body = {"status": "unavailable",
+                "store": {"kind": kind, "reachable": False, "error": str(error)}}
+        response = jsonify(body)
+        response.status_code = 503
+        response.headers["Retry-After"] = RETRY_AFTER
+        return _no_store(response)
+    body = {"status": "ok", "store": {"kind": kind, "reachable": True,
+                                      "latency_ms": round(latency, 1)},
+            "counts": counts, "counts_age_s": round(age, 1) if counts is not None else None}
+    return _no_store(jsonify(body))
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.app_errorhandler(StoreUnavailable)
+def store_unavailable(error: StoreUnavailable) -> Response:
+    """Any page whose store did not answer: 503, try again shortly."""
+    return _failure(503, "The knowledge graph's store is not available right now", str(error))
+
+
+@blueprint.app_errorhandler(OSError)
+@blueprint.app_errorhandler(RuntimeError)
+def store_moved_on(error: Exception) -> Response:
+    """Any page whose embedded store was compacted under it by a load: 503, try again (the
+    next read reopens the store). Any other such error is a fault of the app's: 500."""
+    if not compacted_away(error):
+        raise error
+    return _failure(503, "The knowledge graph is being updated", "a load changed the store "
+                    "while it was read")
+
+
+@blueprint.app_errorhandler(StoreError)
+def store_failed(error: StoreError) -> Response:
+    """Any page whose store answered with an error: 502."""
+    return _failure(502, "The knowledge graph's store failed to answer", str(error))
+
+
+def _failure(status: int, title: str, detail: str) -> Response:
+    wants_html = request.accept_mimetypes.best_match(["text/plain", "text/html"]) == "text/html"
+    if wants_html and request.accept_mimetypes["text/html"]:
+        body = render_template("store_unavailable.html", title=title, detail=detail,
+                               status=status)
+        response = Response(body, status, content_type="text/html; charset=utf-8")
+    else:
+        response = Response(f"{title}: {detail}. Try again in a few seconds.\n", status,
+                            content_type="text/plain; charset=utf-8")
+    response.headers["Retry-After"] = RETRY_AFTER
+    response.headers["Cache-Control"] = "no-store"
+    return response

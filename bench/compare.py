@@ -71,7 +71,7 @@ import queries as query_bench  # noqa: E402
 from virtuoso import free_port  # noqa: E402
 
 from policykg.graph.rdf.uris import DEFAULT_BASE, Uris  # noqa: E402
-from policykg.graph.store.embedded import open_store  # noqa: E402
+from policykg.graph.store import open_store  # noqa: E402
 from policykg.webapp.api.catalogue import NamedQuery, catalogue  # noqa: E402
 
 QUERY_BUDGET_MS = 1000.0

@@ -23,7 +23,7 @@ from pathlib import Path
 import compare  # bench/ is not a package: imported from its folder (compare.py puts it first)
 
 from policykg.graph.rdf.uris import DEFAULT_BASE, Uris
-from policykg.graph.store.embedded import open_store
+from policykg.graph.store import open_store
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:

@@ -46,12 +46,11 @@ import load as load_bench  # noqa: E402 - bench/ is not a package
 import load_into  # noqa: E402
 import pyoxigraph as ox  # noqa: E402
 
-from policykg.graph import readers  # noqa: E402
+from policykg.graph import aggregates, readers  # noqa: E402
+from policykg.graph.aggregates import index as aggregate_index  # noqa: E402
 from policykg.graph.aggregates import pair_counts  # noqa: E402
-from policykg.graph.aggregates import refresh as aggregates  # noqa: E402
 from policykg.graph.aggregates.pair_counts import PairCounts  # noqa: E402
 from policykg.graph.inference.reference import prepare  # noqa: E402
-from policykg.graph.loading import loader as pipeline  # noqa: E402
 from policykg.graph.loading import prepare as preparing  # noqa: E402
 from policykg.graph.loading.loader import Loader  # noqa: E402
 from policykg.graph.loading.quarantine import Quarantine  # noqa: E402
@@ -68,9 +67,9 @@ STEPS = {
     "per-publication aggregates": (preparing, "_aggregates"),
     "pair members (creators, keywords)": (preparing, "members_of"),
     "store writes (writer thread; the bulk loader's own threads are in the rest)":
-        (pipeline.Written, "_bulk_write"),
+        (OxigraphStore, "write_batch"),
     "pair counts file (writer thread)": (PairCounts, "change"),
-    "closing refresh (tallies)": (aggregates, "refresh"),
+    "closing refresh (tallies)": (aggregate_index, "refresh"),
 }
 READING = "reading and parsing the files"
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 from policykg.graph.config import load_settings
 from policykg.graph.rdf.uris import Uris
-from policykg.graph.store.embedded import open_store
+from policykg.graph.store import open_store
 from policykg.webapp.api.catalogue import NamedQuery, catalogue, run
 
 BUDGET_MS = 1000.0
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(None, home=args.home, store=args.store, base=args.base)
     uris = Uris(settings.base)
     if args.refresh:
-        from policykg.graph.aggregates import refresh as aggregates
+        from policykg.graph import aggregates
         writable = open_store(settings.store_location)
         print(aggregates.refresh(writable, uris).line(), file=sys.stderr)
         writable.close()

@@ -55,10 +55,10 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 import load as load_bench  # noqa: E402 - bench/ and tests/ are not packages
 from virtuoso import Virtuoso, free_port, missing  # noqa: E402
 
-from policykg.graph.aggregates import refresh as aggregates  # noqa: E402
+from policykg.graph import aggregates  # noqa: E402
 from policykg.graph.config import Settings  # noqa: E402
 from policykg.graph.rdf.uris import Uris  # noqa: E402
-from policykg.graph.store.embedded import open_store  # noqa: E402
+from policykg.graph.store import open_store  # noqa: E402
 from policykg.webapp.api.catalogue import catalogue  # noqa: E402
 
 OVERHEAD_BUDGET = 0.20

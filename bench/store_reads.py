@@ -2,7 +2,7 @@
 of publications picked at random, in microseconds a quad. Run it on a store as a load left it,
 then after ``policykg --store STORE compact``, to see what compacting spares the readers. Also
 what a served store's reopen after a write costs: its private snapshot of the folder taken
-(policykg.graph.store.read_snapshot), then the read-only open of it.
+(policykg.graph.store.embedded.read_snapshot), then the read-only open of it.
 
     python bench/store_reads.py --store STORE [--publications 1000] [--rounds 3] [--seed 1]
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from policykg.graph.store.read_snapshot import Snapshots
+from policykg.graph.store.embedded.read_snapshot import Snapshots
 
 PUBLICATION = ox.NamedNode("https://w3id.org/policykg/ontology#Publication")
 TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")

@@ -6,25 +6,25 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from importlib import resources
 from pathlib import Path
 
 import click
 import pyoxigraph as ox
 
 from policykg.graph import readers
-from policykg.graph.aggregates.refresh import Words
+from policykg.graph.aggregates import Words
 from policykg.graph.config import Settings, load_settings
 from policykg.graph.loading.loader import Loader
 from policykg.graph.loading.quarantine import Quarantine
 from policykg.graph.loading.workers import WorkerLost
 from policykg.graph.mapping.rules import Mapping
+from policykg.graph.rdf.queries import STORE_QUERIES
 from policykg.graph.rdf.uris import Uris
-from policykg.graph.store.embedded import (
+from policykg.graph.store import (
     EXPORT_FORMATS,
     StoreError,
     StoreUnavailable,
-    is_remote,
+    is_embedded,
     open_store,
 )
 
@@ -271,7 +271,7 @@ def stats(settings: Settings) -> None:
 
 
 def _stats_query(name: str) -> str:
-    return (resources.files("policykg.graph") / "data" / "queries" / name).read_text("utf-8")
+    return STORE_QUERIES.text(name)
 
 
 @main.command()
@@ -309,7 +309,7 @@ def compact(settings: Settings) -> None:
     """Compact the embedded store's indexes after a load, so that reads (the served pages and
     queries) do not look through the many small files a load leaves. Servers may keep
     running; a load may not run meanwhile."""
-    if is_remote(settings.store_location):
+    if not is_embedded(settings.store_location):
         raise click.UsageError("compact is for the embedded store; a remote store compacts itself")
     try:
         store = open_store(settings.store_location)

@@ -42,7 +42,7 @@ from virtuoso import Virtuoso, virtuoso  # noqa: F401 - the session fixture
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from policykg.graph.config import Settings
-from policykg.graph.store.embedded import GraphStore
+from policykg.graph.store import GraphStore
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE = FIXTURES / "dspace-page-IDB-LM-00577.txt"

@@ -8,7 +8,7 @@ from collections import Counter
 import pyoxigraph as ox
 import pytest
 
-from policykg.graph.aggregates import refresh as aggregates
+from policykg.graph import aggregates
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.store.embedded import OxigraphStore
 
@@ -181,17 +181,17 @@ def test_moving_the_word_index_rewrites_every_publication(store: OxigraphStore) 
 def test_a_store_is_up_to_date_after_a_refresh_until_records_or_vocabularies_change(
         store: OxigraphStore) -> None:
     uris, words = Uris(BASE), aggregates.Words.of(store)
-    assert not aggregates.up_to_date(store, uris, aggregates.Hierarchy.read(store), words)
+    assert not aggregates.up_to_date(store, uris, aggregates.ConceptHierarchy.read(store), words)
     aggregates.refresh(store, uris)
-    assert aggregates.up_to_date(store, uris, aggregates.Hierarchy.read(store), words)
+    assert aggregates.up_to_date(store, uris, aggregates.ConceptHierarchy.read(store), words)
     aggregates.mark_pending(store, uris)  # a load's first change
-    assert not aggregates.up_to_date(store, uris, aggregates.Hierarchy.read(store), words)
+    assert not aggregates.up_to_date(store, uris, aggregates.ConceptHierarchy.read(store), words)
     aggregates.refresh(store, uris)
     closure = ox.NamedNode(BASE + "graph/inferred/vocabularies")
     store.engine.add(ox.Quad(ox.NamedNode(BASE + "id/region/caribbean"),
                              ox.NamedNode("http://www.w3.org/2004/02/skos/core#broaderTransitive"),
                              ox.NamedNode(BASE + "id/region/americas"), closure))
-    assert not aggregates.up_to_date(store, uris, aggregates.Hierarchy.read(store), words)
+    assert not aggregates.up_to_date(store, uris, aggregates.ConceptHierarchy.read(store), words)
 
 
 def test_an_indexed_refresh_recounts_the_tallies_without_looking_for_stale_publications(
@@ -335,7 +335,10 @@ def test_a_pair_recount_started_from_the_last_tally_keeps_what_a_full_one_keeps(
 
 
 class PlainStore:
-    """A store with only the GraphStore protocol (no pyoxigraph engine, no bulk loader)."""
+    """A store with only the GraphStore protocol, as a store elsewhere (no pyoxigraph engine,
+    no pair counts file)."""
+
+    in_process = False
 
     def __init__(self, inner: OxigraphStore) -> None:
         self._inner = inner

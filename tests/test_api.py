@@ -13,10 +13,11 @@ import pytest
 from conftest import LiveServer, fetch
 from flask.testing import FlaskClient
 
-from policykg.graph.aggregates import refresh as aggregates
+from policykg.graph import aggregates
 from policykg.graph.config import Settings
 from policykg.graph.rdf.uris import Uris
-from policykg.graph.store.embedded import OxigraphStore, open_store
+from policykg.graph.store import open_store
+from policykg.graph.store.embedded import OxigraphStore
 from policykg.webapp.api.catalogue import catalogue
 from policykg.webapp.api.routes import catalogue_examples, openapi_document
 from policykg.webapp.app import create_app

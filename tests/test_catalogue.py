@@ -11,7 +11,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from policykg.graph.aggregates import refresh as aggregates
+from policykg.graph import aggregates
 from policykg.graph.rdf.sparql_text import with_limit
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.store.embedded import OxigraphStore

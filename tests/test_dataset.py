@@ -14,7 +14,8 @@ from rdflib import Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, XSD
 
 from policykg.graph.config import Settings
-from policykg.graph.store.embedded import OxigraphStore, open_store
+from policykg.graph.store import open_store
+from policykg.graph.store.embedded import OxigraphStore
 from policykg.webapp.app import create_app
 from policykg.webapp.serve import prepare_store
 from policykg.webapp.site import dataset

@@ -37,7 +37,7 @@ from policykg.graph.cli import main
 from policykg.graph.inference.reference import prepare
 from policykg.graph.rdf.terms import rdflib_graph
 from policykg.graph.rdf.uris import DEFAULT_BASE, Uris
-from policykg.graph.store.embedded import open_store
+from policykg.graph.store import open_store
 
 BASE = DEFAULT_BASE
 PROV = "http://www.w3.org/ns/prov#"

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from conftest import SAMPLE, policykg
 
-from policykg.graph.store.embedded import open_store
+from policykg.graph.store import open_store
 from policykg.webapp.app import create_app
 from policykg.webapp.linked_data.labels import LabelCache
 

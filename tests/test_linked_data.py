@@ -25,7 +25,7 @@ from policykg.graph.loading.quarantine import Quarantine
 from policykg.graph.mapping.rules import Mapping
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers import read
-from policykg.graph.store.embedded import open_store
+from policykg.graph.store import open_store
 
 SAMPLE = Path(__file__).parent / "fixtures" / "dspace-page-IDB-LM-00577.txt"
 TITLE = ("Mainstreaming the Cluster Approach in the Caribbean Region: "

@@ -13,7 +13,7 @@ from policykg.graph.mapping.rules import Mapping, map_record
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers import read
 from policykg.graph.readers.record import FieldValue, Record
-from policykg.graph.store.embedded import open_store
+from policykg.graph.store import open_store
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE = FIXTURES / "dspace-page-IDB-LM-00577.txt"

@@ -19,7 +19,7 @@ from conftest import store_environment
 from policykg.graph.cli import main
 from policykg.graph.config import Settings
 from policykg.graph.mapping import rules as mapping
-from policykg.graph.store.embedded import open_store
+from policykg.graph.store import open_store
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE_TEXT = (FIXTURES / "dspace-page-IDB-LM-00577.txt").read_text("utf-8")
@@ -146,7 +146,7 @@ def test_tallies_left_out_of_date_by_a_load_cut_short_are_recounted_by_the_next(
         vocab_store: Settings, tmp_path: Path):
     """The mark a load writes before its first change stays when it is killed; running it
     again finds every record unchanged, and recounts the tallies all the same."""
-    from policykg.graph.aggregates import refresh as aggregates
+    from policykg.graph import aggregates
     from policykg.graph.rdf.uris import Uris
 
     folder = tmp_path / "in"
@@ -425,7 +425,7 @@ def aggregate_quads(settings: Settings, key: str = "IDB-LM-00577") -> set[tuple[
 
 def recomputed_aggregates(settings: Settings, key: str = "IDB-LM-00577") -> set[tuple[str, str]]:
     """A publication's aggregates as a refresh computes them from its record graph now."""
-    from policykg.graph.aggregates import refresh as aggregates
+    from policykg.graph import aggregates
     from policykg.graph.rdf.uris import Uris
 
     with open_store(settings.store_location, settings=settings) as store:

@@ -15,13 +15,13 @@ from click.testing import CliRunner
 from conftest import store_environment
 from oai_server import OaiRecord, Repository, synthetic_records, write_files
 
-from policykg.graph.aggregates import pair_counts
-from policykg.graph.aggregates import refresh as aggregates
+from policykg.graph import aggregates
+from policykg.graph.aggregates import pair_counts, tallies
 from policykg.graph.aggregates.pair_counts import PairCounts
 from policykg.graph.cli import main
 from policykg.graph.config import Settings
 from policykg.graph.rdf.uris import Uris
-from policykg.graph.store.embedded import open_store
+from policykg.graph.store import open_store
 
 BASE = "http://localhost:8000/"
 PKG = "https://w3id.org/policykg/ontology#"
@@ -253,8 +253,8 @@ def test_a_small_load_changes_the_pair_tallies_in_place_as_a_rewrite_would_write
         row = next(iter(store.query(top_pair)))
     source, count = row["source"].value, int(row["count"].value)
     rewritten: list[str] = []
-    rewrite = aggregates._rewrite
-    monkeypatch.setattr(aggregates, "_rewrite", lambda store, graph, *rest: (
+    rewrite = tallies._rewrite
+    monkeypatch.setattr(tallies, "_rewrite", lambda store, graph, *rest: (
         rewritten.append(graph.value), rewrite(store, graph, *rest)))
     repository.delete(source)  # the most prolific pair has one publication less
     assert "deleted 1" in load(vocab_store, [repository.records[source]], tmp_path / "second")

@@ -1,4 +1,4 @@
-"""A read-only store reads a private snapshot of the folder (policykg.graph.store.read_snapshot):
+"""A read-only store reads a private snapshot of the folder (store/embedded/read_snapshot.py):
 what a writer in another process compacts away after the open stays readable, and the
 snapshots go away once nothing reads them."""
 
@@ -12,8 +12,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from policykg.graph.store import read_snapshot
-from policykg.graph.store.embedded import OxigraphStore
+from policykg.graph.store.embedded import OxigraphStore, read_snapshot
 
 EX = "http://example.org/"
 GRAPHS = 40

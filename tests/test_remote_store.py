@@ -28,8 +28,10 @@ from virtuoso import Virtuoso, free_port
 
 from policykg.graph.cli import main
 from policykg.graph.config import Settings
-from policykg.graph.store.embedded import OxigraphStore, StoreError, StoreTimeout, StoreUnavailable
-from policykg.graph.store.remote import RemoteStore, virtuoso_profile
+from policykg.graph.store import StoreError, StoreTimeout, StoreUnavailable
+from policykg.graph.store.embedded import OxigraphStore
+from policykg.graph.store.remote import RemoteStore
+from policykg.graph.store.remote.virtuoso import virtuoso_profile
 
 EX = "http://example.org/"
 SECRET = "pw-Zq7-never-shown"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from policykg.graph.store.embedded import open_store
+from policykg.graph.store import open_store
 
 STARTUP_SECONDS = 120  # the first start loads the sample, reasoning included
 SAMPLE_LOADED = "loaded the bundled sample record"

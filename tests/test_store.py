@@ -13,7 +13,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from policykg.graph.store.embedded import FolderWatch, OxigraphStore, fingerprint
+from policykg.graph.store.embedded import OxigraphStore
+from policykg.graph.store.embedded.folder import FolderWatch, fingerprint
 
 # Like a load, faster: a batch of graphs per transaction, flushed (a new file each time, so
 # compactions keep deleting old ones), fifty times a second.

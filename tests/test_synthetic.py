@@ -183,7 +183,7 @@ def test_records_numbered_after_others_share_no_identifier_with_them(corpus, tmp
 
 def _index_share(abstract: str) -> float:
     """What share of an abstract's words the word index keeps (distinct, not stop words)."""
-    from policykg.graph.aggregates.refresh import words
+    from policykg.graph.aggregates import words
 
     return len(words(abstract)) / len(abstract.split())
 

@@ -15,7 +15,7 @@ from policykg.graph.loading.quarantine import Quarantine
 from policykg.graph.mapping.rules import Mapping
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers import read
-from policykg.graph.store.embedded import open_store
+from policykg.graph.store import open_store
 from policykg.webapp.app import create_app
 
 BACKENDS = ("oxigraph", "virtuoso")

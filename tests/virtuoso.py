@@ -30,7 +30,8 @@ import pyoxigraph as ox
 import pytest
 
 from policykg.graph.config import Settings
-from policykg.graph.store.remote import RemoteStore, virtuoso_profile, virtuoso_setup_sql
+from policykg.graph.store.remote import RemoteStore
+from policykg.graph.store.remote.virtuoso import virtuoso_profile, virtuoso_setup_sql
 
 PACKAGE = "virtuoso-opensource"
 SHIPPED_INI = Path("/etc/virtuoso-opensource-7/virtuoso.ini")

@@ -6,7 +6,7 @@ from flask import Flask
 
 from policykg.graph.config import Settings, load_settings
 from policykg.graph.rdf.uris import Uris
-from policykg.graph.store.embedded import GraphStore, open_store
+from policykg.graph.store import GraphStore, open_store
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Flask:

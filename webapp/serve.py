@@ -35,7 +35,7 @@ from policykg.graph.loading.quarantine import Quarantine
 from policykg.graph.mapping.rules import Mapping
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers import read
-from policykg.graph.store.embedded import GraphStore, StoreUnavailable, is_remote, open_store
+from policykg.graph.store import GraphStore, StoreUnavailable, is_embedded, open_store
 
 log = logging.getLogger("policykg.serve")
 
@@ -72,7 +72,7 @@ def prepare_store(settings: Settings, sample: bool = True) -> LoadSummary | None
 
     Returns the load summary, or None when nothing was loaded. Run it before gunicorn forks.
     """
-    if is_remote(settings.store_location):
+    if not is_embedded(settings.store_location):
         return _prepare_remote(settings, sample)
     try:
         store = open_store(settings.store_location)

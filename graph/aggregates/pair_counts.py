@@ -29,22 +29,22 @@ import weakref
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
-from importlib.resources import files
 from itertools import combinations, product
 from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import URIRef
 
+from policykg.graph.rdf.namespaces import PKG
+from policykg.graph.rdf.queries import AGGREGATE_QUERIES
 from policykg.graph.rdf.uris import Uris
-from policykg.graph.store.embedded import GraphStore, embedded_engine
+from policykg.graph.store import GraphStore
 
 FILE = "policykg-pair-counts.sqlite"
 SCHEMA_VERSION = 3  # bump when pair-counts.sql's tables change: older files are made anew
 TOKEN_GRAPH = "graph/aggregates/pair-counts"  # under the base: the token of the file in step
 STAMP = "https://w3id.org/policykg/ontology#aggregateStamp"
 
-PKG = "https://w3id.org/policykg/ontology#"
 # The dimension tallies counted here (named as in aggregates.TALLY_KINDS): publications per
 # combination of members of these (one or two) properties, as tally-*.rq count them. Their
 # members are the publication's aggregates (aggregates.dimension_members), a year as its digits.
@@ -64,8 +64,7 @@ _OPEN: weakref.WeakKeyDictionary[object, PairCounts] = weakref.WeakKeyDictionary
 @cache
 def statements() -> dict[str, str]:
     """The named statements of graph/data/aggregates/pair-counts.sql."""
-    text = (files("policykg.graph") / "data" / "aggregates" / "pair-counts.sql").read_text(
-        encoding="utf-8")
+    text = AGGREGATE_QUERIES.text("pair-counts.sql")
     parts = re.split(r"^-- name: (\S+)\n", text, flags=re.MULTILINE)
     return {name: body.strip() for name, body in zip(parts[1::2], parts[2::2], strict=True)}
 
@@ -85,12 +84,12 @@ def members_of(triples: Iterable[tuple[object, object, object]], publication: ob
 def read_members(store: GraphStore, graphs: str, properties: Iterable[str]
                  ) -> Iterator[tuple[str, str, str]]:
     """(publication, property, member) in every graph whose IRI starts with ``graphs`` (record
-    graphs, aggregate graphs) of an embedded store: members are IRIs, or literals' values."""
-    engine = embedded_engine(store)
-    if engine is None:
+    graphs, aggregate graphs) of a store in this process: members are IRIs, or literals'
+    values (a store elsewhere has no pair counts file to rebuild)."""
+    if not store.in_process:
         return
     for prop in properties:
-        for quad in engine.quads_for_pattern(None, ox.NamedNode(prop), None, None):
+        for quad in store.quads_matching(None, ox.NamedNode(prop), None, None):
             graph = quad.graph_name
             if (isinstance(graph, ox.NamedNode) and graph.value.startswith(graphs)
                     and isinstance(quad.object, ox.NamedNode | ox.Literal)):
@@ -99,11 +98,10 @@ def read_members(store: GraphStore, graphs: str, properties: Iterable[str]
 
 def stored_token(store: GraphStore, uris: Uris) -> str | None:
     """The token of the pair counts file the store's pair tallies were last written from."""
-    engine = embedded_engine(store)
-    graph = ox.NamedNode(uris.base + TOKEN_GRAPH)
-    if engine is None:
+    if not store.in_process:
         return None
-    quad = next(engine.quads_for_pattern(graph, ox.NamedNode(STAMP), None, graph), None)
+    graph = ox.NamedNode(uris.base + TOKEN_GRAPH)
+    quad = next(store.quads_matching(graph, ox.NamedNode(STAMP), None, graph), None)
     return None if quad is None else quad.object.value
 
 
@@ -126,13 +124,12 @@ class PairCounts:
     def of(cls, store: GraphStore) -> PairCounts | None:
         """The pair counts of an embedded, writable store (one per store object; None for
         another store: pair tallies are then counted in the store)."""
-        engine = embedded_engine(store)
-        if engine is None or getattr(store, "read_only", False):
+        if not store.in_process or store.read_only:
             return None
         counts = _OPEN.get(store)
         if counts is None:
-            path = getattr(store, "path", None)
-            location = str(Path(path) / FILE) if path is not None else ":memory:"
+            folder = store.folder
+            location = str(folder / FILE) if folder is not None else ":memory:"
             counts = _OPEN[store] = cls(location)
         return counts
 

@@ -57,7 +57,7 @@ from policykg.graph.mapping.rules import Mapping
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers import Item, oai_xml
 from policykg.graph.readers.record import ReadError
-from policykg.graph.store.embedded import open_store
+from policykg.graph.store import open_store
 
 FORMAT = "oai-pmh"
 OAI = oai_xml.OAI_NS

@@ -16,7 +16,7 @@ from policykg.graph.inference.vocabularies import (
 from policykg.graph.mapping.rules import Lookups
 from policykg.graph.rdf.terms import rdflib_graph, triple_quads
 from policykg.graph.rdf.uris import Uris
-from policykg.graph.store.embedded import GraphStore
+from policykg.graph.store import GraphStore
 
 CLOSURE_GRAPH = "graph/inferred/vocabularies"
 CONTENT_HASH = "https://w3id.org/policykg/ontology#contentHash"

@@ -20,16 +20,13 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, islice
 from pathlib import Path
 
-import pyoxigraph as ox
-
-from policykg.graph.aggregates import refresh as aggregates
-from policykg.graph.aggregates.pair_counts import Members, PairCounts
+from policykg.graph import aggregates
+from policykg.graph.aggregates.pair_counts import Members
 from policykg.graph.inference.reference import Reference
 from policykg.graph.inference.reference import prepare as prepare_reference
 from policykg.graph.loading.prepare import RECORD_KIND, Context, Job, Prepared, prepare
@@ -38,9 +35,7 @@ from policykg.graph.loading.workers import Pending, Preparers, default_workers
 from policykg.graph.mapping.rules import Mapping, record_key, unmapped_fields
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers.record import ReadError, Record
-from policykg.graph.store import journal
-from policykg.graph.store.embedded import GraphStore, embedded_engine
-from policykg.graph.store.journal import Entry, Journal, bulk_write
+from policykg.graph.store import GraphStore, WriteBatch
 
 Item = Record | ReadError
 
@@ -111,38 +106,28 @@ class Loader:
     workers: int | None = None
 
     def __post_init__(self) -> None:
-        self._undone = journal.recover(self.store)  # before anything reads the store
+        self._undone = self.store.recover()  # before anything reads the store
         if self.reference is None:
             self.reference = prepare_reference(self.store, self.uris)
-        hierarchy = aggregates.Hierarchy.read(self.store)
-        words = aggregates.Words.of(self.store)
+        self._index = aggregates.AggregateIndex(self.store, self.uris)
+        hierarchy, words = self._index.hierarchy, self._index.words
         self._context = Context.of(self.mapping, self.uris, self.reference, hierarchy, words)
-        self._indexed = False  # every aggregate current when the load began: recount only
         self._salt = f"{self.mapping.digest}|{self.uris.base}|{self.reference.digest}"
         self._known = _Known(self.store, self.uris)
-        self._changing = False  # whether the load has changed records (tallies marked pending)
-        self._pairs: PairCounts | None = None  # told of each change, if in step at the start
 
     def load(self, items: Iterable[Item],
              progress: Callable[[int], None] | None = None) -> LoadSummary:
         """Load records batch by batch; ``progress`` hears of each batch once it is written."""
         summary = LoadSummary(undone=self._undone)
         self._undone = 0
-        context = self._context
-        self._indexed = aggregates.up_to_date(self.store, self.uris, context.hierarchy,
-                                              context.words)
-        self._changing = False
-        self._pairs = aggregates.counts_to_tell(self.store, self.uris, self._indexed)
-        fresh = self._pairs is None and self._first_load()
-        if fresh:  # no aggregate can be stale, no pair missed: count the pairs as they come
-            self._pairs, self._indexed = aggregates.counts_from_scratch(self.store), True
+        self._index.begin(first=self._first_load())
         iterator = iter(items)
         first = list(islice(iterator, self.batch_size))
         following = list(islice(iterator, 1))
         batches = _batches(chain(following, iterator), self.batch_size)
         workers = default_workers() if self.workers is None else self.workers
         preparer = Preparers(self._context, workers if following else 0)
-        writer = _Writer(self.store, progress, self._pairs)
+        writer = BatchWriter(self.store, progress, self._index)
         failed = True
         try:
             in_flight: deque[_Batch] = deque()
@@ -157,25 +142,17 @@ class Loader:
         finally:
             preparer.close()
             writer.close()
-            if failed and self._pairs is not None:  # as a process that dies would: the file
-                self._pairs.rollback()  # is then out of step, and the next load rebuilds it
+            if failed:  # as a process that dies would
+                self._index.abandon()
         # Every batch is written here: what is computed over the whole store goes after this
         # (also after a load that found a change cut short by a crash: nothing else to do).
-        if self._changing or aggregates.tallies_pending(self.store, self.uris):
-            summary.aggregates = aggregates.refresh(
-                self.store, self.uris, hierarchy=self._context.hierarchy,
-                indexed=self._indexed and self._changing, counted=self._pairs is not None,
-                fresh=fresh)
+        summary.aggregates = self._index.finish()
         return summary
 
     def _first_load(self) -> bool:
-        """Whether this is the first load of an embedded store: it holds no record graph (a
-        look at a few graph names: record graphs are about half of them)."""
-        engine = embedded_engine(self.store)
-        prefix = self._record_graph("")
-        return engine is not None and not any(
-            isinstance(g, ox.NamedNode) and g.value.startswith(prefix)
-            for g in engine.named_graphs())
+        """Whether this is the first load of a store in this process: it holds no record
+        graph (a look at a few graph names: record graphs are about half of them)."""
+        return self.store.in_process and not self.store.any_graph(self._record_graph(""))
 
     def _submit(self, items: list[Item], preparer: Preparers) -> _Batch:
         """Send a batch's records to be prepared, except those unchanged as far as is known."""
@@ -193,13 +170,13 @@ class Loader:
         return _Batch(items, keys, sent, preparer.submit(list(sent.values())))
 
     def _settle_next(self, in_flight: deque[_Batch], preparer: Preparers,
-                     summary: LoadSummary, writer: _Writer) -> None:
+                     summary: LoadSummary, writer: BatchWriter) -> None:
         """Settle the oldest batch in flight, first preparing a later one here if the oldest is
         still with a worker."""
         preparer.work_while_waiting(in_flight[0].pending, (b.pending for b in in_flight))
         self._settle(in_flight.popleft(), summary, writer)
 
-    def _settle(self, batch: _Batch, summary: LoadSummary, writer: _Writer) -> None:
+    def _settle(self, batch: _Batch, summary: LoadSummary, writer: BatchWriter) -> None:
         """Take a prepared batch in: count and quarantine, then hand its graphs to the writer.
 
         Whether a record is unchanged is decided again here, against the hashes of every batch
@@ -253,9 +230,7 @@ class Loader:
 
     def _changes(self) -> None:
         """Before the load's first change to the records: the tallies are out of date."""
-        if not self._changing:
-            aggregates.mark_pending(self.store, self.uris)
-            self._changing = True
+        self._index.changing()
 
     def _delete(self, record: Record, summary: LoadSummary) -> None:
         graphs = self.store.graphs_with_source(record.source_id)
@@ -264,11 +239,11 @@ class Loader:
         self._changes()
         for graph in graphs:
             self._known.hashes[graph] = None
-        self._known.removed(remove_records(self.store, self.uris, graphs, self._pairs))
+        self._known.removed(remove_records(self.store, self.uris, graphs, self._index))
         summary.deleted += 1
 
     def _write(self, accepted: list[tuple[Prepared, str]], summary: LoadSummary,
-               writer: _Writer, count: int) -> None:
+               writer: BatchWriter, count: int) -> None:
         """Write the accepted records' graphs, and the graphs of the things they are the first
         to name. New records only: in the background. Replacements: once the store holds every
         earlier batch, as their previous graphs are read (to drop things no record names)."""
@@ -308,13 +283,16 @@ class Loader:
             stamps.append(result.aggregates[1])
             self._known.hashes[record_graph] = digest
             self.quarantine.release(result.key)
-        batch = Written(remove, texts, derived, stamps, records, members, written, previous)
+        batch = Written(WriteBatch(
+            remove=remove, cleanups=self._index.word_removals(previous), records=texts,
+            derived=list(zip(derived, stamps, strict=True)), graphs=written,
+            undo=self._index.word_removals(records)), members)
         if not previous:
             writer.submit(batch, count)
             return
         writer.wait()
         orphans = linked_entities(self.store, self.uris, previous)
-        batch.write(self.store, writer.pairs)
+        batch.write(self.store, self._index)
         self._known.removed(collect_orphans(self.store, self.uris, orphans))
         writer.written(count)
 
@@ -334,7 +312,7 @@ class _Known:
 
     def __init__(self, store: GraphStore, uris: Uris) -> None:
         self._store = store
-        self._lazy = embedded_engine(store) is not None
+        self._lazy = store.in_process
         self.hashes: dict[str, str | None] = {}
         self.graphs: dict[str, bool] = {}
         if not self._lazy:
@@ -352,7 +330,7 @@ class _Known:
         """Whether a graph exists (or is being written)."""
         if graph in self.graphs or not self._lazy:
             return self.graphs.get(graph, False)
-        present = embedded_engine(self._store).contains_named_graph(ox.NamedNode(graph))
+        present = self._store.has_graph(graph)
         self.graphs[graph] = present
         return present
 
@@ -367,22 +345,22 @@ def _batches(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
         yield batch
 
 
-class _Writer:
+class BatchWriter:
     """Writes batches to the store in a background thread, one at a time, in order, and tells
     ``progress`` of each once it is written."""
 
     def __init__(self, store: GraphStore, progress: Callable[[int], None] | None,
-                 pairs: PairCounts | None = None) -> None:
+                 index: aggregates.AggregateIndex | None = None) -> None:
         self._store = store
         self._progress = progress
-        self.pairs = pairs  # told of each batch's publications, if any
+        self._index = index  # told of each batch's publications
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="policykg-writer")
         self._pending: tuple[Future[None], int] | None = None
 
     def submit(self, batch: Written, count: int) -> None:
         """Write a batch once the previous one is written."""
         self.wait()
-        future = self._executor.submit(batch.write, self._store, self.pairs)
+        future = self._executor.submit(batch.write, self._store, self._index)
         self._pending = (future, count)
 
     def wait(self) -> None:
@@ -405,44 +383,17 @@ class _Writer:
 
 @dataclass(frozen=True)
 class Written:
-    """What a batch writes, record by record: graphs removed, then each record's graphs
-    (N-Quads), its aggregate graph and that graph's stamp; and what its publications' pairs are
-    (pair_counts). ``graphs``: every graph it writes, for the journal."""
+    """What a batch writes to the store, and what its publications' members are (told to the
+    pair counts file once the batch is in)."""
 
-    remove: list[str]
-    texts: list[str]
-    aggregates: list[str] = field(default_factory=list)
-    stamps: list[str] = field(default_factory=list)
-    records: list[str] = field(default_factory=list)  # record graphs written (and words)
+    batch: WriteBatch
     members: dict[str, Members] = field(default_factory=dict)  # publication -> its members
-    graphs: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)  # record graphs rewritten: words go first
 
-    def write(self, store: GraphStore, pairs: PairCounts | None = None) -> None:
-        """Write it to a store, and tell ``pairs`` of its publications. An embedded store:
-        with the bulk loader, behind the journal (a write cut short is undone before the next
-        load). Another: the records in one transaction, then the aggregates and, once they
-        are in, their stamps (aggregates.add_derived)."""
-        engine = embedded_engine(store)
-        if engine is None:
-            text = "".join(self.texts)
-            store.replace(self.remove, ox.parse(text, ox.RdfFormat.N_QUADS) if text else [])
-            aggregates.add_derived(store, "".join(self.aggregates), "".join(self.stamps))
-        else:
-            log = Journal.of(store)  # None in memory: nothing there survives a crash
-            with log.writing(Entry(self.graphs, self.records)) if log else nullcontext():
-                self._bulk_write(store, engine)
-        if pairs is not None:
-            pairs.change(self.members)
-
-    def _bulk_write(self, store: GraphStore, engine: ox.Store) -> None:
-        for graph in self.remove:
-            engine.remove_graph(ox.NamedNode(graph))
-        aggregates.remove_words(store, self.replaced)
-        # records, then aggregates: two writes of a kind each are cheaper than one of both
-        # (267-270 records/s against 247-253, a late batch of bench/load_into.py)
-        bulk_write(engine, self.texts)
-        bulk_write(engine, map("".join, zip(self.aggregates, self.stamps, strict=True)))
+    def write(self, store: GraphStore, index: aggregates.AggregateIndex | None = None) -> None:
+        """Write it to a store, and tell the aggregate ``index`` of its publications."""
+        store.write_batch(self.batch)
+        if index is not None:
+            index.tell(self.members)
 
 
 def inferred_graph_of(graph: str) -> str:
@@ -476,14 +427,14 @@ def collect_orphans(store: GraphStore, uris: Uris, candidates: set[str]) -> set[
 
 
 def remove_records(store: GraphStore, uris: Uris, record_graphs: list[str],
-                   pairs: PairCounts | None = None) -> set[str]:
+                   index: aggregates.AggregateIndex | None = None) -> set[str]:
     """Remove record graphs, their entailments and aggregates, and the things only they
-    linked to; tell ``pairs`` (the pair counts file, when the caller keeps it in step) that
+    linked to; tell the aggregate ``index`` (when the caller keeps one) that
     their publications are gone."""
     orphans = linked_entities(store, uris, record_graphs)
     store.replace([name for g in record_graphs
                    for name in (g, inferred_graph_of(g), aggregates.aggregate_graph(g))], [])
     aggregates.remove_words(store, record_graphs)
-    if pairs is not None:
-        pairs.change({aggregates.publication_of(g): {} for g in record_graphs})
+    if index is not None:
+        index.tell({aggregates.publication_of(g): {} for g in record_graphs})
     return collect_orphans(store, uris, orphans)

@@ -7,12 +7,12 @@ from itertools import islice
 
 from rdflib import Graph
 
-from policykg.graph.aggregates import refresh as aggregates
+from policykg.graph import aggregates
 from policykg.graph.inference.vocabularies import vocabulary_graphs
 from policykg.graph.loading.loader import RECORD_KIND, remove_records
 from policykg.graph.rdf.terms import rdflib_graph
 from policykg.graph.rdf.uris import Uris
-from policykg.graph.store.embedded import GraphStore
+from policykg.graph.store import GraphStore
 from policykg.graph.validation.shacl import Issue, union, validate_with_report
 
 
@@ -20,20 +20,18 @@ def remove_publications(store: GraphStore, uris: Uris,
                         identifiers: list[str]) -> tuple[list[str], list[str]]:
     """Remove publications named by key, IRI or source identifier: (removed keys, not found)."""
     removed, missing = [], []
-    hierarchy = aggregates.Hierarchy.read(store)
-    current = aggregates.up_to_date(store, uris, hierarchy, aggregates.Words.of(store))
-    counts = aggregates.counts_to_tell(store, uris, current)
+    index = aggregates.AggregateIndex(store, uris)
+    index.begin()
     for identifier in identifiers:
         graphs = _record_graphs(store, uris, identifier)
         if not graphs:
             missing.append(identifier)
             continue
-        if not removed:
-            aggregates.mark_pending(store, uris)
-        remove_records(store, uris, graphs, counts)
+        index.changing()
+        remove_records(store, uris, graphs, index)
         removed.extend(graph.rsplit("/", 1)[-1] for graph in graphs)
     if removed:
-        aggregates.refresh(store, uris, hierarchy=hierarchy, counted=counts is not None)
+        index.finish()
     return removed, missing
 
 

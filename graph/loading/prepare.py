@@ -18,26 +18,26 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from rdflib import RDF, Literal, Namespace, URIRef
+from rdflib import RDF, Literal, URIRef
 from rdflib.namespace import FOAF, PROV, XSD
 
-from policykg.graph.aggregates.pair_counts import Members, members_of
-from policykg.graph.aggregates.refresh import (
+from policykg.graph.aggregates import (
     PAIR_PROPERTIES,
-    Hierarchy,
+    ConceptHierarchy,
     Words,
     dimension_members,
     publication_nquads,
 )
+from policykg.graph.aggregates.pair_counts import Members, members_of
 from policykg.graph.inference.entailment import Entailment
 from policykg.graph.inference.reference import Reference
 from policykg.graph.mapping.rules import Lookups, MappedRecord, Mapping, map_record
+from policykg.graph.rdf.namespaces import PKG
 from policykg.graph.rdf.terms import Triple, nquads
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers.record import Problem, Record
 from policykg.graph.validation.shacl import Issue, validate
 
-PKG = Namespace("https://w3id.org/policykg/ontology#")
 RECORD_KIND = "publication"
 _PRIMARY_TOPIC = FOAF.primaryTopic
 ENTITY_TEXTS = 8192  # entity graphs' N-Quads a process remembers (see EntityTexts)
@@ -117,13 +117,13 @@ class Context:
     lookups: Lookups
     entailment: Entailment
     shacl_reference: tuple[Triple, ...]
-    hierarchy: Hierarchy | None = None  # None: aggregates are left to aggregates.refresh
+    hierarchy: ConceptHierarchy | None = None  # None: aggregates are left to aggregates.refresh
     words: Words = Words.NAMED  # where the store keeps the word index
     entities: EntityTexts = field(default_factory=EntityTexts, compare=False, repr=False)
 
     @classmethod
     def of(cls, mapping: Mapping, uris: Uris, reference: Reference,
-           hierarchy: Hierarchy | None = None, words: Words = Words.NAMED) -> Context:
+           hierarchy: ConceptHierarchy | None = None, words: Words = Words.NAMED) -> Context:
         """The context of a load under a mapping against a reference (and, to compute each
         publication's aggregates with it, the vocabularies' hierarchy and where the store
         keeps the word index)."""

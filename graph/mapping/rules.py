@@ -21,11 +21,11 @@ from rdflib.namespace import FOAF, XSD
 from policykg.graph.mapping import normalise
 from policykg.graph.mapping.normalise import DoubtfulValue, InvalidValue
 from policykg.graph.rdf.flatstore import flat_graph
+from policykg.graph.rdf.namespaces import DSF, PKG
 from policykg.graph.rdf.terms import Triple
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers.record import FieldValue, Problem, Record
 
-PKG = Namespace("https://w3id.org/policykg/ontology#")
 DEFAULT_MAPPING = "mapping-idb.toml"
 # The terms every record uses, looked up once: rdflib's namespace classes check each
 # attribute access (half a microsecond, a few hundred times a record).
@@ -81,7 +81,7 @@ class Mapping:
             record_class=expand(record.get("class", "pkg:Publication")),
             language_field=record.get("language-field"),
             rules=rules,
-            unmapped_namespace=Namespace(prefixes.get("dsf", "https://w3id.org/policykg/dspace-field/")),
+            unmapped_namespace=Namespace(prefixes.get("dsf", str(DSF))),
         )
 
     def fields_of(self, property_iri: str) -> list[str]:

@@ -25,20 +25,20 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from importlib.resources import files
 from itertools import islice
 from typing import Any
 
 import pyoxigraph as ox
 
-from policykg.graph.aggregates.refresh import words
+from policykg.graph.aggregates import words
 from policykg.graph.mapping.normalise import slug, tidy
+from policykg.graph.rdf.namespaces import XSD
+from policykg.graph.rdf.queries import QueryFolder
 from policykg.graph.rdf.sparql_text import with_limit
 from policykg.graph.rdf.terms import XSD_STRING
 from policykg.graph.rdf.uris import DEFAULT_BASE, Uris
 
 PACKAGE = "policykg.sparql"
-XSD = "http://www.w3.org/2001/XMLSchema#"
 HEADER_KEYS = ("title", "description", "tags", "param")
 REQUIRED_KEYS = ("title", "description")
 MAX_STRING = 200
@@ -321,10 +321,10 @@ def _parameter(query: str, line: str) -> Parameter:
 def catalogue() -> dict[str, NamedQuery]:
     """Every named query of policykg.sparql, by name (the file name without .rq)."""
     found = {}
-    for entry in sorted(files(PACKAGE).iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".rq"):
-            name = entry.name.removesuffix(".rq")
-            found[name] = parse(name, entry.read_text(encoding="utf-8"))
+    folder = QueryFolder(PACKAGE)
+    for file_name in folder.names():
+        name = file_name.removesuffix(".rq")
+        found[name] = parse(name, folder.text(file_name))
     return found
 
 

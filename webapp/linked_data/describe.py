@@ -21,25 +21,19 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.resources import files
 from string import Template
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from policykg.graph.store.embedded import embedded_engine
+from policykg.graph.rdf.namespaces import DCTERMS, FOAF, PROV, RDF, RDFS, SKOS
+from policykg.graph.rdf.queries import QueryFolder
+from policykg.graph.store import GraphStore
 
 if TYPE_CHECKING:
     from policykg.webapp.linked_data.vocabulary import Vocabulary
 
 PER_PAGE = 100
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-FOAF = "http://xmlns.com/foaf/0.1/"
-DCTERMS = "http://purl.org/dc/terms/"
-PROV = "http://www.w3.org/ns/prov#"
-HYDRA = "http://www.w3.org/ns/hydra/core#"
 # Label properties, most preferred first (rdfs:label also carries the inferred altLabels).
 LABEL_PROPERTIES = (SKOS + "prefLabel", FOAF + "name", DCTERMS + "title", RDFS + "label",
                     SKOS + "notation")
@@ -54,8 +48,11 @@ CURIES_KEPT = 10_000  # CURIEs remembered per Queries (then forgotten all at onc
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
+PAGE_QUERIES = QueryFolder("policykg.webapp.linked_data", "queries")
+
+
 def _read(name: str) -> str:
-    return (files("policykg.webapp.linked_data") / "queries" / name).read_text(encoding="utf-8")
+    return PAGE_QUERIES.text(name)
 
 
 @functools.cache
@@ -196,19 +193,18 @@ def describe(store, queries: Queries, iri: str, page: int = 1, per_page: int = P
 
 
 def _list_cells(store, queries: Queries, description: Description) -> Iterable[ox.Triple]:
-    """The triples of the cells of the RDF lists the thing starts: walked in the embedded
-    store's index (a seek a cell), else read by one query (lists.rq)."""
+    """The triples of the cells of the RDF lists the thing starts: walked in the index of a
+    store in this process (a seek a cell), else read by one query (lists.rq)."""
     heads = [t.object for t in description.own
              if t.subject == description.iri and isinstance(t.object, ox.BlankNode)]
     if not heads:
         return ()
-    engine = embedded_engine(store)
-    if engine is None:
+    if not store.in_process:
         return queries.about(store, "lists", description.iri.value)
-    return _walk_lists(engine, heads)
+    return _walk_lists(store, heads)
 
 
-def _walk_lists(engine: ox.Store, heads: list[ox.BlankNode]) -> set[ox.Triple]:
+def _walk_lists(store: GraphStore, heads: list[ox.BlankNode]) -> set[ox.Triple]:
     """Every triple, in any graph, of the nodes reached from ``heads`` by rdf:rest*."""
     found: set[ox.Triple] = set()
     seen: set[Term] = set()
@@ -218,7 +214,7 @@ def _walk_lists(engine: ox.Store, heads: list[ox.BlankNode]) -> set[ox.Triple]:
         if node in seen or isinstance(node, ox.Literal):
             continue
         seen.add(node)
-        for quad in engine.quads_for_pattern(node, None, None, None):
+        for quad in store.quads_matching(node, None, None, None):
             found.add(ox.Triple(quad.subject, quad.predicate, quad.object))
             if quad.predicate == RDF_REST:
                 todo.append(quad.object)

@@ -29,13 +29,11 @@ from urllib.parse import quote
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, g, render_template, request
 
+from policykg.graph.rdf.namespaces import FOAF, HYDRA, RDF
 from policykg.webapp.linked_data import pages
 from policykg.webapp.linked_data.describe import (
-    FOAF,
     GENERATED_AT,
-    HYDRA,
     PER_PAGE,
-    RDF,
     Description,
     Queries,
     best_label,

@@ -35,7 +35,7 @@ class LabelCache:
     def current(self, store) -> dict[Term, tuple[ox.Triple, ...]]:
         """The labels known at the store's generation, to read and add to; a new, empty dict
         each time for a store that tells no generation."""
-        generation = getattr(store, "generation", None)
+        generation = store.generation
         if generation is None:
             return {}
         with self._lock:

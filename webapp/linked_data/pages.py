@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
+from policykg.graph.rdf.namespaces import BIBO, ORG, OWL, PKG, SCHEMA
 from policykg.webapp.linked_data.describe import (
     DCTERMS,
     FOAF,
@@ -34,11 +35,6 @@ from policykg.webapp.linked_data.describe import (
 )
 from policykg.webapp.linked_data.vocabulary import Vocabulary
 
-PKG = "https://w3id.org/policykg/ontology#"
-BIBO = "http://purl.org/ontology/bibo/"
-ORG = "http://www.w3.org/ns/org#"
-OWL = "http://www.w3.org/2002/07/owl#"
-SCHEMA = "http://schema.org/"
 RDF_TYPE = RDF + "type"
 CAP = 500           # publications looked at for a person's co-authors and JEL areas
 YEARS_CAP = 2000    # publications counted for a unit's publications per year
@@ -156,7 +152,7 @@ class View:
 
 
 @dataclass
-class Hierarchy:
+class BroaderChains:
     """Parent edges (skos:broader, org:subOrganizationOf): the vocabulary's."""
 
     parents: dict[Term, tuple[Term, ...]] = field(default_factory=dict)
@@ -172,7 +168,8 @@ class Hierarchy:
         return chains[:MAX_PATHS]
 
 
-def _placed(view: View, hierarchy: Hierarchy, terms: Iterable[Term], coded: bool = False) -> list:
+def _placed(view: View, hierarchy: BroaderChains, terms: Iterable[Term],
+            coded: bool = False) -> list:
     make = view.code_link if coded else view.link
     return [{"term": make(t), "paths": [[make(p) for p in path] for path in hierarchy.paths(t)]}
             for t in sorted(terms, key=lambda t: view.label(t).lower())]
@@ -245,7 +242,7 @@ def _common(view: View, kind: str) -> dict:
 
 def publication(store, view: View) -> dict:
     """A publication: who, where in the Bank, about what, and where it came from."""
-    hierarchy = Hierarchy(view.vocabulary.parents)
+    hierarchy = BroaderChains(view.vocabulary.parents)
     title = view.literal(DCTERMS + "title") or view.label(view.description.iri)
     heads = view.values(BIBO + "authorList")
     authors = view.description.rdf_list(heads[0]) if heads else view.values(DCTERMS + "creator")
@@ -325,7 +322,7 @@ def _counted(view: View, rows, key: str) -> list[dict]:
 
 def jel(store, view: View) -> dict:
     """A JEL concept: its place in the classification and its publications (narrower included)."""
-    hierarchy = Hierarchy(view.vocabulary.parents)
+    hierarchy = BroaderChains(view.vocabulary.parents)
     items, more = publications(store, view, "publications-jel")
     this = view.description.iri
     code = view.notation(this)
@@ -343,7 +340,7 @@ def jel(store, view: View) -> dict:
 
 def region(store, view: View) -> dict:
     """A region or country: where it lies, what lies within, publications about any of it."""
-    hierarchy = Hierarchy(view.vocabulary.parents)
+    hierarchy = BroaderChains(view.vocabulary.parents)
     items, more = publications(store, view, "publications-region")
     this = view.description.iri
     parents = hierarchy.paths(this)
@@ -359,7 +356,7 @@ def region(store, view: View) -> dict:
 
 def org(store, view: View) -> dict:
     """An organisational unit: its place in the Bank, its units, publications per year."""
-    hierarchy = Hierarchy(view.vocabulary.parents)
+    hierarchy = BroaderChains(view.vocabulary.parents)
     items, more = publications(store, view, "publications-org")
     this = view.description.iri
     years = [{"year": row["year"].value, "count": int(row["count"].value)}

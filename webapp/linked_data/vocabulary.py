@@ -70,7 +70,7 @@ class VocabularyCache:
 
     def get(self, store, queries: Queries) -> Vocabulary:
         """The current vocabulary: at most one small query, and a read when it has changed."""
-        generation = getattr(store, "generation", None)
+        generation = store.generation
         key = self._key
         if generation is not None and generation == self._generation and key is not None \
                 and key[:2] == (id(store), queries.base):

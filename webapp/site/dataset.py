@@ -24,12 +24,12 @@ from itertools import islice
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, request
 
-from policykg.graph.store.embedded import GraphStore
+from policykg.graph.rdf.namespaces import DCTERMS, VOID
+from policykg.graph.rdf.queries import STORE_QUERIES
+from policykg.graph.store import GraphStore
 
 blueprint = Blueprint("dataset", __name__)
 
-VOID = "http://rdfs.org/ns/void#"
-DCTERMS = "http://purl.org/dc/terms/"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 DATASET = ".well-known/void#policykg"
 DUMP_PATH = "dump/policykg.nq.gz"
@@ -79,8 +79,7 @@ def _resource(name: str) -> str:
 @cache
 def _queries() -> dict:
     queries = tomllib.loads(_resource("site_statistics.toml"))
-    classes = resources.files("policykg.graph") / "data" / "queries" / "stats-classes.rq"
-    return {**queries, "classes": classes.read_text("utf-8")}
+    return {**queries, "classes": STORE_QUERIES.text("stats-classes.rq")}
 
 
 def _select(store: GraphStore, query: str, base: str) -> list[dict[str, object]]:

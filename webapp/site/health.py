@@ -28,7 +28,8 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from policykg.graph.store.embedded import StoreError, StoreUnavailable, compacted_away
+from policykg.graph.store import StoreError, StoreUnavailable
+from policykg.graph.store.embedded.folder import compacted_away
 from policykg.webapp.site.dataset import marker
 
 blueprint = Blueprint("health", __name__)
@@ -46,7 +47,7 @@ _lock = threading.Lock()
 
 def _store():
     store = current_app.extensions["policykg.store"]
-    return store.bounded(CHECK_TIMEOUT) if hasattr(store, "bounded") else store
+    return store.bounded(CHECK_TIMEOUT)
 
 
 def _number(store, query: str) -> int:
@@ -100,15 +101,14 @@ class _Counts:
 def _version(store, base: str) -> object:
     """What changes whenever the store's content may have: the embedded store's generation
     (no query), else the records' count and newest load time (dataset.marker)."""
-    generation = getattr(store, "generation", None)
+    generation = store.generation
     return generation if generation is not None else marker(store, base)
 
 
 def _counts() -> tuple[dict[str, int] | None, float]:
     """The counts of the app's store (see _Counts)."""
     store = current_app.extensions["policykg.store"]
-    if hasattr(store, "bounded"):
-        store = store.bounded(COUNT_TIMEOUT)
+    store = store.bounded(COUNT_TIMEOUT)
     counter = current_app.extensions.setdefault("policykg.health", _Counts())
     return counter.get(store, current_app.extensions["policykg.uris"].base)
 
@@ -117,7 +117,7 @@ def _counts() -> tuple[dict[str, int] | None, float]:
 def healthz() -> Response:
     """The store's reachability and counts: 200 when it answers, else 503."""
     store = _store()
-    kind = "sparql" if getattr(store, "remote", False) else "oxigraph"
+    kind = "oxigraph" if store.in_process else "sparql"
     start = time.monotonic()
     try:
         bool(store.query("ASK {}"))

@@ -51,15 +51,10 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from policykg.graph.aggregates.refresh import query_text
-from policykg.graph.store.embedded import (
-    COMPACTED_AWAY,
-    READ_ONLY_ATTEMPTS,
-    OxigraphStore,
-    StoreError,
-    StoreUnavailable,
-    fingerprint,
-)
+from policykg.graph.aggregates import AggregateIndex
+from policykg.graph.store import GraphStore, StoreError, StoreUnavailable
+from policykg.graph.store.embedded import OxigraphStore
+from policykg.graph.store.embedded.folder import COMPACTED_AWAY, READ_ONLY_ATTEMPTS, fingerprint
 
 RESULT_FORMATS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -124,13 +119,13 @@ class Timeout(Exception):
 
 def execute(store: Any, job: Job, send: Send) -> None:
     """Run a job on a store, reporting through ``send``: an error, or head, data..., end."""
-    remote = getattr(store, "remote", False)
-    limit = {"timeout": job.timeout} if remote and job.timeout else {}
+    # a store elsewhere is told the time limit; one in this process is stopped by killing it
+    limit = {"timeout": job.timeout} if not store.in_process and job.timeout else {}
     try:
         if job.kind == "update":
             store.update(job.text, base_iri=job.base_iri, **limit)
             # records may have changed: the next load recounts the tallies (aggregates)
-            store.update(query_text("mark-pending.ru"), base_iri=job.base_iri, **limit)
+            store.update(AggregateIndex.pending_update(), base_iri=job.base_iri, **limit)
             send(("end",))
         elif job.kind == "values":
             send(("value", _values(store.query(job.text, **_options(job), **limit))))
@@ -154,8 +149,8 @@ def _options(job: Job) -> dict[str, Any]:
         options["default_graph"] = [ox.NamedNode(iri) for iri in job.default_graph]
     if job.named_graphs is not None:
         options["named_graphs"] = [ox.NamedNode(iri) for iri in job.named_graphs]
-    if job.union and job.default_graph is None and job.named_graphs is None:
-        options["use_default_graph_as_union"] = True
+    options["use_default_graph_as_union"] = (
+        job.union and job.default_graph is None and job.named_graphs is None)
     return options
 
 
@@ -263,11 +258,11 @@ def _execute_following(reader: OxigraphStore, job: Job, send: Send) -> None:
             answered = True
             send(message)
 
-        execute(reader.engine, job, forward)
+        execute(reader, job, forward)
         if not again:
             return
         reader.reopen()
-    execute(reader.engine, job, send)
+    execute(reader, job, send)
 
 
 def serve_writer(jobs: Connection, out: Connection, path: str) -> None:
@@ -276,13 +271,13 @@ def serve_writer(jobs: Connection, out: Connection, path: str) -> None:
     for job in _jobs(jobs):
         messages: list[Message] = []
         try:
-            store = ox.Store(path)
+            store = OxigraphStore(path)
         except OSError as error:
             out.send(("error", 503, f"the store is locked by another writer (a load?), "
                                     f"try again later: {error}"))
             continue
         execute(store, job, messages.append)
-        store.flush()
+        store.close()
         del store
         gc.collect()  # the lock goes with the last reference: release it before answering
         for message in messages:
@@ -543,19 +538,18 @@ class Executor:
         return fingerprint(self.path) if self.path else None
 
 
-def make_executor(store: Any, workers: int, writable: bool = True) -> Executor:
-    """Worker processes for an on-disk Oxigraph store, threads for anything else."""
-    if getattr(store, "remote", False):
+def make_executor(store: GraphStore, workers: int, writable: bool = True) -> Executor:
+    """Worker processes for a store in a folder of this machine, threads for anything else."""
+    if not store.in_process:
         writer = ThreadRunner(store.writable(), threading.Lock()) if writable else None
         return Executor(ThreadRunner(store), writer, None)
-    path = getattr(store, "path", None)
-    if path is not None and hasattr(store, "engine"):
-        readers = ProcessPool(str(path), workers)
-        writer = ProcessPool(str(path), 1, role="writer") if writable else None
-        return Executor(readers, writer, str(path))
-    engine = getattr(store, "engine", store)
-    writer = ThreadRunner(engine, threading.Lock()) if hasattr(engine, "update") else None
-    return Executor(ThreadRunner(engine), writer, None)
+    folder = store.folder
+    if folder is not None:
+        readers = ProcessPool(str(folder), workers)
+        writer = ProcessPool(str(folder), 1, role="writer") if writable else None
+        return Executor(readers, writer, str(folder))
+    writer = ThreadRunner(store, threading.Lock()) if writable else None
+    return Executor(ThreadRunner(store), writer, None)
 
 
 def main(argv: list[str]) -> None:

@@ -1,1 +1,1 @@
-"""policykg."""
+"""The SHACL shapes every record is validated against (policykg-shapes.ttl)."""

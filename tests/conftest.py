@@ -61,7 +61,7 @@ class LiveServer:
 
     def stop(self) -> None:
         """Stop serving and stop the app's query workers."""
-        from policykg.webapp.sparql import protocol as sparql
+        from policykg.webapp import sparql
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(10)

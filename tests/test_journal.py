@@ -13,9 +13,9 @@ from test_loading import PKG_WORD, page, write
 
 from policykg.graph.aggregates import Words, word_removals
 from policykg.graph.config import Settings
-from policykg.graph.loading import loader as pipeline
 from policykg.graph.loading.loader import Loader
 from policykg.graph.loading.quarantine import Quarantine
+from policykg.graph.loading.summary import LoadSummary
 from policykg.graph.mapping.rules import Mapping
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers import read
@@ -27,7 +27,7 @@ BASE = "http://localhost:8000/"
 NUMBERS = [f"IDB-T-{n:03d}" for n in range(6)]
 
 
-def load(store, home: Path, numbers: list[str]) -> pipeline.LoadSummary:
+def load(store, home: Path, numbers: list[str]) -> LoadSummary:
     """Load the sample page under some publication numbers, in one batch."""
     folder = home / "pages"
     folder.mkdir(exist_ok=True)

@@ -106,8 +106,8 @@ def load(store, home: Path, base: str) -> None:
 def site(tmp_path_factory: pytest.TempPathFactory, remote) -> Iterator[Site]:
     """The app on 127.0.0.1 with base = its own address (the port is known before loading),
     over the backend's store (on Virtuoso: the shared store, in the state "site")."""
+    from policykg.webapp import sparql
     from policykg.webapp.app import create_app
-    from policykg.webapp.sparql import protocol as sparql
 
     server = make_server("127.0.0.1", 0, Flask(__name__), threaded=True)
     base = f"http://127.0.0.1:{server.server_port}/"

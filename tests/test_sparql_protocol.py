@@ -333,7 +333,7 @@ def test_browser_gets_the_query_page(live_server):
 
 
 def test_page_loads_yasgui_or_degrades(live_server, tmp_path, monkeypatch):
-    from policykg.webapp.sparql import protocol as sparql
+    from policykg.webapp.sparql import description as sparql
     monkeypatch.setattr(sparql, "examples", lambda: [{"name": "Every graph",
                                                       "query": "SELECT ?g { GRAPH ?g {} }"}])
     client = live_server.app.test_client()
@@ -352,7 +352,7 @@ def test_examples_come_from_the_api_when_it_has_them(monkeypatch):
     import sys
     import types
 
-    from policykg.webapp.sparql import protocol as sparql
+    from policykg.webapp.sparql import description as sparql
     fake = types.ModuleType("policykg.webapp.api.routes")
     text = "SELECT ?t { ?p <http://purl.org/dc/terms/title> ?t }"
     fake.catalogue_examples = lambda: [("Titles", text)]
@@ -421,10 +421,10 @@ def test_updates_off_without_a_token(settings, server_factory, loaded_store):
 
 
 def _serialised(store, text: str, key: str) -> bytes:
-    from policykg.webapp.sparql.query_worker import Job, execute
+    from policykg.webapp.sparql.evaluation import QueryJob, execute
 
     messages: list[tuple] = []
-    execute(store, Job("query", text, formats={"select": key}), messages.append)
+    execute(store, QueryJob("query", text, formats={"select": key}), messages.append)
     return b"".join(m[1] for m in messages if m[0] == "data")
 
 
@@ -432,7 +432,9 @@ def test_capped_rows_serialise_like_pyoxigraph_itself():
     """The rows kept under max_rows go back through pyoxigraph unchanged (every kind of term)."""
     import pyoxigraph as ox
 
-    store = ox.Store()
+    from policykg.graph.store.embedded import OxigraphStore
+
+    store = OxigraphStore(None)
     query = """SELECT ?x WHERE { VALUES ?x { <http://example.org/a> "tab\\there\\nline \\"q\\""
         "chat"@fr "a"@en--ltr 42 "2024-01-01"^^<http://www.w3.org/2001/XMLSchema#date> UNDEF } }
         """

@@ -7,6 +7,7 @@ from flask import Flask
 from policykg.graph.config import Settings, load_settings
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.store import GraphStore, open_store
+from policykg.webapp import context
 
 
 def create_app(settings: Settings | None = None, store: GraphStore | None = None) -> Flask:
@@ -14,14 +15,12 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     a remote store is not contacted here, so the app starts even when the store is down)."""
     settings = settings or load_settings()
     app = Flask(__name__)
-    app.config["POLICYKG"] = settings
-    app.extensions["policykg.store"] = store or open_store(settings.store_location,
-                                                           read_only=True, settings=settings)
-    app.extensions["policykg.uris"] = Uris(settings.base)
-    from policykg.webapp.api import routes as api
-    from policykg.webapp.linked_data import documents as linked_data
-    from policykg.webapp.site import dataset, health
-    from policykg.webapp.sparql import protocol as sparql
-    for module in (sparql, linked_data, api, dataset, health):
-        app.register_blueprint(module.blueprint)
+    app.config[context.SETTINGS] = settings
+    app.extensions[context.STORE] = store or open_store(settings.store_location,
+                                                        read_only=True, settings=settings)
+    app.extensions[context.URIS] = Uris(settings.base)
+    from policykg.webapp import api, linked_data, site, sparql
+
+    for blueprint in (sparql.blueprint, linked_data.blueprint, api.blueprint, *site.blueprints):
+        app.register_blueprint(blueprint)
     return app

@@ -30,10 +30,8 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from policykg.graph.config import Settings
-from policykg.graph.loading.loader import Loader, LoadSummary
-from policykg.graph.loading.quarantine import Quarantine
-from policykg.graph.mapping.rules import Mapping
-from policykg.graph.rdf.uris import Uris
+from policykg.graph.loading.loader import Loader
+from policykg.graph.loading.summary import LoadSummary
 from policykg.graph.readers import read
 from policykg.graph.store import GraphStore, StoreUnavailable, is_embedded, open_store
 
@@ -59,8 +57,7 @@ def has_publication(store: GraphStore) -> bool:
 
 def load_sample(store: GraphStore, settings: Settings) -> LoadSummary:
     """Load the sample record that ships in the package, like ``policykg load`` does."""
-    loader = Loader(store, Uris(settings.base), Mapping.load(settings.mapping),
-                    Quarantine(settings.quarantine_dir), batch_size=settings.batch_size)
+    loader = Loader.for_settings(store, settings)
     sample = resources.files("policykg.graph") / "data" / "samples" / SAMPLE
     with resources.as_file(sample) as path:
         return loader.load(read(path))

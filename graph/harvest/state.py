@@ -54,7 +54,7 @@ class Outcome:
 
 
 @dataclass
-class Entry:
+class TargetState:
     """Everything remembered about one harvest target."""
 
     endpoint: str
@@ -73,7 +73,7 @@ class Entry:
         return entry_key(self.endpoint, self.set_spec, self.prefix)
 
     @classmethod
-    def from_json(cls, data: dict) -> Entry:
+    def from_json(cls, data: dict) -> TargetState:
         """An entry as stored."""
         data = dict(data)
         run, last = data.pop("run", None), data.pop("last", None)
@@ -92,17 +92,17 @@ class StateFile:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
-    def entries(self) -> list[Entry]:
+    def entries(self) -> list[TargetState]:
         """Every entry, in the order of their keys."""
         data = self._read()
-        return [Entry.from_json(data[key]) for key in sorted(data)]
+        return [TargetState.from_json(data[key]) for key in sorted(data)]
 
-    def get(self, endpoint: str, set_spec: str | None, prefix: str) -> Entry:
+    def get(self, endpoint: str, set_spec: str | None, prefix: str) -> TargetState:
         """A target's entry, a new one if it was never harvested."""
         found = self._read().get(entry_key(endpoint, set_spec, prefix))
-        return Entry.from_json(found) if found else Entry(endpoint, set_spec, prefix)
+        return TargetState.from_json(found) if found else TargetState(endpoint, set_spec, prefix)
 
-    def save(self, entry: Entry) -> None:
+    def save(self, entry: TargetState) -> None:
         """Write one entry, atomically, keeping the others as they are on disk."""
         with self._locked():
             data = self._read()

@@ -17,20 +17,21 @@ or deleting records reads it (their previous graphs).
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, islice
-from pathlib import Path
 
 from policykg.graph import aggregates
 from policykg.graph.aggregates.pair_counts import Members
+from policykg.graph.config import Settings
 from policykg.graph.inference.reference import Reference
 from policykg.graph.inference.reference import prepare as prepare_reference
-from policykg.graph.loading.prepare import RECORD_KIND, Context, Job, Prepared, prepare
+from policykg.graph.loading.prepare import RECORD_KIND, Context, Prepared, RecordJob, prepare
 from policykg.graph.loading.quarantine import Quarantine
+from policykg.graph.loading.summary import LoadSummary
 from policykg.graph.loading.workers import Pending, Preparers, default_workers
 from policykg.graph.mapping.rules import Mapping, record_key, unmapped_fields
 from policykg.graph.rdf.uris import Uris
@@ -41,49 +42,13 @@ Item = Record | ReadError
 
 
 @dataclass
-class LoadSummary:
-    """What a load did, as the steward reads it at the end."""
-
-    read: int = 0
-    loaded: int = 0
-    replaced: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    deleted: int = 0
-    warnings: int = 0
-    undone: int = 0  # graphs of a write cut short (a killed load), removed before this one
-    unmapped: Counter[str] = field(default_factory=Counter)
-    messages: list[str] = field(default_factory=list)
-    aggregates: aggregates.RefreshSummary | None = None  # the closing refresh, if one ran
-
-    def lines(self, quarantine: Path) -> list[str]:
-        """The summary as printed by ``policykg load``."""
-        lines = [
-            f"read {self.read}, loaded {self.loaded}, replaced {self.replaced}, "
-            f"unchanged {self.unchanged}, deleted {self.deleted}, rejected {self.rejected}, "
-            f"warnings {self.warnings}"
-        ]
-        if self.undone:
-            lines.insert(0, f"a write cut short before this load was undone ({self.undone} "
-                            "graphs removed); its records are loaded again if given")
-        if self.unmapped:
-            kept = ", ".join(f"{name} ({count})" for name, count in self.unmapped.most_common())
-            lines.append(f"fields with no mapping rule, kept as dsf: literals: {kept}")
-        if self.aggregates:
-            lines.append(self.aggregates.line())
-        if self.rejected:
-            lines.append(f"rejected records are in {quarantine} (policykg rejected)")
-        return lines
-
-
-@dataclass
 class _Batch:
     """A batch on its way: its items, each record's (key, content hash), what was sent to be
     prepared (by key) and how to get the result."""
 
     items: list[Item]
     keys: list[tuple[str, str] | None]
-    sent: dict[str, Job]
+    sent: dict[str, RecordJob]
     pending: Pending
 
 
@@ -104,6 +69,14 @@ class Loader:
     reference: Reference | None = None
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     workers: int | None = None
+
+    @classmethod
+    def for_settings(cls, store: GraphStore, settings: Settings,
+                     mapping: str | None = None) -> Loader:
+        """The loader the command line, a harvest and the server use: the settings' base,
+        mapping (``mapping``: another mapping file), quarantine and batch size."""
+        return cls(store, Uris(settings.base), Mapping.load(mapping or settings.mapping),
+                   Quarantine(settings.quarantine_dir), batch_size=settings.batch_size)
 
     def __post_init__(self) -> None:
         self._undone = self.store.recover()  # before anything reads the store
@@ -158,7 +131,7 @@ class Loader:
         """Send a batch's records to be prepared, except those unchanged as far as is known."""
         generated = self.now().isoformat(timespec="seconds")
         keys: list[tuple[str, str] | None] = []
-        sent: dict[str, Job] = {}
+        sent: dict[str, RecordJob] = {}
         for item in items:
             if isinstance(item, ReadError) or item.deleted:
                 keys.append(None)
@@ -166,7 +139,7 @@ class Loader:
             key, digest = record_key(item, self.mapping), item.content_hash(self._salt)
             keys.append((key, digest))
             if self._known.hash_of(self._record_graph(key)) != digest:
-                sent[key] = Job(item, key, digest, generated)
+                sent[key] = RecordJob(item, key, digest, generated)
         return _Batch(items, keys, sent, preparer.submit(list(sent.values())))
 
     def _settle_next(self, in_flight: deque[_Batch], preparer: Preparers,
@@ -199,7 +172,7 @@ class Loader:
                     self.quarantine.release(key)
                     continue
                 candidates[key] = (item, digest)
-        late = [Job(record, key, digest, self.now().isoformat(timespec="seconds"))
+        late = [RecordJob(record, key, digest, self.now().isoformat(timespec="seconds"))
                 for key, (record, digest) in candidates.items()
                 if key not in batch.sent or batch.sent[key].record is not record]
         prepared.update((p.key, p) for p in prepare(late, self._context))

@@ -44,7 +44,7 @@ ENTITY_TEXTS = 8192  # entity graphs' N-Quads a process remembers (see EntityTex
 
 
 @dataclass(frozen=True)
-class Job:
+class RecordJob:
     """A record to prepare: its key, its content hash and the time its graph is generated."""
 
     record: Record
@@ -131,7 +131,7 @@ class Context:
                    tuple(reference.for_shapes()), hierarchy, words)
 
 
-def prepare(jobs: list[Job], context: Context) -> list[Prepared]:
+def prepare(jobs: list[RecordJob], context: Context) -> list[Prepared]:
     """Prepare a batch (one SHACL run for all of it), in the order of the jobs (distinct keys)."""
     if not jobs:
         return []
@@ -158,7 +158,7 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _prepared(job: Job, mapped: MappedRecord, issues: list[Issue],
+def _prepared(job: RecordJob, mapped: MappedRecord, issues: list[Issue],
               context: Context) -> Prepared:
     problems = mapped.problems + [_problem(issue, context.mapping) for issue in issues]
     if any(problem.severity == "Violation" for problem in problems):
@@ -168,7 +168,7 @@ def _prepared(job: Job, mapped: MappedRecord, issues: list[Issue],
                     _members(mapped, context))
 
 
-def _aggregates(job: Job, mapped: MappedRecord, context: Context) -> tuple[str, str]:
+def _aggregates(job: RecordJob, mapped: MappedRecord, context: Context) -> tuple[str, str]:
     """The publication's aggregate graph and stamp (none without a hierarchy)."""
     if context.hierarchy is None:
         return "", ""
@@ -191,7 +191,7 @@ def _problem(issue: Issue, mapping: Mapping) -> Problem:
     return Problem(issue.severity, fields[0] if fields else None, issue.value, issue.message)
 
 
-def _chunks(job: Job, mapped: MappedRecord, context: Context):
+def _chunks(job: RecordJob, mapped: MappedRecord, context: Context):
     """The record's own graph (with its provenance) and its entailments, and the graphs of the
     things it names, each with theirs."""
     uris = context.uris
@@ -227,7 +227,7 @@ def _partition(mapped: MappedRecord, uris: Uris) -> dict[tuple[str, str], list[T
     return parts
 
 
-def _provenance(graph_iri: URIRef, mapped: MappedRecord, job: Job,
+def _provenance(graph_iri: URIRef, mapped: MappedRecord, job: RecordJob,
                 mapping: Mapping) -> list[Triple]:
     record = mapped.record
     return [

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from multiprocessing.pool import AsyncResult
 
-from policykg.graph.loading.prepare import Context, Job, Prepared, prepare
+from policykg.graph.loading.prepare import Context, Prepared, RecordJob, prepare
 from policykg.graph.validation.shacl import load_shapes
 
 _context: Context | None = None  # a worker's, set when it starts
@@ -95,7 +95,7 @@ class Preparers:
         self._sent: list[AsyncResult] = []
         self.depth = workers + 1  # batches in flight: one per worker, one for this process
 
-    def submit(self, jobs: list[Job]) -> Pending:
+    def submit(self, jobs: list[RecordJob]) -> Pending:
         """Start preparing a batch."""
         self._sent = [result for result in self._sent if not result.ready()]
         if self._pool is not None and len(self._sent) < self.workers:
@@ -157,6 +157,6 @@ def _watch(parent: int) -> None:
     os._exit(1)
 
 
-def _prepare(jobs: list[Job]) -> list[Prepared]:
+def _prepare(jobs: list[RecordJob]) -> list[Prepared]:
     assert _context is not None, "worker not started"
     return prepare(jobs, _context)

@@ -1,1 +1,4 @@
-"""TODO."""
+"""Mapping a record to RDF: ``rules`` applies the declarative field -> RDF rules of a mapping
+file (graph/data/mapping-idb.toml) to one record, ``normalise`` turns DSpace's values (DOIs,
+dates, names, languages) into what the rules need. Imports ``graph.readers`` and ``graph.rdf``.
+"""

@@ -1,332 +1,36 @@
-"""Readers: DSpace metadata files in, ``Record | ReadError`` out, one reader module per format.
+"""Readers: DSpace metadata files in, ``Record | ReadError`` out, one reader module per format
+(``dspace_page``, ``oai_xml``, ``csv_export``, ``rest_json``), chosen and detected by
+``formats``; ``common`` holds what they share, ``record`` the type they yield. Imports nothing
+of policykg outside this package.
 
-Like rdflib's plugins, each format is registered by name and its module is imported only when
-used. A reader never raises for bad input: a record it cannot read becomes a ``ReadError``
-naming the file, the record and the problem, and the records after it are still read.
+A reader never raises for bad input: a record it cannot read becomes a ``ReadError`` naming
+the file, the record and the problem, and the records after it are still read.
 
     for item in read(Path("export.xml")):          # format detected from the content
         ...
     read(Path("page.txt"), format="dspace-page")   # or forced
-
-Shared by the reader modules: ``file_reader`` (the per-file error boundary), ``field_value``
-(the value rules), ``utf8_text``/``utf8_lines`` (strict UTF-8 with the failing byte offset)
-and ``registry()`` (graph/data/dspace-registry.txt).
 """
 
-from __future__ import annotations
-
-import functools
-import glob
-import importlib
-import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from importlib.resources import files
-from pathlib import Path
-from types import ModuleType
-
-from policykg.graph.readers.record import FieldValue, ReadError, Record
+from policykg.graph.readers.common import (
+    BadRecord,
+    FileError,
+    Item,
+    Registry,
+    bad_record,
+    canonical_field,
+    clean_language,
+    field_value,
+    file_problem,
+    file_reader,
+    parse_registry,
+    registry,
+    utf8_lines,
+    utf8_text,
+)
+from policykg.graph.readers.formats import FORMATS, detect, iter_paths, read
 
 __all__ = [
-    "FORMATS",
-    "BadRecord",
-    "FileError",
-    "Item",
-    "Registry",
-    "bad_record",
-    "canonical_field",
-    "clean_language",
-    "detect",
-    "field_value",
-    "file_problem",
-    "file_reader",
-    "iter_paths",
-    "parse_registry",
-    "read",
-    "registry",
-    "utf8_lines",
-    "utf8_text",
+    "FORMATS", "BadRecord", "FileError", "Item", "Registry", "bad_record", "canonical_field",
+    "clean_language", "detect", "field_value", "file_problem", "file_reader", "iter_paths",
+    "parse_registry", "read", "registry", "utf8_lines", "utf8_text",
 ]
-
-Item = Record | ReadError
-HEAD_BYTES = 65536
-BOM = b"\xef\xbb\xbf"
-
-# name -> (module, file extensions that hint at it). Detection tries them in this order.
-_PLUGINS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "oai-xml": ("policykg.graph.readers.oai_xml", (".xml",)),
-    "dspace-rest-json": ("policykg.graph.readers.rest_json", (".json",)),
-    "dspace-csv": ("policykg.graph.readers.csv_export", (".csv",)),
-    "dspace-page": ("policykg.graph.readers.dspace_page", (".txt", ".text")),
-}
-FORMATS: tuple[str, ...] = tuple(_PLUGINS)
-
-
-# --- errors -------------------------------------------------------------------------------
-
-
-class FileError(Exception):
-    """A problem with a whole file; ``file_reader`` turns it into one ReadError."""
-
-
-class BadRecord(Exception):
-    """A problem with one record; its reader yields a ReadError for it and goes on."""
-
-
-def file_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be read at all (missing, a folder, empty), or None."""
-    if not path.exists():
-        return "no such file"
-    if path.is_dir():
-        return "is a folder, not a file"
-    try:
-        with path.open("rb") as stream:
-            head = stream.read(HEAD_BYTES)
-    except OSError as exc:
-        return f"cannot read: {exc.strerror or exc}"
-    if len(head) < HEAD_BYTES and not head.removeprefix(BOM).strip():
-        return "empty file"
-    return None
-
-
-def file_reader(
-    fmt: str,
-) -> Callable[[Callable[[Path], Iterator[Item]]], Callable[[Path | str], Iterator[Item]]]:
-    """Wrap a format's generator: check the file first, turn file-level failures into a
-    final ReadError (records already yielded stay yielded)."""
-
-    def wrap(func: Callable[[Path], Iterator[Item]]) -> Callable[[Path | str], Iterator[Item]]:
-        @functools.wraps(func)
-        def reader(path: Path | str) -> Iterator[Item]:
-            path = Path(path)
-            problem = file_problem(path)
-            if problem:
-                yield ReadError(str(path), None, fmt, problem)
-                return
-            try:
-                yield from func(path)
-            except FileError as exc:
-                yield ReadError(str(path), None, fmt, str(exc))
-            except OSError as exc:
-                yield ReadError(str(path), None, fmt, f"cannot read: {exc.strerror or exc}")
-
-        return reader
-
-    return wrap
-
-
-# --- text and values ----------------------------------------------------------------------
-
-
-def _not_utf8(offset: int) -> FileError:
-    return FileError(f"not UTF-8 at byte {offset}")
-
-
-def utf8_text(path: Path) -> str:
-    """The whole file decoded as UTF-8 (a leading BOM dropped); FileError names the byte."""
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        raise _not_utf8(exc.start) from None
-
-
-def utf8_lines(path: Path) -> Iterator[str]:
-    """The file's lines, endings kept, decoded as they are read; FileError names the byte."""
-    offset = 0
-    with path.open("rb") as stream:
-        for raw in stream:
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise _not_utf8(offset + exc.start) from None
-            yield line.removeprefix("\ufeff") if offset == 0 else line
-            offset += len(raw)
-
-
-# C0 and C1 control characters other than tab, line feed and carriage return.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-# Halves of a UTF-16 pair, alone: JSON can escape them ("\\ud800"), UTF-8 cannot hold them.
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-_SUSPECT = re.compile(f"{_CONTROL.pattern}|{_SURROGATE.pattern}")  # either, in one search
-_NO_LANGUAGE = {"", "*"}
-
-
-def clean_language(language: str | None) -> str | None:
-    """The language as the source wrote it, None when it gave none ("", "*" or nothing)."""
-    if language is None:
-        return None
-    language = language.strip()
-    return None if language in _NO_LANGUAGE else language
-
-
-def field_value(name: str, value: str | None, language: str | None = None) -> FieldValue | None:
-    """One value by the shared rules: surrounding whitespace stripped, nothing else changed;
-    an empty value is no value (None); a control character, or half a UTF-16 pair alone (in
-    the value or the field's name), rejects the record (BadRecord)."""
-    if value is None:
-        return None
-    if _SUSPECT.search(value) or _SURROGATE.search(name):  # rare: say which, and where
-        _refuse(name, value)
-    value = value.strip()
-    return FieldValue(name, value, clean_language(language)) if value else None
-
-
-def _refuse(name: str, value: str) -> None:
-    """Raise the BadRecord of a value with a control character or half a UTF-16 pair."""
-    bad = _CONTROL.search(value)
-    if bad:
-        code = f"U+{ord(bad.group()):04X}"
-        raise BadRecord(f"field {name}: control character {code} at offset {bad.start()}")
-    for text, where in ((name, f"field name {name!a}"), (value, f"field {name}")):
-        if lone := _SURROGATE.search(text):
-            raise BadRecord(f"{where}: unpaired surrogate U+{ord(lone.group()):04X} at offset "
-                            f"{lone.start()} (a JSON escape of half a character)")
-
-
-def bad_record(
-    path: Path, source_id: str | None, fmt: str, exc: Exception, raw: str | None = None
-) -> ReadError:
-    """The ReadError for a rejected record."""
-    return ReadError(str(path), source_id, fmt, f"record rejected: {exc}", raw)
-
-
-# --- the metadata registry ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Registry:
-    """graph/data/dspace-registry.txt: known field names, aliases, page chrome."""
-
-    fields: frozenset[str]
-    aliases: dict[str, str]
-    chrome: frozenset[str]
-    end: frozenset[str]
-
-    @functools.cached_property
-    def schemas(self) -> frozenset[str]:
-        """The metadata schemas (prefixes) of the known fields: dc, idb, ..."""
-        return frozenset(name.split(".", 1)[0] for name in self.fields)
-
-    @functools.cached_property
-    def field_at_start(self) -> re.Pattern[str]:
-        """Matches the longest known field name at the start of a string."""
-        names = sorted(self.fields, key=len, reverse=True)
-        return re.compile("|".join(re.escape(name) for name in names))
-
-
-def parse_registry(text: str) -> Registry:
-    """Parse the registry file format (see the file's header)."""
-    sections: dict[str, list[str]] = {"fields": [], "aliases": [], "chrome": [], "end": []}
-    current: list[str] | None = None
-    for raw in text.splitlines():
-        line = re.sub(r"(^|\s)#.*", "", raw).strip()
-        if not line:
-            continue
-        header = re.fullmatch(r"\[(\w+)\]", line)
-        if header:
-            current = sections.setdefault(header.group(1), [])
-        elif current is not None:
-            current.append(line)
-    aliases = dict(
-        tuple(part.strip() for part in line.split("=", 1)) for line in sections["aliases"]
-    )
-    return Registry(
-        fields=frozenset(sections["fields"]) | frozenset(aliases),
-        aliases=aliases,
-        chrome=frozenset(sections["chrome"]),
-        end=frozenset(sections["end"]),
-    )
-
-
-@functools.cache
-def registry() -> Registry:
-    """The packaged DSpace metadata registry."""
-    text = (files("policykg.graph") / "data" / "dspace-registry.txt").read_text(encoding="utf-8")
-    return parse_registry(text)
-
-
-def canonical_field(name: str) -> str:
-    """The field DSpace calls ``name`` (dc.date.issue -> dc.date.issued); others unchanged."""
-    return registry().aliases.get(name, name)
-
-
-# --- registry of formats, detection, reading ----------------------------------------------
-
-
-def _module(fmt: str) -> ModuleType:
-    return importlib.import_module(_PLUGINS[fmt][0])
-
-
-def _head(path: Path) -> bytes | None:
-    try:
-        with path.open("rb") as stream:
-            return stream.read(HEAD_BYTES).removeprefix(BOM)
-    except OSError:
-        return None
-
-
-def detect(path: Path | str) -> str | None:
-    """The format of a file, sniffed from its first bytes; the extension only breaks ties."""
-    path = Path(path)
-    head = _head(path) if path.is_file() else None
-    if not head or not head.strip():
-        return None
-    hinted = [name for name, (_, exts) in _PLUGINS.items() if path.suffix.lower() in exts]
-    for name in hinted + [name for name in FORMATS if name not in hinted]:
-        if _module(name).sniff(head):
-            return name
-    return None
-
-
-def read(path: Path | str, format: str | None = None) -> Iterator[Item]:
-    """Read one file's records: ``format`` is one of FORMATS, or None to detect it."""
-    path = Path(path)
-    if format is None:
-        problem = file_problem(path)
-        if problem:
-            yield ReadError(str(path), None, None, problem)
-            return
-        format = detect(path)
-        if format is None:
-            message = f"cannot detect the format (known formats: {', '.join(FORMATS)})"
-            yield ReadError(str(path), None, None, message)
-            return
-    elif format not in _PLUGINS:
-        message = f"unknown format {format!r} (known formats: {', '.join(FORMATS)})"
-        yield ReadError(str(path), None, None, message)
-        return
-    yield from _module(format).read(path)
-
-
-_GLOB_MAGIC = re.compile(r"[*?[]")
-
-
-def _is_hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
-
-
-def _folder_files(folder: Path) -> list[Path]:
-    found = (p for p in folder.rglob("*") if p.is_file() and not _is_hidden(p, folder))
-    return sorted(found)
-
-
-def iter_paths(args: Iterable[str]) -> Iterator[Path]:
-    """Expand command-line arguments into files: files as given, folders recursively (sorted,
-    hidden files and folders skipped), glob patterns (sorted). Each file once. An argument that
-    matches nothing is passed on as it is, so that ``read`` reports it."""
-    seen: set[Path] = set()
-    for arg in args:
-        path = Path(arg)
-        if path.is_dir():
-            candidates = _folder_files(path)
-        elif path.exists() or not _GLOB_MAGIC.search(arg):
-            candidates = [path]
-        else:
-            matches = [Path(m) for m in sorted(glob.glob(arg, recursive=True))]
-            candidates = [f for m in matches for f in (_folder_files(m) if m.is_dir() else [m])]
-            candidates = candidates or [path]
-        for candidate in candidates:
-            if candidate not in seen:
-                seen.add(candidate)
-                yield candidate

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from policykg.graph.readers import (
+from policykg.graph.readers.common import (
     BadRecord,
     FileError,
     Item,

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from policykg.graph.readers import (
+from policykg.graph.readers.common import (
     BadRecord,
     Item,
     Registry,

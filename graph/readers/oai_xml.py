@@ -33,7 +33,7 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from policykg.graph.readers import (
+from policykg.graph.readers.common import (
     BadRecord,
     FileError,
     Item,

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from policykg.graph.readers import (
+from policykg.graph.readers.common import (
     BadRecord,
     FileError,
     Item,

@@ -37,6 +37,7 @@ from policykg.graph.rdf.queries import QueryFolder
 from policykg.graph.rdf.sparql_text import with_limit
 from policykg.graph.rdf.terms import XSD_STRING
 from policykg.graph.rdf.uris import DEFAULT_BASE, Uris
+from policykg.webapp.context import app_uris
 
 PACKAGE = "policykg.sparql"
 HEADER_KEYS = ("title", "description", "tags", "param")
@@ -359,9 +360,8 @@ def catalogue_examples(uris: Uris | None = None) -> list[dict[str, str]]:
 
 def _current_uris() -> Uris:
     try:
-        from flask import current_app
 
-        return current_app.extensions["policykg.uris"]
+        return app_uris()
     except (RuntimeError, KeyError):
         return Uris(DEFAULT_BASE)
 

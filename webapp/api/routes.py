@@ -21,10 +21,8 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, request, url_for
 
-from policykg.graph.config import Settings
-from policykg.graph.rdf.uris import Uris
 from policykg.webapp.api.catalogue import (
     NamedQuery,
     Parameter,
@@ -36,6 +34,7 @@ from policykg.webapp.api.catalogue import (
     run,
     solutions_json,
 )
+from policykg.webapp.context import app_settings, app_store, app_uris
 
 __all__ = ["blueprint", "catalogue_examples", "openapi_document"]
 
@@ -60,12 +59,6 @@ def _error(status: int, message: str, **extra: Any) -> Response:
     return _json({"error": message, **extra}, status)
 
 
-def _settings() -> Settings:
-    return current_app.config["POLICYKG"]
-
-
-def _uris() -> Uris:
-    return current_app.extensions["policykg.uris"]
 
 
 # --- the catalogue ------------------------------------------------------------------------
@@ -95,7 +88,7 @@ def _parameter(parameter: Parameter) -> dict[str, Any]:
         "description": parameter.description,
         "required": parameter.required,
         "default": parameter.default,
-        "schema": _schema(parameter, _settings().max_rows),
+        "schema": _schema(parameter, app_settings().max_rows),
     }
 
 
@@ -128,9 +121,9 @@ def run_query(name: str) -> Response:
     if repeated:
         return _error(400, f"parameter '{repeated[0]}': given more than once",
                       parameter=repeated[0])
-    store = current_app.extensions["policykg.store"]
+    store = app_store()
     try:
-        result = run(query, store, args, _uris(), _settings().max_rows)
+        result = run(query, store, args, app_uris(), app_settings().max_rows)
     except ParameterError as error:
         return _error(400, str(error), parameter=error.name)
     response = (_csv(result) if media == CSV_TYPE
@@ -166,7 +159,7 @@ def _csv(result: Result) -> Response:
 @blueprint.route("/api/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3.0 document of the catalogue."""
-    return _json(openapi_document(request.host_url.rstrip("/"), _settings().max_rows))
+    return _json(openapi_document(request.host_url.rstrip("/"), app_settings().max_rows))
 
 
 def openapi_document(server: str, max_rows: int) -> dict[str, Any]:

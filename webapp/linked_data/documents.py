@@ -30,6 +30,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, g, render_template, request
 
 from policykg.graph.rdf.namespaces import FOAF, HYDRA, RDF
+from policykg.webapp.context import app_store, app_uris
 from policykg.webapp.linked_data import pages
 from policykg.webapp.linked_data.describe import (
     GENERATED_AT,
@@ -81,15 +82,12 @@ ACCEPTED = {"text/turtle": TURTLE, "application/x-turtle": TURTLE, "text/html": 
 # --- shared state ----------------------------------------------------------------------------
 
 
-def _store():
-    return current_app.extensions["policykg.store"]
-
 
 @blueprint.before_request
 def _one_snapshot() -> None:
     """Every query of one request reads one snapshot of an embedded store: the page agrees
     with itself, and the store's folder is checked once rather than at each query."""
-    snapshot = getattr(_store(), "snapshot", None)
+    snapshot = getattr(app_store(), "snapshot", None)
     if snapshot is not None:
         g.policykg_snapshot = stack = ExitStack()
         stack.enter_context(snapshot())
@@ -105,27 +103,27 @@ def _release_snapshot(_error: BaseException | None) -> None:
 def _queries() -> Queries:
     extensions = current_app.extensions
     if "policykg.linked_data" not in extensions:
-        extensions["policykg.linked_data"] = Queries(extensions["policykg.uris"].base)
+        extensions["policykg.linked_data"] = Queries(app_uris().base)
     return extensions["policykg.linked_data"]
 
 
 def _vocabulary() -> Vocabulary:
     """The store's reference vocabularies, kept per app while their version holds."""
     cache = current_app.extensions.setdefault("policykg.vocabulary", VocabularyCache())
-    return cache.get(_store(), _queries())
+    return cache.get(app_store(), _queries())
 
 
 def _labels() -> dict:
     """The label cache at the store's current generation (labels.py)."""
     cache = current_app.extensions.setdefault("policykg.labels", LabelCache())
-    return cache.current(_store())
+    return cache.current(app_store())
 
 
 def _kinds() -> dict[str, dict]:
     """kind -> name, predicate and object that list it (kinds.rq, read once per app)."""
     extensions = current_app.extensions
     if "policykg.kinds" not in extensions:
-        rows = _queries().run(_store(), "kinds")
+        rows = _queries().run(app_store(), "kinds")
         extensions["policykg.kinds"] = {
             row["kind"].value: {"name": row["name"].value, "predicate": row["predicate"],
                                 "object": row["object"]} for row in rows}
@@ -167,9 +165,9 @@ def split_extension(key: str) -> tuple[str, Format | None]:
 @blueprint.get("/id/<kind>/<path:key>")
 def thing(kind: str, key: str) -> Response:
     """A thing's IRI: 303 See Other to the document that describes it."""
-    uris = current_app.extensions["policykg.uris"]
+    uris = app_uris()
     iri = str(uris.id(kind, key))
-    if not exists(_store(), _queries(), iri):
+    if not exists(app_store(), _queries(), iri):
         return not_found(iri, kind, negotiate(), negotiated=True)
     response = current_app.redirect(_local(_doc_path(iri)), 303)
     response.headers["Link"] = f'<{_local(_doc_path(iri))}>; rel="describedby"'
@@ -179,14 +177,14 @@ def thing(kind: str, key: str) -> Response:
 @blueprint.get("/doc/<kind>/<path:key>")
 def document(kind: str, key: str) -> Response:
     """The description of a thing, in the variant asked for by extension or Accept."""
-    uris = current_app.extensions["policykg.uris"]
+    uris = app_uris()
     stem, chosen = split_extension(key)
     page, size, vocabulary, labels = _page(), _per_page(), _vocabulary(), _labels()
-    description = describe(_store(), _queries(), str(uris.id(kind, stem)), page, size,
+    description = describe(app_store(), _queries(), str(uris.id(kind, stem)), page, size,
                            vocabulary, labels)
     if chosen and not description.exists:
         chosen = None
-        description = describe(_store(), _queries(), str(uris.id(kind, key)), page, size,
+        description = describe(app_store(), _queries(), str(uris.id(kind, key)), page, size,
                                vocabulary, labels)
     fmt = chosen or negotiate()
     if not description.exists:
@@ -201,10 +199,10 @@ def graph(name: str) -> Response:
     """A named graph: its triples, in the variant asked for by extension or Accept."""
     stem, chosen = split_extension(name)
     iri = _graph_iri(stem)
-    triples = graph_triples(_store(), _queries(), iri)
+    triples = graph_triples(app_store(), _queries(), iri)
     if chosen and triples is None:
         chosen, iri = None, _graph_iri(name)
-        triples = graph_triples(_store(), _queries(), iri)
+        triples = graph_triples(app_store(), _queries(), iri)
     fmt = chosen or negotiate()
     if triples is None:
         return not_found(iri, None, fmt, negotiated=chosen is None)
@@ -233,7 +231,7 @@ def listing(kind: str) -> Response | str:
     if spec is None:
         return not_found(_queries().base + f"id/{quote(kind)}/", None, HTML, negotiated=False)
     page, size = _page(), _per_page()
-    rows = _queries().run(_store(), "listing", {"predicate": spec["predicate"],
+    rows = _queries().run(app_store(), "listing", {"predicate": spec["predicate"],
                                                 "object": spec["object"]},
                           limit=size + 1, offset=(page - 1) * size)
     labels: dict[str, list] = {}
@@ -281,7 +279,7 @@ def _document_response(description: Description, kind: str, fmt: Format,
     page = description.page
     suffix = None if negotiated else fmt
     if fmt.rdf is None:
-        template, context = pages.page(_store(), _queries(), description, kind,
+        template, context = pages.page(app_store(), _queries(), description, kind,
                                        request.script_root, vocabulary)
         more = context["more"]
         paging = _paging(path, page, more, suffix)

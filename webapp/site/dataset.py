@@ -27,6 +27,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from policykg.graph.rdf.namespaces import DCTERMS, VOID
 from policykg.graph.rdf.queries import STORE_QUERIES
 from policykg.graph.store import GraphStore
+from policykg.webapp.context import app_store, app_uris
 
 blueprint = Blueprint("dataset", __name__)
 
@@ -162,12 +163,9 @@ def _setup(state) -> None:
 def statistics() -> Statistics:
     """The current app's statistics."""
     extensions = current_app.extensions
-    return extensions[STATISTICS].get(extensions["policykg.store"], _base(),
+    return extensions[STATISTICS].get(app_store(), app_uris().base,
                                       extensions.get(GENERATION))
 
-
-def _base() -> str:
-    return current_app.extensions["policykg.uris"].base
 
 
 @cache
@@ -219,7 +217,7 @@ def dataset_text(base: str, name: str) -> str:
 def void() -> Response:
     """The dataset description, in the RDF syntax the client asks for (Turtle by default)."""
     media_type = request.accept_mimetypes.best_match(list(VOID_FORMATS)) or "text/turtle"
-    base = _base()
+    base = app_uris().base
     body = ox.serialize(void_triples(base, statistics()), format=VOID_FORMATS[media_type],
                         prefixes=description_template(base)[1])
     response = Response(body, mimetype=media_type)
@@ -241,7 +239,7 @@ def gzipped_nquads(quads: Iterable[ox.Quad], chunk: int = DUMP_CHUNK) -> Iterato
 @blueprint.get("/" + DUMP_PATH)
 def dump() -> Response:
     """The whole graph, every named graph, as a gzip file of N-Quads (streamed)."""
-    store = current_app.extensions["policykg.store"]
+    store = app_store()
     response = Response(gzipped_nquads(store.quads()), mimetype=DUMP_MEDIA_TYPE)
     response.headers["Content-Disposition"] = 'attachment; filename="policykg.nq.gz"'
     return response
@@ -249,14 +247,14 @@ def dump() -> Response:
 
 def local_link(iri: str) -> str:
     """A link that stays on this server for IRIs under the base (whatever host serves them)."""
-    base = _base()
+    base = app_uris().base
     return request.script_root + "/" + iri[len(base):] if iri.startswith(base) else iri
 
 
 @blueprint.get("/")
 def home() -> str:
     """The home page: what this is, how big, and where to go from here."""
-    base = _base()
+    base = app_uris().base
     stats = statistics()
     counts = [(label, stats.instances(class_iri)) for label, class_iri in HOME_COUNTS]
     labels = {name: example["label"] for name, example in _queries()["examples"].items()}

@@ -30,6 +30,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 
 from policykg.graph.store import StoreError, StoreUnavailable
 from policykg.graph.store.embedded.folder import compacted_away
+from policykg.webapp.context import app_store, app_uris
 from policykg.webapp.site.dataset import marker
 
 blueprint = Blueprint("health", __name__)
@@ -46,7 +47,7 @@ _lock = threading.Lock()
 
 
 def _store():
-    store = current_app.extensions["policykg.store"]
+    store = app_store()
     return store.bounded(CHECK_TIMEOUT)
 
 
@@ -107,10 +108,10 @@ def _version(store, base: str) -> object:
 
 def _counts() -> tuple[dict[str, int] | None, float]:
     """The counts of the app's store (see _Counts)."""
-    store = current_app.extensions["policykg.store"]
+    store = app_store()
     store = store.bounded(COUNT_TIMEOUT)
     counter = current_app.extensions.setdefault("policykg.health", _Counts())
-    return counter.get(store, current_app.extensions["policykg.uris"].base)
+    return counter.get(store, app_uris().base)
 
 
 @blueprint.get("/healthz")

@@ -1,0 +1,151 @@
+"""Commands that read the store or look after it: ``query``, ``export``, ``stats``,
+``rejected``, ``validate``, ``compact``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+
+import click
+import pyoxigraph as ox
+
+from policykg.graph.aggregates import Words
+from policykg.graph.cli.group import main
+from policykg.graph.config import Settings
+from policykg.graph.loading.quarantine import Quarantine
+from policykg.graph.rdf.queries import STORE_QUERIES
+from policykg.graph.rdf.uris import Uris
+from policykg.graph.store import (
+    EXPORT_FORMATS,
+    is_embedded,
+    open_store,
+)
+
+
+@main.command()
+@click.argument("sparql")
+@click.option("--format", "output", type=click.Choice(["table", "csv", "json"]),
+              default="table", show_default=True)
+@click.pass_obj
+def query(settings: Settings, sparql: str, output: str) -> None:
+    """Run a SPARQL query over the union of all graphs."""
+    with open_store(settings.store_location, read_only=True, settings=settings) as store:
+        try:
+            result = store.query(sparql)
+        except SyntaxError as error:
+            raise click.UsageError(f"SPARQL syntax error: {error}") from error
+        _print_result(result, output)
+
+
+def _print_result(result: object, output: str) -> None:
+    if isinstance(result, ox.QueryBoolean):
+        click.echo("true" if bool(result) else "false")
+        return
+    if isinstance(result, ox.QueryTriples):
+        ox.serialize(result, sys.stdout.buffer, ox.RdfFormat.TURTLE)
+        return
+    names = [variable.value for variable in result.variables]
+    rows = [[_text(solution[name]) for name in names] for solution in result]
+    _print_rows(names, rows, output)
+
+
+def _text(term: object) -> str:
+    return "" if term is None else getattr(term, "value", str(term))
+
+
+def _print_rows(names: list[str], rows: list[list[str]], output: str) -> None:
+    if output == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(names)
+        writer.writerows(rows)
+    elif output == "json":
+        click.echo(json.dumps([dict(zip(names, row, strict=True)) for row in rows],
+                              ensure_ascii=False, indent=1))
+    else:
+        widths = [max([len(n)] + [len(r[i][:80]) for r in rows]) for i, n in enumerate(names)]
+        click.echo("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
+        for row in rows:
+            click.echo("  ".join(v[:80].ljust(w) for v, w in zip(row, widths, strict=True)))
+        click.echo(f"({len(rows)} rows)")
+
+
+@main.command()
+@click.option("--format", "output", type=click.Choice(sorted(EXPORT_FORMATS)), default="nq",
+              show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="A file [standard output].")
+@click.pass_obj
+def export(settings: Settings, output: str, out: str | None) -> None:
+    """Write the whole graph: N-Quads or TriG with its named graphs, Turtle as their union."""
+    with open_store(settings.store_location, read_only=True, settings=settings) as store:
+        if out:
+            with open(out, "wb") as handle:
+                store.dump(handle, output)
+        else:
+            store.dump(sys.stdout.buffer, output)
+
+
+@main.command()
+@click.pass_obj
+def stats(settings: Settings) -> None:
+    """Counts of things per class and of graphs and triples per kind of graph."""
+    with open_store(settings.store_location, read_only=True, settings=settings) as store:
+        for name in ("stats-classes.rq", "stats-graphs.rq"):
+            _print_result(store.query(_stats_query(name)), "table")
+            click.echo()
+        if Words.of(store) is Words.DEFAULT:
+            _print_result(store.query(_stats_query("stats-default-graph.rq"),
+                                      use_default_graph_as_union=False), "table")
+
+
+def _stats_query(name: str) -> str:
+    return STORE_QUERIES.text(name)
+
+
+@main.command()
+@click.pass_obj
+def rejected(settings: Settings) -> None:
+    """What was quarantined and why: record, field, value, message."""
+    quarantine = Quarantine(settings.quarantine_dir)
+    count = 0
+    for rejection in quarantine:
+        count += 1
+        for line in rejection.lines():
+            click.echo(line)
+    click.echo(f"{count} rejected record(s) in {settings.quarantine_dir}")
+
+
+@main.command()
+@click.pass_obj
+def compact(settings: Settings) -> None:
+    """Compact the embedded store's indexes after a load, so that reads (the served pages and
+    queries) do not look through the many small files a load leaves. Servers may keep
+    running; a load may not run meanwhile."""
+    if not is_embedded(settings.store_location):
+        raise click.UsageError("compact is for the embedded store; a remote store compacts itself")
+    try:
+        store = open_store(settings.store_location)
+    except OSError as error:
+        raise click.ClickException(f"the store is busy (is a load running?): {error}") from None
+    with store:
+        seconds = store.compact()
+    click.echo(f"store compacted in {seconds:.1f} s")
+
+
+@main.command(name="validate")
+@click.option("--format", "output", type=click.Choice(["text", "ttl"]), default="text",
+              show_default=True)
+@click.pass_obj
+def validate_command(settings: Settings, output: str) -> None:
+    """Validate every record in the store against the shapes."""
+    from policykg.graph.loading.maintenance import validate_store
+
+    with open_store(settings.store_location, read_only=True, settings=settings) as store:
+        conforms, report, lines = validate_store(store, Uris(settings.base))
+    if output == "ttl":
+        click.echo(report.serialize(format="turtle"))
+    else:
+        for line in lines:
+            click.echo(line)
+        click.echo("conforms" if conforms else f"{len(lines)} problem(s)")
+    sys.exit(0 if conforms else 1)

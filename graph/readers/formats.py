@@ -1,0 +1,103 @@
+"""The formats records come in, each a reader module imported when first used (as rdflib's
+parsers are), detected from a file's first bytes when not given; and the files a command's
+paths name (files, folders, globs).
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from types import ModuleType
+
+from policykg.graph.readers.common import BOM, HEAD_BYTES, Item, file_problem
+from policykg.graph.readers.record import ReadError
+
+# name -> (module, file extensions that hint at it). Detection tries them in this order.
+_PLUGINS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "oai-xml": ("policykg.graph.readers.oai_xml", (".xml",)),
+    "dspace-rest-json": ("policykg.graph.readers.rest_json", (".json",)),
+    "dspace-csv": ("policykg.graph.readers.csv_export", (".csv",)),
+    "dspace-page": ("policykg.graph.readers.dspace_page", (".txt", ".text")),
+}
+FORMATS: tuple[str, ...] = tuple(_PLUGINS)
+
+
+def _module(fmt: str) -> ModuleType:
+    return importlib.import_module(_PLUGINS[fmt][0])
+
+
+def _head(path: Path) -> bytes | None:
+    try:
+        with path.open("rb") as stream:
+            return stream.read(HEAD_BYTES).removeprefix(BOM)
+    except OSError:
+        return None
+
+
+def detect(path: Path | str) -> str | None:
+    """The format of a file, sniffed from its first bytes; the extension only breaks ties."""
+    path = Path(path)
+    head = _head(path) if path.is_file() else None
+    if not head or not head.strip():
+        return None
+    hinted = [name for name, (_, exts) in _PLUGINS.items() if path.suffix.lower() in exts]
+    for name in hinted + [name for name in FORMATS if name not in hinted]:
+        if _module(name).sniff(head):
+            return name
+    return None
+
+
+def read(path: Path | str, format: str | None = None) -> Iterator[Item]:
+    """Read one file's records: ``format`` is one of FORMATS, or None to detect it."""
+    path = Path(path)
+    if format is None:
+        problem = file_problem(path)
+        if problem:
+            yield ReadError(str(path), None, None, problem)
+            return
+        format = detect(path)
+        if format is None:
+            message = f"cannot detect the format (known formats: {', '.join(FORMATS)})"
+            yield ReadError(str(path), None, None, message)
+            return
+    elif format not in _PLUGINS:
+        message = f"unknown format {format!r} (known formats: {', '.join(FORMATS)})"
+        yield ReadError(str(path), None, None, message)
+        return
+    yield from _module(format).read(path)
+
+
+_GLOB_MAGIC = re.compile(r"[*?[]")
+
+
+def _is_hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    found = (p for p in folder.rglob("*") if p.is_file() and not _is_hidden(p, folder))
+    return sorted(found)
+
+
+def iter_paths(args: Iterable[str]) -> Iterator[Path]:
+    """Expand command-line arguments into files: files as given, folders recursively (sorted,
+    hidden files and folders skipped), glob patterns (sorted). Each file once. An argument that
+    matches nothing is passed on as it is, so that ``read`` reports it."""
+    seen: set[Path] = set()
+    for arg in args:
+        path = Path(arg)
+        if path.is_dir():
+            candidates = _folder_files(path)
+        elif path.exists() or not _GLOB_MAGIC.search(arg):
+            candidates = [path]
+        else:
+            matches = [Path(m) for m in sorted(glob.glob(arg, recursive=True))]
+            candidates = [f for m in matches for f in (_folder_files(m) if m.is_dir() else [m])]
+            candidates = candidates or [path]
+        for candidate in candidates:
+            if candidate not in seen:
+                seen.add(candidate)
+                yield candidate

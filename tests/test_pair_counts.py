@@ -121,8 +121,8 @@ def assert_tallies_match_a_recount(settings: Settings, most: int, ranked: int) -
 @pytest.fixture
 def small_cut(monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
     """Pair tallies that keep 40 pairs and rank 10, so that the cut matters at test size."""
-    monkeypatch.setattr(aggregates, "MAX_PAIRS", 40)
-    monkeypatch.setattr(aggregates, "RANKED", 10)
+    monkeypatch.setattr(tallies, "MAX_PAIRS", 40)
+    monkeypatch.setattr(tallies, "RANKED", 10)
     return 40, 10
 
 
@@ -239,7 +239,7 @@ def test_a_file_with_other_tables_is_made_anew(tmp_path: Path) -> None:
 
 def test_a_small_load_changes_the_pair_tallies_in_place_as_a_rewrite_would_write_them(
         vocab_store: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aggregates, "RANKED", 10)  # ranks change, not only counts
+    monkeypatch.setattr(tallies, "RANKED", 10)  # ranks change, not only counts
     repository = Repository()
     repository.add(synthetic_records(120))
     load(vocab_store, list(repository.records.values()), tmp_path / "first")

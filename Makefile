@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test setup setup-test
+.PHONY: serve test setup setup-test typecheck
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,19 @@ setup-test: $(BIN)/python
 serve: setup
 	$(BIN)/policykg serve
 
+# The folders are the parts of one import package (pyproject.toml, package-dir), so mypy
+# reads them through a farm of links that spells the package out: .typecheck/policykg/graph -> graph/.
+TYPECHECK := .typecheck
+define run-typecheck
+mkdir -p $(TYPECHECK)/policykg
+for d in graph webapp ontology shapes sparql; do ln -sfn ../../$$d $(TYPECHECK)/policykg/$$d; done
+cd $(TYPECHECK) && MYPYPATH=. ../$(BIN)/mypy --config-file ../pyproject.toml -p policykg.graph -p policykg.webapp
+endef
+
+typecheck: setup-test
+	$(run-typecheck)
+
 test: setup-test
 	$(BIN)/ruff check .
+	$(run-typecheck)
 	$(BIN)/pytest

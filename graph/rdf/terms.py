@@ -41,7 +41,7 @@ def value_of(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> str:
     return term.value
 
 
-def serialized(data: Iterable[ox.Triple] | Iterable[ox.Quad], format: ox.RdfFormat,
+def serialized(data: Iterable[ox.Triple] | Iterable[ox.Quad], format: ox.RdfFormat | None,
                prefixes: dict[str, str] | None = None) -> bytes:
     """``ox.serialize`` into bytes (no output given: it returns them, though typed
     ``bytes | None``)."""

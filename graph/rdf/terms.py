@@ -10,6 +10,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple  # any term pyoxigraph gives
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
 
@@ -33,7 +34,7 @@ def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     raise TypeError(f"not an RDF term: {term!r}")
 
 
-def value_of(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> str:
+def value_of(term: OxTerm) -> str:
     """The value of a pyoxigraph IRI, blank node or literal. A triple term (RDF 1.2), which
     pyoxigraph may also give where an object or subject is, has none."""
     if isinstance(term, ox.Triple):
@@ -50,7 +51,7 @@ def serialized(data: Iterable[ox.Triple] | Iterable[ox.Quad], format: ox.RdfForm
     return text
 
 
-def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Node:
+def to_rdflib(term: OxTerm) -> Node:
     """The rdflib term of a pyoxigraph term (a triple term has none)."""
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)

@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh clone:
 #   make serve   set up, then run the endpoint over the bundled sample data (embedded store)
-#   make test    set up, then run the whole test suite
+#   make test    set up, then lint (ruff), type-check (mypy) and run the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -24,8 +24,8 @@ setup-test: $(BIN)/python
 serve: setup
 	$(BIN)/policykg serve
 
-# The folders are the parts of one import package (pyproject.toml, package-dir), so mypy
-# reads them through a farm of links that spells the package out: .typecheck/policykg/graph -> graph/.
+# The folders are the parts of one import package (pyproject.toml, package-dir): mypy reads
+# them through links that spell the package out (.typecheck/policykg/graph -> graph/...).
 TYPECHECK := .typecheck
 define run-typecheck
 mkdir -p $(TYPECHECK)/policykg

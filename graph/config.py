@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from policykg.graph.rdf.uris import DEFAULT_BASE
 
@@ -82,9 +84,9 @@ def load_settings(config_file: str | None = None, **overrides: object) -> Settin
     return _apply(settings, {k: v for k, v in overrides.items() if v is not None})
 
 
-def _apply(settings: Settings, values: dict[str, object]) -> Settings:
+def _apply(settings: Settings, values: Mapping[str, object]) -> Settings:
     known = {f.name: f for f in fields(Settings)}
-    changes = {}
+    changes: dict[str, Any] = {}  # each of its setting's type (coerced)
     for name, value in values.items():
         key = name.replace("-", "_")
         if key not in known:

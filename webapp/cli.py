@@ -4,6 +4,7 @@ entry point group ``policykg.commands`` (pyproject.toml)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import click
 
@@ -25,7 +26,7 @@ from policykg.webapp.serve import serve as run_server
 def serve(settings: Settings, host: str | None, port: int | None, workers: int | None,
           threads: int | None, sample: bool, access_log: bool) -> None:
     """Serve the SPARQL endpoint, linked data, API and dumps with gunicorn."""
-    changes = {"host": host, "port": port, "workers": workers}
+    changes: dict[str, Any] = {"host": host, "port": port, "workers": workers}
     settings = replace(settings, **{k: v for k, v in changes.items() if v is not None})
     try:
         summary = prepare_store_apart(settings, sample=sample)

@@ -80,6 +80,7 @@ def prepare_store(settings: Settings, sample: bool = True) -> LoadSummary | None
     try:
         summary = load_sample(store, settings) if sample and not has_publication(store) else None
         seconds = store.compact()
+        assert seconds is not None  # the embedded store compacts: it says how long it took
         if seconds >= 1:
             log.info("store compacted in %.1f s (a load had left it uncompacted)", seconds)
         return summary

@@ -37,6 +37,7 @@ from rdflib import URIRef
 
 from policykg.graph.rdf.namespaces import PKG
 from policykg.graph.rdf.queries import AGGREGATE_QUERIES
+from policykg.graph.rdf.terms import value_of
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.store import GraphStore
 
@@ -93,7 +94,7 @@ def read_members(store: GraphStore, graphs: str, properties: Iterable[str]
             graph = quad.graph_name
             if (isinstance(graph, ox.NamedNode) and graph.value.startswith(graphs)
                     and isinstance(quad.object, ox.NamedNode | ox.Literal)):
-                yield quad.subject.value, prop, quad.object.value
+                yield value_of(quad.subject), prop, quad.object.value
 
 
 def stored_token(store: GraphStore, uris: Uris) -> str | None:
@@ -102,7 +103,7 @@ def stored_token(store: GraphStore, uris: Uris) -> str | None:
         return None
     graph = ox.NamedNode(uris.base + TOKEN_GRAPH)
     quad = next(store.quads_matching(graph, ox.NamedNode(STAMP), None, graph), None)
-    return None if quad is None else quad.object.value
+    return None if quad is None else value_of(quad.object)
 
 
 def write_token(store: GraphStore, uris: Uris, token: str) -> None:
@@ -335,5 +336,5 @@ class _Delta:
                 for first, second in combinations(sorted(set(values)), 2):
                     self.pairs[(prop, first, second)] += sign
         for tally, props in self.dimensions.items():
-            for first, *second in product(*(sorted(set(members.get(p, ()))) for p in props)):
-                self.combinations[(tally, first, second[0] if second else 0)] += sign
+            for first, *rest in product(*(sorted(set(members.get(p, ()))) for p in props)):
+                self.combinations[(tally, first, rest[0] if rest else 0)] += sign

@@ -54,6 +54,7 @@ def record_facts(store: GraphStore, graphs: Iterable[str], total: int,
     ``total``."""
     wanted = set(graphs)
     query = query_text("facts.rq" if texts else "facts-no-words.rq")
+    solutions: Iterable[ox.QuerySolutions]
     if len(wanted) * 3 > total:
         solutions = [store.query(query)]
     else:

@@ -38,7 +38,8 @@ def query(settings: Settings, sparql: str, output: str) -> None:
         _print_result(result, output)
 
 
-def _print_result(result: object, output: str) -> None:
+def _print_result(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples,
+                  output: str) -> None:
     if isinstance(result, ox.QueryBoolean):
         click.echo("true" if bool(result) else "false")
         return

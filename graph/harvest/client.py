@@ -22,6 +22,7 @@ from lxml import etree
 from oaipmh_scythe import Scythe
 from oaipmh_scythe import exceptions as oai_errors
 from oaipmh_scythe.config import HTTPConfig, RetryConfig
+from oaipmh_scythe.models import MetadataFormat
 
 from policykg.graph.config import Settings
 from policykg.graph.readers import oai_xml
@@ -185,19 +186,29 @@ class OaiClient:
             return {etree.QName(child).localname: (child.text or "").strip()
                     for child in found.iterchildren(etree.Element)}
 
-        return self._call("Identify", ask)
+        answer = self._call("Identify", ask)
+        assert answer is not None  # noRecordsMatch answers ListRecords only
+        return answer
 
     def formats(self) -> list[str]:
         """The metadata prefixes the endpoint offers."""
-        return self._call("ListMetadataFormats", lambda: [
-            str(item.metadataPrefix) for item in self.scythe.list_metadata_formats()])
+        def ask() -> list[str]:
+            prefixes = []
+            for item in self.scythe.list_metadata_formats():
+                assert isinstance(item, MetadataFormat)  # Scythe's item iterator (the default)
+                prefixes.append(str(item.metadataPrefix))
+            return prefixes
+
+        offered = self._call("ListMetadataFormats", ask)
+        assert offered is not None  # noRecordsMatch answers ListRecords only
+        return offered
 
     def fetch(self, query: dict[str, str]) -> bytes | None:
         """One response page's bytes; None when the endpoint says noRecordsMatch."""
         response = self._call(_describe(query), lambda: self.scythe.harvest(query))
         return None if response is None else response.http_response.content
 
-    def _call(self, what: str, request: Callable[[], T]) -> T:
+    def _call(self, what: str, request: Callable[[], T]) -> T | None:
         """A request, its 5xx retried with backoff, its failures as HarvestErrors; None for
         noRecordsMatch. The time it takes (waits included) counts as HTTP time."""
         for attempt in itertools.count():

@@ -266,9 +266,9 @@ class Harvester:
         if token:
             query = {"verb": "ListRecords", "resumptionToken": token}
         else:
-            query = {"verb": "ListRecords", "metadataPrefix": self.target.prefix,
+            asked = {"verb": "ListRecords", "metadataPrefix": self.target.prefix,
                      "from": run.from_date, "until": run.until, "set": self.target.set_spec}
-            query = {key: value for key, value in query.items() if value}
+            query = {key: value for key, value in asked.items() if value}
         try:
             data = self.client.fetch(query)
         except FormatRefused as refused:

@@ -100,6 +100,7 @@ def _malformed(data: bytes, target: Target, token: str | None, url: str, where: 
     items = list(oai_xml.read_bytes(data, url, FORMAT))
     fault = items.pop() if items and isinstance(items[-1], ReadError) \
         and items[-1].source_id is None else ReadError(url, None, FORMAT, "not an OAI-PMH page")
+    assert isinstance(fault, ReadError)  # the last item only when it is one
     recovered, next_token = _recover_token(data)
     outcome = ("the harvest went on with the page's resumption token" if recovered else
                "its resumption token cannot be recovered: the harvest stopped there")

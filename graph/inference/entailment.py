@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import owlrl
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib.term import Node
 
 from policykg.graph.rdf.terms import Triple
 
@@ -63,16 +64,17 @@ def closure(asserted: Graph) -> Graph:
 class Entailment:
     """Per-record rules read off the closure of ontology + vocabularies."""
 
-    super_properties: dict[URIRef, set[URIRef]] = field(default_factory=dict)
-    super_classes: dict[URIRef, set[URIRef]] = field(default_factory=dict)
-    inverses: dict[URIRef, set[URIRef]] = field(default_factory=dict)
+    # keyed by IRIs, looked up by the terms of any triple
+    super_properties: dict[Node, set[URIRef]] = field(default_factory=dict)
+    super_classes: dict[Node, set[URIRef]] = field(default_factory=dict)
+    inverses: dict[Node, set[URIRef]] = field(default_factory=dict)
 
     @classmethod
     def from_graph(cls, graph: Graph) -> Entailment:
         """Read the rule tables from a graph holding the ontology and its closure."""
-        supers: dict[URIRef, set[URIRef]] = defaultdict(set)
-        classes: dict[URIRef, set[URIRef]] = defaultdict(set)
-        inverses: dict[URIRef, set[URIRef]] = defaultdict(set)
+        supers: dict[Node, set[URIRef]] = defaultdict(set)
+        classes: dict[Node, set[URIRef]] = defaultdict(set)
+        inverses: dict[Node, set[URIRef]] = defaultdict(set)
         for sub, sup in graph.subject_objects(RDFS.subPropertyOf):
             if sub != sup and isinstance(sub, URIRef) and isinstance(sup, URIRef):
                 supers[sub].add(sup)

@@ -166,6 +166,7 @@ class Loader:
             else:
                 self.quarantine.release_input(item.source, item.source_id)
                 summary.unmapped.update(unmapped_fields(item, self.mapping))
+                assert keyed is not None  # a record read (not deleted) is keyed
                 key, digest = keyed
                 if self._known.hash_of(self._record_graph(key)) == digest:
                     summary.unchanged += 1
@@ -389,7 +390,9 @@ def collect_orphans(store: GraphStore, uris: Uris, candidates: set[str]) -> set[
     """Remove the graphs of things no record links to any more; return the graphs removed."""
     orphaned = set()
     for iri in candidates:
-        kind, key = uris.split(iri)
+        kind_key = uris.split(iri)
+        assert kind_key is not None  # things under {base}id/ (linked_entities)
+        kind, key = kind_key
         graph = str(uris.graph(kind, key))
         records = str(uris.graph(RECORD_KIND, ""))
         if store.has_graph(graph) and not store.is_referenced(iri, within=records):

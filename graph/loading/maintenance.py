@@ -19,7 +19,8 @@ from policykg.graph.validation.shacl import Issue, union, validate_with_report
 def remove_publications(store: GraphStore, uris: Uris,
                         identifiers: list[str]) -> tuple[list[str], list[str]]:
     """Remove publications named by key, IRI or source identifier: (removed keys, not found)."""
-    removed, missing = [], []
+    removed: list[str] = []
+    missing: list[str] = []
     index = aggregates.AggregateIndex(store, uris)
     index.begin()
     for identifier in identifiers:

@@ -105,7 +105,7 @@ class EntityTexts:
         return {"size": self.size}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["size"])
+        type(self).__init__(self, state["size"])
 
 
 @dataclass(frozen=True)

@@ -166,10 +166,10 @@ _NAME_CATALOGUES = ("es", "pt_BR", "pt", "fr")
 
 
 @cache
-def _languages_by_name() -> dict[str, object]:
+def _languages_by_name() -> dict[str, pycountry.db.Data]:
     """The languages with a two-letter code by their folded names in _NAME_CATALOGUES
     ("espanol", "ingles", "portugues", "francais"...), from pycountry's translations."""
-    found: dict[str, object] = {}
+    found: dict[str, pycountry.db.Data] = {}
     for catalogue in _NAME_CATALOGUES:
         names = gettext.translation("iso639-3", pycountry.LOCALES_DIR, languages=[catalogue],
                                     fallback=True)
@@ -200,6 +200,7 @@ def slug(text: str) -> str:
 def person_name(value: str) -> tuple[str, str | None, str]:
     """(family, given, display name) from 'Family, Given' (or a name without a comma)."""
     text = tidy(value)
+    given: str | None
     family, _, given = (part.strip() for part in text.partition(","))
     family, given = _titled(family), _titled(given) if given else None
     display = f"{given} {family}" if given else family

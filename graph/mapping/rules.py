@@ -146,6 +146,7 @@ class Lookups:
                     if isinstance(subject, URIRef):
                         index.setdefault(normalise.fold(normalise.tidy(str(label))), subject)
             for concept, class_iri in graph.subject_objects(PKG.documentClass):
+                assert isinstance(concept, URIRef) and isinstance(class_iri, URIRef)  # doctypes.ttl
                 classes.setdefault(concept, []).append(class_iri)
         return cls(by_label, classes)
 
@@ -266,7 +267,8 @@ def _rdf_list(triples: set[Triple], members: list[URIRef], label: str) -> BNode 
     ``label`` and their position; its head."""
     if not members:
         return _NIL
-    head = node = BNode(f"{label}n0")
+    head = BNode(f"{label}n0")
+    node: BNode | URIRef = head
     for index, member in enumerate(members):
         triples.add((node, _FIRST, member))
         following = BNode(f"{label}n{index + 1}") if index + 1 < len(members) else _NIL

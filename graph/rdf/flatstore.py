@@ -15,7 +15,7 @@ dearly as with three full indexes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 
 from rdflib import Graph, URIRef
 from rdflib.store import Store
@@ -166,9 +166,9 @@ class FlatStore(Store):
     def __len__(self, context: object = None) -> int:
         return self._size
 
-    def contexts(self, triple: tuple | None = None) -> Iterator:
-        """No contexts."""
-        return iter(())
+    def contexts(self, triple: tuple | None = None) -> Generator[Graph, None, None]:
+        """No contexts (a generator, as rdflib's Store says)."""
+        yield from ()
 
     def add_graph(self, graph: Graph) -> None:
         """Graphs are not kept apart: nothing to do."""

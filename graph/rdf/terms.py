@@ -10,6 +10,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple  # any term pyoxigraph gives
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
 
@@ -33,8 +34,25 @@ def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     raise TypeError(f"not an RDF term: {term!r}")
 
 
-def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
-    """The rdflib term of a pyoxigraph term."""
+def value_of(term: OxTerm) -> str:
+    """The value of a pyoxigraph IRI, blank node or literal. A triple term (RDF 1.2), which
+    pyoxigraph may also give where an object or subject is, has none."""
+    if isinstance(term, ox.Triple):
+        raise TypeError(f"a triple term has no value: {term}")
+    return term.value
+
+
+def serialized(data: Iterable[ox.Triple] | Iterable[ox.Quad], format: ox.RdfFormat | None,
+               prefixes: dict[str, str] | None = None) -> bytes:
+    """``ox.serialize`` into bytes (no output given: it returns them, though typed
+    ``bytes | None``)."""
+    text = ox.serialize(data, format=format, prefixes=prefixes)
+    assert text is not None
+    return text
+
+
+def to_rdflib(term: OxTerm) -> Node:
+    """The rdflib term of a pyoxigraph term (a triple term has none)."""
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
@@ -54,7 +72,10 @@ def triple_quads(triples: Iterable[Triple], graph_name: str) -> Iterator[ox.Quad
     """rdflib triples (a Graph, a list...) as quads in a named graph."""
     name = _named(graph_name)
     for subject, predicate, obj in triples:
-        yield ox.Quad(to_ox(subject), to_ox(predicate), to_ox(obj), name)
+        node, link = to_ox(subject), to_ox(predicate)
+        if isinstance(node, ox.Literal) or not isinstance(link, ox.NamedNode):
+            raise TypeError(f"not a triple: {(subject, predicate, obj)!r}")
+        yield ox.Quad(node, link, to_ox(obj), name)
 
 
 def nquads(triples: Iterable[Triple], graph_name: str) -> str:

@@ -174,9 +174,10 @@ def parse_registry(text: str) -> Registry:
             current = sections.setdefault(header.group(1), [])
         elif current is not None:
             current.append(line)
-    aliases = dict(
-        tuple(part.strip() for part in line.split("=", 1)) for line in sections["aliases"]
-    )
+    aliases: dict[str, str] = {}
+    for line in sections["aliases"]:
+        alias, name = (part.strip() for part in line.split("=", 1))
+        aliases[alias] = name
     return Registry(
         fields=frozenset(sections["fields"]) | frozenset(aliases),
         aliases=aliases,

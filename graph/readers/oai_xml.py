@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypedDict
 
 from lxml import etree
 
@@ -216,11 +216,13 @@ def _dublin_core(payload: etree._Element, table: _DcTable) -> list[FieldValue | 
 
 def _payload(payload: etree._Element) -> tuple[str, Callable[[], list[FieldValue | None]]]:
     """The payload's metadata prefix, and how its values are read."""
-    if payload.tag == f"{{{DIM_NS}}}dim":
+    tag = payload.tag
+    assert isinstance(tag, str)  # as parsed (only a tag set by hand may be another type)
+    if tag == f"{{{DIM_NS}}}dim":
         return "dim", functools.partial(_dim, payload)
-    table = _dc_tables().get(payload.tag)
+    table = _dc_tables().get(tag)
     if table is None:
-        raise BadRecord(f"unsupported metadata format {payload.tag}")
+        raise BadRecord(f"unsupported metadata format {tag}")
     return table.prefix, functools.partial(_dublin_core, payload, table)
 
 
@@ -234,6 +236,7 @@ def parse_record(record: etree._Element, source: str, number: int = 1,
     if not source_id:
         message = f"record without a header identifier (line {record.sourceline})"
         return ReadError(source, f"record {number}", fmt, message)
+    assert header is not None  # its identifier was found
     if header.get("status") == "deleted":
         return Record(source, source_id, fmt, [], deleted=True)
     metadata = _child(record, "metadata")
@@ -265,7 +268,14 @@ def _release(element: etree._Element) -> None:
         del parent[0]
 
 
-def _parser_options() -> dict[str, bool]:
+class _ParserOptions(TypedDict):
+    resolve_entities: bool
+    no_network: bool
+    load_dtd: bool
+    huge_tree: bool
+
+
+def _parser_options() -> _ParserOptions:
     """Never resolve entities, load a DTD or touch the network; refuse huge trees."""
     return {"resolve_entities": False, "no_network": True, "load_dtd": False,
             "huge_tree": False}

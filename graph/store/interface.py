@@ -26,6 +26,8 @@ EXPORT_FORMATS = {
 }
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
+Subject = ox.NamedNode | ox.BlankNode | ox.Triple  # what a quad's subject may be (never a literal)
+GraphName = ox.NamedNode | ox.BlankNode | ox.DefaultGraph
 
 
 class StoreUnavailable(OSError):
@@ -111,7 +113,7 @@ class GraphStore(Protocol):
     def quads(self, graph: str | None = None) -> Iterator[ox.Quad]:
         """The quads of one graph, or all of them."""
 
-    def quads_matching(self, subject: Term | None, predicate: ox.NamedNode | None,
+    def quads_matching(self, subject: Subject | None, predicate: ox.NamedNode | None,
                        object: Term | None, graph: ox.NamedNode | None) -> Iterator[ox.Quad]:
         """The quads that match a pattern; None matches anything."""
 
@@ -121,8 +123,14 @@ class GraphStore(Protocol):
     def is_referenced(self, iri: str, within: str) -> bool:
         """Whether a graph whose IRI starts with ``within`` (the record graphs) links to ``iri``."""
 
-    def query(self, sparql: str, **options: Any) -> Any:
-        """Run a SPARQL query over the union of all graphs (pyoxigraph result types)."""
+    def query(self, sparql: str, *, base_iri: str | None = None,
+              prefixes: dict[str, str] | None = None,
+              use_default_graph_as_union: bool = True,
+              default_graph: GraphName | list[GraphName] | None = None,
+              named_graphs: list[ox.NamedNode | ox.BlankNode] | None = None,
+              substitutions: dict[ox.Variable, Any] | None = None) -> Any:
+        """Run a SPARQL query over the union of all graphs (pyoxigraph result types), with
+        pyoxigraph's query options (the union unless ``use_default_graph_as_union=False``)."""
 
     def update(self, sparql: str, base_iri: str | None = None,
                timeout: float | None = None) -> None:

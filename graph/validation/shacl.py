@@ -32,7 +32,7 @@ from rdflib import Graph, Literal
 from rdflib.namespace import FOAF, RDFS, SH, SKOS
 from rdflib.term import Node, URIRef
 
-from policykg.graph.rdf.flatstore import flat_graph
+from policykg.graph.rdf.flatstore import FlatStore, flat_graph
 from policykg.graph.rdf.terms import Triple
 from policykg.graph.validation.shortcuts import Shortcuts
 
@@ -136,7 +136,9 @@ def union(graphs: Iterable[Iterable[Triple]]) -> Graph:
     """A new graph holding the triples of all the given graphs (or sets of triples), on a
     FlatStore: pyshacl reads it a third faster than rdflib's default store."""
     merged = flat_graph()
-    add = merged.store.add_triples
+    store = merged.store
+    assert isinstance(store, FlatStore)
+    add = store.add_triples
     for graph in graphs:
         add(graph)
     return merged

@@ -53,9 +53,10 @@ class Shortcuts:
     """The skippable constraints of a shapes graph's property shapes, by the property the shape
     checks, and the shapes graph without them."""
 
-    datatype_lists: dict[URIRef, tuple[frozenset[URIRef], ...]]  # sh:or of datatypes
-    refused: dict[URIRef, tuple[Reach, ...]]  # sh:not
-    required: dict[URIRef, tuple[Reach, ...]]  # sh:node
+    # keyed by properties (IRIs), looked up by the predicate of any triple
+    datatype_lists: dict[Node, tuple[frozenset[URIRef], ...]]  # sh:or of datatypes
+    refused: dict[Node, tuple[Reach, ...]]  # sh:not
+    required: dict[Node, tuple[Reach, ...]]  # sh:node
     without: Graph
 
     @classmethod
@@ -64,7 +65,7 @@ class Shortcuts:
         say nothing but sh:datatype, sh:not and sh:node of a shape that says nothing but
         sh:path (properties in sequence) and sh:hasValue, itself or in its one property
         shape. Every other sh:or, sh:not and sh:node stays."""
-        found: dict[URIRef, dict[URIRef, list]] = {SH["or"]: {}, SH["not"]: {}, SH.node: {}}
+        found: dict[URIRef, dict[Node, list]] = {SH["or"]: {}, SH["not"]: {}, SH.node: {}}
         dropped: set[Triple] = set()
         for constraint, into in found.items():
             read = _datatypes if constraint == SH["or"] else _reach
@@ -157,6 +158,7 @@ def _reach(shapes: Graph, shape: Node) -> Reach | None:
         return None
     path = by_predicate[SH.path]
     steps = (path,) if isinstance(path, URIRef) else tuple(shapes.items(path))
-    if not steps or not all(isinstance(step, URIRef) for step in steps):
+    properties = tuple(step for step in steps if isinstance(step, URIRef))
+    if not steps or len(properties) < len(steps):
         return None
-    return steps, by_predicate[SH.hasValue]
+    return properties, by_predicate[SH.hasValue]

@@ -28,7 +28,9 @@ import pyoxigraph as ox
 
 from policykg.graph.rdf.namespaces import DCTERMS, FOAF, PROV, RDF, RDFS, SKOS
 from policykg.graph.rdf.queries import QueryFolder
+from policykg.graph.rdf.terms import value_of
 from policykg.graph.store import GraphStore
+from policykg.graph.store.interface import Subject
 
 if TYPE_CHECKING:
     from policykg.webapp.linked_data.vocabulary import Vocabulary
@@ -45,7 +47,9 @@ _PREFIX = re.compile(r"^PREFIX\s+([\w-]*):\s*<([^>]*)>", re.MULTILINE)
 # under them to the app's copy of the vocabularies (vocabulary.py).
 VOCABULARY_PREFIXES = ("jel", "region", "unit", "doctype")
 CURIES_KEPT = 10_000  # CURIEs remembered per Queries (then forgotten all at once)
-Term = ox.NamedNode | ox.BlankNode | ox.Literal
+# A term of a triple as pyoxigraph gives it: an RDF 1.2 triple term too (a SPARQL update may
+# write one), which has no value (value_of)
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 
 
 PAGE_QUERIES = QueryFolder("policykg.webapp.linked_data", "queries")
@@ -85,7 +89,7 @@ class Queries:
 
     def about(self, store, name: str, iri: str, **numbers: int):
         """Run a query file about one IRI (bound to ?this)."""
-        return self.run(store, name, {"this": ox.NamedNode(iri)}, **numbers)
+        return self.run(store, name, {"this": ox.NamedNode(iri)}, None, **numbers)
 
     def curie(self, iri: str) -> str:
         """An IRI abbreviated with the shared prefixes, or the IRI itself (remembered: a page
@@ -168,7 +172,10 @@ class Description:
         while (first := self._by_subject.get((head, RDF + "first"))) and head not in seen:
             seen.add(head)
             members.append(first[0])
-            head = (self._by_subject.get((head, RDF + "rest")) or [None])[0]
+            rest = self._by_subject.get((head, RDF + "rest"))
+            if not rest:
+                break
+            head = rest[0]
         return members
 
 
@@ -240,8 +247,8 @@ def _add_linked_labels(store, queries: Queries, description: Description,
             missing.append(term)
         else:
             description.own.update(found)
-    for term, found in _read_labels(store, queries, missing).items():
-        known[term] = found
+    for labelled, found in _read_labels(store, queries, missing).items():
+        known[labelled] = found
         description.own.update(found)
 
 
@@ -269,7 +276,7 @@ def _add_incoming(store, queries: Queries, description: Description) -> None:
     per_page = description.per_page
     rows = queries.about(store, "incoming", description.iri.value,
                          limit=per_page + 1, offset=(description.page - 1) * per_page)
-    links: dict[tuple[Term, Term], None] = {}
+    links: dict[tuple[Subject, ox.NamedNode], None] = {}
     labels: set[ox.Triple] = set()
     times: dict[Term, datetime] = {}
     for row in rows:
@@ -312,13 +319,14 @@ def graph_triples(store, queries: Queries, graph: str) -> list[ox.Triple] | None
     return sorted(triples, key=_triple_key)
 
 
-def best_label(labels: Iterable[tuple[str, ox.Literal]], language: str = "en") -> str | None:
+def best_label(labels: Iterable[tuple[str, Term]], language: str = "en") -> str | None:
     """The preferred label: by property (prefLabel first), then language (en, none, other)."""
-    def rank(item: tuple[str, ox.Literal]) -> tuple[int, int, str]:
+    def rank(item: tuple[str, Term]) -> tuple[int, int, str]:
         prop, literal = item
+        assert isinstance(literal, ox.Literal), f"a label that is no literal: {literal}"
         lang = literal.language or ""
         return (LABEL_PROPERTIES.index(prop), 0 if lang == language else 1 if not lang else 2,
                 literal.value)
 
     ranked = sorted(labels, key=rank)
-    return ranked[0][1].value if ranked else None
+    return value_of(ranked[0][1]) if ranked else None

@@ -28,8 +28,10 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, g, render_template, request
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from policykg.graph.rdf.namespaces import FOAF, HYDRA, RDF
+from policykg.graph.rdf.terms import serialized, value_of
 from policykg.webapp.context import app_store, app_uris
 from policykg.webapp.linked_data import pages
 from policykg.webapp.linked_data.describe import (
@@ -163,7 +165,7 @@ def split_extension(key: str) -> tuple[str, Format | None]:
 
 
 @blueprint.get("/id/<kind>/<path:key>")
-def thing(kind: str, key: str) -> Response:
+def thing(kind: str, key: str) -> WerkzeugResponse:
     """A thing's IRI: 303 See Other to the document that describes it."""
     uris = app_uris()
     iri = str(uris.id(kind, key))
@@ -269,6 +271,11 @@ def _local(path: str) -> str:
 def _page_href(path: str, page: int) -> str | None:
     if page < 1:
         return None
+    return _numbered(path, page)
+
+
+def _numbered(path: str, page: int) -> str:
+    """The href of page 1 or later."""
     return path if page == 1 else f"{path}?page={page}"
 
 
@@ -301,7 +308,7 @@ def _graph_response(iri: str, triples: list[ox.Triple], fmt: Format,
                     negotiated: bool) -> Response:
     path = iri[len(_queries().base):]
     times = (parse_time(t.object) for t in triples
-             if t.subject.value == iri and t.predicate.value == GENERATED_AT)
+             if value_of(t.subject) == iri and t.predicate.value == GENERATED_AT)
     modified = max((t for t in times if t), default=None)
     suffix = None if negotiated else fmt
     if fmt.rdf is None:
@@ -339,7 +346,7 @@ def _document_triples(description: Description, path: str) -> list[ox.Triple]:
         triples.append(ox.Triple(doc, ox.NamedNode(RDF + "type"),
                                  ox.NamedNode(HYDRA + "PartialCollectionView")))
         triples.extend(ox.Triple(doc, ox.NamedNode(HYDRA + name),
-                                 ox.NamedNode(base + _page_href(path, number)))
+                                 ox.NamedNode(base + _numbered(path, number)))
                        for name, number in numbers.items() if number >= 1)
     return triples
 
@@ -347,7 +354,7 @@ def _document_triples(description: Description, path: str) -> list[ox.Triple]:
 def serialize(triples: list[ox.Triple], fmt: Format) -> bytes:
     """RDF bytes in a format, abbreviated with the shared prefixes where the syntax allows."""
     prefixes = _queries().prefixes if fmt.extension in ("ttl", "rdf") else None
-    return ox.serialize(triples, format=fmt.rdf, prefixes=prefixes)
+    return serialized(triples, fmt.rdf, prefixes)
 
 
 def _variant(path: str, page: int, fmt: Format) -> str:
@@ -369,7 +376,7 @@ def _paging(path: str, page: int, more: bool, suffix: Format | None) -> dict[str
     """rel -> href of the first, previous and next pages (in the variant asked for by suffix)."""
     target = path if suffix is None else f"{path}.{suffix.extension}"
     numbers = {"first": 1 if page > 1 else 0, "prev": page - 1, "next": page + 1 if more else 0}
-    return {rel: _local(_page_href(target, n)) for rel, n in numbers.items() if n >= 1}
+    return {rel: _local(_numbered(target, n)) for rel, n in numbers.items() if n >= 1}
 
 
 # --- responses -------------------------------------------------------------------------------
@@ -389,7 +396,8 @@ def finish(body: bytes, fmt: Format, negotiated: bool, links: list[str],
     if links:
         response.headers["Link"] = ", ".join(links)
     response.cache_control.no_cache = True
-    return response.make_conditional(request)
+    # werkzeug types make_conditional as giving its Response; it gives self, this one
+    return response.make_conditional(request)  # type: ignore[return-value]
 
 
 def not_found(iri: str, kind: str | None, fmt: Format | None, negotiated: bool) -> Response:

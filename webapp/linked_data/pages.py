@@ -13,13 +13,15 @@ the app's copy of the vocabularies (vocabulary.py), not from a query.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 import pyoxigraph as ox
 
 from policykg.graph.rdf.namespaces import BIBO, ORG, OWL, PKG, SCHEMA
+from policykg.graph.rdf.terms import value_of
 from policykg.webapp.linked_data.describe import (
     DCTERMS,
     FOAF,
@@ -71,7 +73,7 @@ class View:
             self._label_cache[term] = self._label(term)
         return self._label_cache[term]
 
-    def _labels(self, term: Term) -> list[tuple[str, ox.Literal]]:
+    def _labels(self, term: Term) -> Sequence[tuple[str, Term]]:
         """Its labels in the description, else in the vocabulary (the parents of what it links
         to are not in the description)."""
         found = self.description.labels.get(term)
@@ -82,14 +84,14 @@ class View:
         if found:
             return found
         if not isinstance(term, ox.NamedNode):
-            return term.value
+            return value_of(term)
         if term.value.startswith(self.base + "graph/"):
             return term.value[len(self.base):]
         return self.queries.curie(term.value)
 
     def notation(self, term: Term) -> str | None:
         """The skos:notation of a term, if it has a plain one (JEL codes)."""
-        values = [lit.value for prop, lit in self._labels(term) if prop == SKOS + "notation"]
+        values = [value_of(lit) for prop, lit in self._labels(term) if prop == SKOS + "notation"]
         return min(values, key=len) if values else None
 
     def link(self, term: Term, text: str | None = None) -> dict:
@@ -159,7 +161,7 @@ class BroaderChains:
 
     def paths(self, node: Term, seen: tuple[Term, ...] = ()) -> list[list[Term]]:
         """Every chain from a top concept down to ``node``'s parent (empty for a top)."""
-        chains = []
+        chains: list[list[Term]] = []
         for parent in sorted(self.parents.get(node, ()), key=str):
             if parent in seen or len(seen) > 12:
                 continue
@@ -247,7 +249,7 @@ def publication(store, view: View) -> dict:
     heads = view.values(BIBO + "authorList")
     authors = view.description.rdf_list(heads[0]) if heads else view.values(DCTERMS + "creator")
     doi = view.literal(BIBO + "doi")
-    context = {
+    context: dict[str, Any] = {
         "title": title, "abstract": view.literal(DCTERMS + "abstract"),
         "authors": [view.link(a) for a in authors],
         "issued": (view.literal(DCTERMS + "issued") or "")[:10] or None,
@@ -257,8 +259,8 @@ def publication(store, view: View) -> dict:
         "jel": _placed(view, hierarchy, view.values(PKG + "jel"), coded=True),
         "keywords": view.links(PKG + "keyword"), "subjects": _subjects(view),
         "doi": doi, "doi_url": f"https://doi.org/{quote(doi, safe='/:;()._-')}" if doi else None,
-        "pdfs": [t.value for t in view.values(FOAF + "page")
-                 if t.value.startswith(("http://", "https://"))],
+        "pdfs": [value_of(t) for t in view.values(FOAF + "page")
+                 if value_of(t).startswith(("http://", "https://"))],
         "pages": view.literal(BIBO + "numPages"),
         "numbers": view.literal(PKG + "publicationNumber"),
         "languages": view.links(DCTERMS + "language"), "operations": view.links(PKG + "operation"),
@@ -280,7 +282,7 @@ def _provenance(view: View) -> list[dict]:
     for graph in description.subjects(PRIMARY_TOPIC, description.iri):
         def first(predicate: str, graph: Term = graph) -> str | None:
             values = description.objects(predicate, graph)
-            return values[0].value if values else None
+            return value_of(values[0]) if values else None
 
         records.append({
             "graph": view.link(graph), "source": first(PROV + "wasDerivedFrom"),
@@ -347,7 +349,7 @@ def region(store, view: View) -> dict:
     return {
         "paths": [[view.link(p) for p in path] for path in parents],
         "narrower": view.links(SKOS + "narrower"),
-        "notations": [t.value for t in view.values(SKOS + "notation")],
+        "notations": [value_of(t) for t in view.values(SKOS + "notation")],
         "publications": items, "more": more,
         "schema": _schema(view, "Place", name=view.label(this),
                           containedInPlace=[_ref(view, path[-1], "Place") for path in parents]),
@@ -365,7 +367,7 @@ def org(store, view: View) -> dict:
     return {
         "paths": [[view.link(p) for p in path] for path in parents],
         "units": view.links(ORG + "hasSubOrganization"),
-        "acronyms": sorted({t.value for t in view.values(PKG + "acronym")}),
+        "acronyms": sorted({value_of(t) for t in view.values(PKG + "acronym")}),
         "years": years, "years_capped": sum(y["count"] for y in years) >= YEARS_CAP,
         "years_cap": YEARS_CAP, "publications": items, "more": more,
         "schema": _schema(view, "Organization", name=view.label(this),
@@ -382,25 +384,25 @@ BUILDERS: dict[str, Callable[[object, View], dict]] = {
 
 
 def _schema_types(view: View, default: str) -> list[str] | str:
-    types = sorted(t.value[len(SCHEMA):] for t in view.values(RDF_TYPE)
-                   if t.value.startswith(SCHEMA))
+    types = sorted(value_of(t)[len(SCHEMA):] for t in view.values(RDF_TYPE)
+                   if value_of(t).startswith(SCHEMA))
     return types or default
 
 
 def _schema(view: View, default: str, **values: object) -> dict:
     """A schema.org node for the thing: its types, @id, url, and the non-empty values given."""
     iri = view.description.iri.value
-    node = {"@context": "https://schema.org", "@type": _schema_types(view, default), "@id": iri,
-            "url": iri}
+    node: dict[str, object] = {"@context": "https://schema.org",
+                               "@type": _schema_types(view, default), "@id": iri, "url": iri}
     node.update({k: v for k, v in values.items() if v not in (None, "", [])})
-    same = [t.value for t in view.values(OWL + "sameAs") + view.values(SKOS + "exactMatch")]
+    same = [value_of(t) for t in view.values(OWL + "sameAs") + view.values(SKOS + "exactMatch")]
     if same:
         node["sameAs"] = same
     return node
 
 
 def _ref(view: View, term: Term, kind: str) -> dict:
-    return {"@type": kind, "@id": term.value, "name": view.label(term)}
+    return {"@type": kind, "@id": value_of(term), "name": view.label(term)}
 
 
 def _first_iri(view: View, predicate: str) -> str | None:
@@ -417,13 +419,13 @@ def _publication_schema(view: View, context: dict, authors: list[Term]) -> dict:
         author=[_ref(view, a, "Person") for a in authors], datePublished=context["issued"],
         publisher=[_ref(view, t, "Organization") for t in view.values(DCTERMS + "publisher")],
         sourceOrganization=[_ref(view, t, "Organization") for t in view.values(PKG + "division")],
-        about=[{"@type": "DefinedTerm", "@id": t.value, "name": view.label(t),
+        about=[{"@type": "DefinedTerm", "@id": value_of(t), "name": view.label(t),
                 "termCode": view.notation(t)} for t in view.values(PKG + "jel")],
         keywords=[link["label"] for link in context["keywords"]],
         spatialCoverage=[_ref(view, t, "Place") for t in view.values(DCTERMS + "spatial")],
         numberOfPages=int(context["pages"]) if (context["pages"] or "").isdigit() else None,
         identifier=identifiers,
-        inLanguage=[t.value.rsplit("/", 1)[-1] for t in view.values(DCTERMS + "language")],
+        inLanguage=[value_of(t).rsplit("/", 1)[-1] for t in view.values(DCTERMS + "language")],
         associatedMedia=[{"@type": "MediaObject", "contentUrl": url,
                           "encodingFormat": "application/pdf"} for url in context["pdfs"]],
     )

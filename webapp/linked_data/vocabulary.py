@@ -30,7 +30,8 @@ class Vocabulary:
     version: str | None = None
     triples: dict[Term, tuple[ox.Triple, ...]] = field(default_factory=dict)
     parents: dict[Term, tuple[Term, ...]] = field(default_factory=dict)
-    labels: dict[Term, list[tuple[str, ox.Literal]]] = field(default_factory=dict)
+    # (label property, label): literals in the vocabularies, though vocabulary.rq asks not
+    labels: dict[Term, list[tuple[str, Term]]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, store, queries: Queries, version: str | None) -> Vocabulary:

@@ -26,7 +26,9 @@ from flask import Blueprint, Response, current_app, render_template, request
 
 from policykg.graph.rdf.namespaces import DCTERMS, VOID
 from policykg.graph.rdf.queries import STORE_QUERIES
+from policykg.graph.rdf.terms import OxTerm, serialized, value_of
 from policykg.graph.store import GraphStore
+from policykg.graph.store.interface import Subject
 from policykg.webapp.context import app_store, app_uris
 
 blueprint = Blueprint("dataset", __name__)
@@ -65,7 +67,7 @@ class Statistics:
     classes: tuple[tuple[str, int], ...]  # (class IRI, instances), most instances first
     examples: dict[str, str] = field(default_factory=dict)  # publication, person, jel -> IRI
     records: int = 0                      # records with provenance
-    modified: ox.Literal | None = None    # newest prov:generatedAtTime
+    modified: OxTerm | None = None        # newest prov:generatedAtTime (a literal, as loaded)
 
     def instances(self, class_iri: str) -> int:
         """How many things have this class (asserted or inferred)."""
@@ -83,21 +85,21 @@ def _queries() -> dict:
     return {**queries, "classes": STORE_QUERIES.text("stats-classes.rq")}
 
 
-def _select(store: GraphStore, query: str, base: str) -> list[dict[str, object]]:
+def _select(store: GraphStore, query: str, base: str) -> list[dict[str, OxTerm | None]]:
     result = store.query(query, base_iri=base)
     names = [variable.value for variable in result.variables]
     return [{name: solution[name] for name in names} for solution in result]
 
 
-def _number(term: object) -> int:
-    return int(term.value) if term is not None else 0
+def _number(term: OxTerm | None) -> int:
+    return int(value_of(term)) if term is not None else 0
 
 
 def marker(store: GraphStore, base: str) -> tuple[int, str | None]:
     """What changes whenever records are loaded, replaced or removed: (count, newest time)."""
     row = _select(store, _queries()["marker"], base)[0]
     modified = row["modified"]
-    return _number(row["records"]), None if modified is None else modified.value
+    return _number(row["records"]), None if modified is None else value_of(modified)
 
 
 def compute_statistics(store: GraphStore, base: str) -> Statistics:
@@ -112,7 +114,7 @@ def compute_statistics(store: GraphStore, base: str) -> Statistics:
     for name, example in queries["examples"].items():
         rows = _select(store, example["query"], base)
         if rows and rows[0]["example"] is not None:
-            examples[name] = rows[0]["example"].value
+            examples[name] = value_of(rows[0]["example"])
     row = _select(store, queries["marker"], base)[0]
     return Statistics(
         triples=_number(_select(store, queries["triples"], base)[0]["count"]),
@@ -182,7 +184,7 @@ def void_triples(base: str, stats: Statistics) -> list[ox.Triple]:
     triples = list(description_template(base)[0])
     dataset = ox.NamedNode(base + DATASET)
 
-    def add(subject: ox.NamedNode | ox.BlankNode, name: str, value: object) -> None:
+    def add(subject: ox.NamedNode | ox.BlankNode, name: str, value: OxTerm) -> None:
         triples.append(ox.Triple(subject, ox.NamedNode(name), value))
 
     add(dataset, VOID + "uriSpace", ox.Literal(base + "id/"))
@@ -198,7 +200,7 @@ def void_triples(base: str, stats: Statistics) -> list[ox.Triple]:
         add(dataset, VOID + "exampleResource", ox.NamedNode(example))
     if stats.modified is not None:
         add(dataset, DCTERMS + "modified", stats.modified)
-    first = {}
+    first: dict[Subject, int] = {}
     for triple in triples:
         first.setdefault(triple.subject, len(first))
     return sorted(triples, key=lambda triple: first[triple.subject])  # each subject in one block
@@ -209,7 +211,7 @@ def dataset_text(base: str, name: str) -> str:
     dataset = ox.NamedNode(base + DATASET)
     for triple in description_template(base)[0]:
         if triple.subject == dataset and triple.predicate.value == DCTERMS + name:
-            return triple.object.value
+            return value_of(triple.object)
     return ""
 
 
@@ -230,7 +232,7 @@ def gzipped_nquads(quads: Iterable[ox.Quad], chunk: int = DUMP_CHUNK) -> Iterato
     compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: a gzip member
     iterator = iter(quads)
     while batch := list(islice(iterator, chunk)):
-        data = compressor.compress(ox.serialize(batch, format=ox.RdfFormat.N_QUADS))
+        data = compressor.compress(serialized(batch, ox.RdfFormat.N_QUADS))
         if data:
             yield data
     yield compressor.flush()

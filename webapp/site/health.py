@@ -125,8 +125,9 @@ def healthz() -> Response:
         latency = (time.monotonic() - start) * 1000
         counts, age = _counts()
     except (StoreUnavailable, StoreError) as error:
-        body = {"status": "unavailable",
-                "store": {"kind": kind, "reachable": False, "error": str(error)}}
+        body: dict[str, object] = {
+            "status": "unavailable",
+            "store": {"kind": kind, "reachable": False, "error": str(error)}}
         response = jsonify(body)
         response.status_code = 503
         response.headers["Retry-After"] = RETRY_AFTER

@@ -15,6 +15,7 @@ import pyoxigraph as ox
 from flask import Response, current_app, render_template, url_for
 from werkzeug.datastructures import MultiDict
 
+from policykg.graph.rdf.terms import serialized
 from policykg.webapp.context import app_settings
 from policykg.webapp.sparql.evaluation import QueryJob
 from policykg.webapp.sparql.executor import app_executor
@@ -43,7 +44,7 @@ def describe_service(params: MultiDict) -> Response:
     text = service_description()
     if key != "ttl":
         triples = [quad.triple for quad in ox.parse(text, ox.RdfFormat.TURTLE)]
-        text = ox.serialize(triples, format=SD_FORMATS[key]).decode("utf-8")
+        text = serialized(triples, SD_FORMATS[key]).decode("utf-8")
     response = Response(text, content_type=MEDIA_TYPES[key])
     response.headers["Vary"] = "Accept"
     return response

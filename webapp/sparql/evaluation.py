@@ -73,7 +73,7 @@ class Answer:
     message: str = ""
     head: Head | None = None
     chunks: Iterator[bytes] = field(default_factory=lambda: iter(()))
-    value: object = None
+    value: list[dict[str, str | None]] | None = None  # a "values" job's rows
 
 
 class Timeout(Exception):
@@ -145,11 +145,14 @@ def _answer_query(result: Any, job: QueryJob, send: Send) -> None:
     truncated = len(items) > job.max_rows
     items = items[: job.max_rows]
     send(("head", Head(form, key, len(items), truncated)))
+    # pyoxigraph's stubs want a typing.IO; it only calls write() of what it is given
     if form == "graph":
-        _stream(lambda out: ox.serialize(items, out, GRAPH_FORMATS[key]), send)
+        _stream(lambda out: ox.serialize(items, out, GRAPH_FORMATS[key]),  # type: ignore[arg-type]
+                send)
     else:
         solutions = _solutions(result.variables, items)
-        _stream(lambda out: solutions.serialize(out, RESULT_FORMATS[key]), send)
+        _stream(lambda out: solutions.serialize(out, RESULT_FORMATS[key]),  # type: ignore[arg-type]
+                send)
 
 
 def _solutions(variables: list[ox.Variable], rows: list[ox.QuerySolution]) -> ox.QuerySolutions:
@@ -157,7 +160,9 @@ def _solutions(variables: list[ox.Variable], rows: list[ox.QuerySolution]) -> ox
     lines = ["\t".join(str(variable) for variable in variables)]
     lines += ["\t".join(_term(row[variable]) for variable in variables) for row in rows]
     text = "\n".join(lines) + "\n"
-    return ox.parse_query_results(text.encode("utf-8"), ox.QueryResultsFormat.TSV)
+    solutions = ox.parse_query_results(text.encode("utf-8"), ox.QueryResultsFormat.TSV)
+    assert isinstance(solutions, ox.QuerySolutions)  # a TSV head of variables
+    return solutions
 
 
 def _term(term: Any) -> str:
@@ -187,7 +192,7 @@ class _ChunkWriter:
             self.buffer.clear()
 
 
-def _stream(serialize: Callable[[_ChunkWriter], None], send: Send) -> None:
+def _stream(serialize: Callable[[_ChunkWriter], object], send: Send) -> None:
     out = _ChunkWriter(send)
     serialize(out)
     out.flush()

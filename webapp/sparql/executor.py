@@ -311,6 +311,7 @@ class Executor:
 
 def make_executor(store: GraphStore, workers: int, writable: bool = True) -> Executor:
     """Worker processes for a store in a folder of this machine, threads for anything else."""
+    writer: ProcessPool | ThreadRunner | None
     if not store.in_process:
         writer = ThreadRunner(store.writable(), threading.Lock()) if writable else None
         return Executor(ThreadRunner(store), writer, None)

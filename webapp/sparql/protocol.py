@@ -42,7 +42,7 @@ log = logging.getLogger("policykg.sparql")
 @blueprint.errorhandler(ProtocolError)
 def _protocol_error(error: ProtocolError) -> Response:
     if "sparql_log" in g:
-        _log(*g.sparql_log, error.status)
+        _log(*_logged(), error.status)
     return _text(error.status, error.message)
 
 
@@ -77,7 +77,7 @@ def query() -> Response:
 def _respond(answer: Answer, text: str) -> Response:
     head = answer.head
     if head is None:
-        _log(*g.sparql_log, answer.status)
+        _log(*_logged(), answer.status)
         message = answer.message
         if answer.status == 400 and _looks_like_update(text):
             message += "\n(updates are POSTed to /sparql/update)"
@@ -89,7 +89,7 @@ def _respond(answer: Answer, text: str) -> Response:
         response.headers["X-Result-Truncated"] = "true"
         response.headers["X-Result-Limit"] = str(limit)
         response.headers["Warning"] = f'199 policykg "result truncated to {limit} rows"'
-    logged = g.sparql_log
+    logged = _logged()
     response.call_on_close(lambda: _log(*logged, 200, head.rows, head.truncated, head.format))
     return response
 
@@ -115,7 +115,7 @@ def update() -> Response:
     timeout = app_settings().update_timeout
     answer = writer.submit(QueryJob("update", text, base_iri=app_settings().base, timeout=timeout),
                            timeout)
-    _log(*g.sparql_log, answer.status if answer.status != 200 else 204)
+    _log(*_logged(), answer.status if answer.status != 200 else 204)
     if answer.status != 200:
         return _text(answer.status, answer.message)
     response = Response(status=204)
@@ -144,6 +144,11 @@ def _cors(response: Response) -> Response:
             "X-Result-Truncated, X-Result-Limit, Warning")
         response.headers["Access-Control-Max-Age"] = "86400"
     return response
+
+
+def _logged() -> tuple[str, str, float]:
+    """The operation in hand, as _log takes it: g.sparql_log (event, text, start)."""
+    return g.sparql_log
 
 
 def _log(event: str, text: str, start: float, status: int, rows: int | None = None,

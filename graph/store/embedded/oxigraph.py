@@ -12,10 +12,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import pyoxigraph as ox
 
+from policykg.graph.rdf.terms import value_of
 from policykg.graph.store.embedded.folder import (
     READ_ONLY_ATTEMPTS,
     FolderWatch,
@@ -29,9 +30,13 @@ from policykg.graph.store.interface import (
     CONTENT_HASH,
     EXPORT_FORMATS,
     SOURCE_IDENTIFIER,
+    Subject,
     Term,
     WriteBatch,
 )
+
+if TYPE_CHECKING:
+    from policykg.graph.store.interface import GraphStore
 
 T = TypeVar("T")
 PART_QUADS = 500_000  # quads a bulk write takes at most: under Oxigraph's hand-over of 10^6
@@ -60,9 +65,11 @@ class OxigraphStore:
         self.path = path
         self.read_only = read_only and path is not None
         self._seen: tuple = ()
-        self._watch = FolderWatch(path) if self.read_only else None
+        # read-only implies on disk (path is not None)
+        self._watch = FolderWatch(path) if self.read_only and path is not None else None
         self._pinned = threading.local()  # .state: (engine, seen) within snapshot()
-        self._snapshots = Snapshots(Path(path)) if self.read_only else None
+        self._snapshots = Snapshots(Path(path)) if self.read_only and path is not None else None
+        self._store: ox.Store | None  # None once closed
         if path is None:
             self._store = ox.Store()
         else:
@@ -86,6 +93,7 @@ class OxigraphStore:
     def _open_read_only(self) -> ox.Store:
         """Open a new private snapshot of the folder read-only (in place where none can be
         taken)."""
+        assert self._snapshots is not None and self.path is not None  # read-only: on disk
         taken = self._snapshots.take()
         return open_read_only(taken if taken is not None else self.path)
 
@@ -93,7 +101,9 @@ class OxigraphStore:
     def engine(self) -> ox.Store:
         """The pyoxigraph store itself, for callers that need its full API (read-only: as
         of the last write to the folder)."""
-        return self._current()[0]
+        store = self._current()[0]
+        assert store is not None, "the store is closed"
+        return store
 
     @property
     def generation(self) -> tuple | None:
@@ -114,7 +124,7 @@ class OxigraphStore:
         finally:
             self._pinned.state = None
 
-    def _current(self) -> tuple[ox.Store, tuple]:
+    def _current(self) -> tuple[ox.Store | None, tuple]:
         """The engine and the fingerprint it was opened at: the thread's pinned snapshot, else
         the folder's latest (reopened if it changed)."""
         pinned = getattr(self._pinned, "state", None)
@@ -122,6 +132,7 @@ class OxigraphStore:
             return pinned
         store, seen = self._store, self._seen
         if self._watch is not None and store is not None:
+            assert self._snapshots is not None  # read-only, as the watch
             self._snapshots.remove_expired()
             now = self._watch()
             if now != seen:
@@ -153,7 +164,7 @@ class OxigraphStore:
 
     def graph_hashes(self, prefix: str) -> dict[str, str]:
         return self._read(lambda engine: {
-            quad.graph_name.value: quad.object.value
+            quad.graph_name.value: value_of(quad.object)
             for quad in engine.quads_for_pattern(None, CONTENT_HASH, None, None)
             if isinstance(quad.graph_name, ox.NamedNode)
             and quad.graph_name.value.startswith(prefix)
@@ -163,7 +174,7 @@ class OxigraphStore:
         name = ox.NamedNode(graph)  # one index seek, not every graph's hash (graph_hashes)
         found = self._read(lambda engine: next(
             engine.quads_for_pattern(None, CONTENT_HASH, None, name), None))
-        return None if found is None else found.object.value
+        return None if found is None else value_of(found.object)
 
     def graphs_with_source(self, source_identifier: str) -> list[str]:
         literal = ox.Literal(source_identifier)
@@ -197,7 +208,7 @@ class OxigraphStore:
         name = None if graph is None else ox.NamedNode(graph)
         return self.engine.quads_for_pattern(None, None, None, name)
 
-    def quads_matching(self, subject: Term | None, predicate: ox.NamedNode | None,
+    def quads_matching(self, subject: Subject | None, predicate: ox.NamedNode | None,
                        object: Term | None, graph: ox.NamedNode | None) -> Iterator[ox.Quad]:
         return self.engine.quads_for_pattern(subject, predicate, object, graph)
 
@@ -329,3 +340,7 @@ def open_location(location: str | None, read_only: bool = False,
         return OxigraphStore(None)
     return OxigraphStore(Path(location.removeprefix("oxigraph:")).expanduser(),
                          read_only=read_only)
+
+
+if TYPE_CHECKING:
+    _conforms: type[GraphStore] = OxigraphStore  # mypy: the class implements the interface

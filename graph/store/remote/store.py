@@ -30,7 +30,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from itertools import islice
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
@@ -47,6 +47,7 @@ from policykg.graph.store.interface import (
     SOURCE_IDENTIFIER,
     StoreError,
     StoreTimeout,
+    Subject,
     Term,
     WriteBatch,
 )
@@ -67,6 +68,9 @@ from policykg.graph.store.remote.transport import (
 )
 from policykg.graph.store.remote.uploads import families, load_into_virtuoso, post_graphs
 from policykg.graph.store.remote.virtuoso import Dialect, VirtuosoDialect
+
+if TYPE_CHECKING:
+    from policykg.graph.store.interface import GraphStore
 
 log = logging.getLogger("policykg.store")
 
@@ -148,6 +152,7 @@ class RemoteStore:
         return self._dialect
 
     def _sees_system_graphs(self) -> bool:
+        assert self._dialect is not None  # asked once the dialect is found
         graph = self._dialect.system_graphs[0]
         text = f"ASK {{ GRAPH {_iri(graph)} {{ ?s ?p ?o }} }}"
         reply = self._reader.request("GET", {"query": text}, JSON_RESULTS, self.timeout)
@@ -260,7 +265,8 @@ class RemoteStore:
         if length.isdigit() and int(length) <= EAGER_BYTES:
             data = response.read()
             return io.BytesIO(data.replace(pattern, replacement) if pattern else data)
-        return StreamedAnswer(response, pattern, replacement)
+        # a file all the same: typeshed's typing.IO is a class io.RawIOBase does not derive from
+        return StreamedAnswer(response, pattern, replacement)  # type: ignore[return-value]
 
     def _select_all(self, select: str, key: str) -> Iterator[ox.QuerySolution]:
         """Every row of a SELECT, in pages of ``page_size`` rows ordered by STR(?key) (keyset
@@ -313,7 +319,7 @@ class RemoteStore:
         """Every read asks the store as it is then: there is no snapshot to pin."""
         return nullcontext(self)
 
-    def quads_matching(self, subject: Term | None, predicate: ox.NamedNode | None,
+    def quads_matching(self, subject: Subject | None, predicate: ox.NamedNode | None,
                        object: Term | None, graph: ox.NamedNode | None) -> Iterator[ox.Quad]:
         bound = {ox.Variable(name): term for name, term in
                  (("s", subject), ("p", predicate), ("o", object), ("g", graph))
@@ -493,3 +499,7 @@ def _literal(text: str) -> str:
 def open_location(location: str, read_only: bool = False, settings: Any = None) -> RemoteStore:
     """The store of a ``sparql+http(s)://`` location, with the remote-store settings."""
     return RemoteStore.from_settings(location, settings, read_only=read_only)
+
+
+if TYPE_CHECKING:
+    _conforms: type[GraphStore] = RemoteStore  # mypy: the class implements the interface

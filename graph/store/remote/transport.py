@@ -353,4 +353,6 @@ def triples_answer(body: IO[bytes], media: str) -> ox.QueryTriples:
     store = ox.Store()
     store.extend(ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph())
                  for q in ox.parse(body, rdf_format))
-    return store.query("CONSTRUCT WHERE { ?s ?p ?o }")
+    result = store.query("CONSTRUCT WHERE { ?s ?p ?o }")
+    assert isinstance(result, ox.QueryTriples)  # a CONSTRUCT's
+    return result

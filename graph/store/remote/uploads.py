@@ -10,6 +10,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from policykg.graph.rdf.terms import serialized
 from policykg.graph.store.interface import CONTENT_HASH
 from policykg.graph.store.remote.transport import JSON_RESULTS, N_TRIPLES, Endpoints, WriteClient
 from policykg.graph.store.remote.virtuoso import virtuoso_profile
@@ -80,7 +81,7 @@ def pieces(family: list[ox.Quad], limit: int) -> Iterator[bytes]:
     """A family as N-Quads, in pieces of about ``limit`` bytes at most, cut only where the
     subject changes and no blank node of the piece so far is named again (a blank node's
     triples stay in one request: Virtuoso's loader names blank nodes per request)."""
-    data = ox.serialize(family, format=ox.RdfFormat.N_QUADS)
+    data = serialized(family, ox.RdfFormat.N_QUADS)
     if len(data) <= limit:
         yield data
         return
@@ -91,10 +92,10 @@ def pieces(family: list[ox.Quad], limit: int) -> Iterator[bytes]:
         terms = {t for t in (quad.subject, quad.object) if isinstance(t, ox.BlankNode)}
         if (size > limit and piece and quad.subject != piece[-1].subject
                 and not terms & blanks):
-            yield ox.serialize(piece, format=ox.RdfFormat.N_QUADS)
+            yield serialized(piece, ox.RdfFormat.N_QUADS)
             piece, blanks, size = [], set(), 0
         piece.append(quad)
         blanks |= terms
         size += len(str(quad)) + 2
     if piece:
-        yield ox.serialize(piece, format=ox.RdfFormat.N_QUADS)
+        yield serialized(piece, ox.RdfFormat.N_QUADS)

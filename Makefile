@@ -1,9 +1,12 @@
 # Two commands do everything on a fresh clone:
 #   make serve   set up, then run the endpoint over the bundled sample data (embedded store)
 #   make test    set up, then lint (ruff), type-check (mypy) and run the whole test suite
+# Setting up installs only what changed since the last time (stamp files in .venv and
+# node_modules record what was installed from which pyproject.toml and package-lock.json).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+ASSETS := webapp/static/yasgui/yasgui.min.js
 
 .PHONY: serve test setup setup-test typecheck
 
@@ -11,15 +14,25 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-setup: $(BIN)/python
+$(VENV)/installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --editable .
-	npm ci --no-audit --no-fund --silent
-	$(BIN)/python -m policykg.webapp.assets
+	touch $@
 
-setup-test: $(BIN)/python
+$(VENV)/installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --editable '.[test]'
+	touch $@ $(VENV)/installed
+
+node_modules/installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
+	touch $@
+
+$(ASSETS): node_modules/installed $(VENV)/installed
 	$(BIN)/python -m policykg.webapp.assets
+	touch $@
+
+setup: $(VENV)/installed $(ASSETS)
+
+setup-test: $(VENV)/installed-test $(ASSETS)
 
 serve: setup
 	$(BIN)/policykg serve

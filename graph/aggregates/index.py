@@ -135,7 +135,7 @@ def refresh(store: GraphStore, uris: Uris, words: Words | None = None,
     vocabularies' hierarchy when the caller has read it already; ``indexed``: the caller
     knows every publication's aggregates are current (``up_to_date`` before a load that
     wrote them with its records), so only the tallies are recounted, without reading every
-    publication's stamp (seconds at 100k records); ``counted``: the caller told the store's
+    publication's stamp (a scan of the store); ``counted``: the caller told the store's
     pair counts file every change it made (a load that began in step with it), so the pair
     tallies are read from it as it is; ``fresh``: the store held no record before the load
     that calls (its first: every tally is written whole)."""

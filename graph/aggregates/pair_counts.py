@@ -2,14 +2,14 @@
 
 The co-author and keyword-pair tallies (aggregates) keep the most frequent of the pairs of
 creators, or of keywords, that publications share. Counted in the quad store, that is a
-self-join over every publication: ~13 s at 100k records, paid by every load's closing refresh
-however few records it changed. Here each publication's members (the objects of a pair
+self-join over every publication, paid by every load's closing refresh however few records it
+changed, and growing with the store. Here each publication's members (the objects of a pair
 property) and every pair's count are kept in a SQLite file in the store's folder (FILE; in
 memory for an in-memory store): a load adds the pairs its records bring and takes away those
 of the records it replaces or deletes, and a refresh reads the pairs to keep from the file.
 The dimension tallies (publications per JEL code, year, division and year, region and year:
-DIMENSIONS) are kept the same way, from each publication's members of their properties: the
-GROUP BY queries that count them in the store took ~2 s of each load's refresh at 100k.
+DIMENSIONS) are kept the same way, from each publication's members of their properties, instead
+of the GROUP BY queries that count them over the whole store.
 The statements are in graph/data/aggregates/pair-counts.sql.
 
 The file is a cache of the store, trusted only in step with it. A refresh that writes the pair
@@ -17,7 +17,7 @@ tallies commits a new token to the file, then writes it in the store (TOKEN_GRAP
 records its changes only when it starts with every aggregate current (no pending mark) and the
 two tokens equal. Otherwise (a first load, a load or removal cut short, a file lost or older
 than the store, publications re-indexed by a refresh) the refresh rebuilds the file from the
-store's records and aggregate graphs (``read_members``: ~50 s at 100k records).
+store's records and aggregate graphs (``read_members``: a scan of the whole store).
 """
 
 from __future__ import annotations

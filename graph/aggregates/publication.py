@@ -70,7 +70,7 @@ def record_facts(store: GraphStore, graphs: Iterable[str], total: int,
 class AggregateLines:
     """Aggregate quads of facts as N-Quads lines, one fact at a time (a publication's roll-ups
     are the union of each of its values' roll-ups, so nothing waits for the rest of the
-    record). Lines, not pyoxigraph terms: at 100k records the word index is 20M quads."""
+    record). Lines, not pyoxigraph terms: they go to the bulk loader as text."""
 
     def __init__(self, hierarchy: ConceptHierarchy, words: Words) -> None:
         self.hierarchy = hierarchy

@@ -200,7 +200,7 @@ def _refresh_pair_tally(store: GraphStore, tally: Tally, graph: ox.NamedNode,
     """A pair tally from the pair counts file: rewritten, or changed where it differs from
     what the file says the store holds. Even when most pairs changed, changing them costs
     less than a rewrite: a surviving pair's node keeps its class and members, and Oxigraph
-    removes a quad for ~8 us, against ~19 us a quad to remove a whole graph."""
+    removes one quad for less than a quad of a whole graph costs."""
     prop = tally.pair_property or ""
     new = ranked_pairs(counts.kept(prop, MAX_PAIRS)[0])
     if rewrite:

@@ -2,9 +2,10 @@
 
 owlrl computes the closure of the ontology and the reference vocabularies (skos:broaderTransitive,
 narrower, the class and property hierarchies). Running owlrl again on every record would cost
-~25 ms a record, so the per-record rules that matter here (rdfs7 super-properties, rdfs9/cax-sco
-super-classes, prp-inv inverses, prp-symp symmetry) are applied from tables read off that
-closure. Axiomatic junk (reflexive owl:sameAs, X subClassOf X, owl:Thing types...) never lands.
+more than the rest of a load, so the per-record rules that matter here (rdfs7
+super-properties, rdfs9/cax-sco super-classes, prp-inv inverses, prp-symp symmetry) are
+applied from tables read off that closure. Axiomatic junk (reflexive owl:sameAs, X
+subClassOf X, owl:Thing types...) never lands.
 """
 
 from __future__ import annotations

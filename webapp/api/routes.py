@@ -48,8 +48,8 @@ FORMAT_PARAMETER = "format"
 
 def _json(body: Any, status: int = 200, media: str = "application/json",
           compact: bool = False) -> Response:
-    """A JSON response; ``compact`` (query results) is written by orjson, unindented: ~15 times
-    faster than json.dumps (~20 µs against ~300 µs for 50 rows of a named query)."""
+    """A JSON response; ``compact`` (query results) is written by orjson, unindented, which
+    is many times faster than json.dumps."""
     data = (orjson.dumps(body, option=orjson.OPT_APPEND_NEWLINE) if compact
             else (json.dumps(body, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
     return Response(data, status, content_type=f"{media}; charset=utf-8")

@@ -1,6 +1,6 @@
 """The labels of the things descriptions link to (people, keywords, subjects, classes...), kept
-per app while the store holds still: a publication links to ~30 of them, and reading their
-labels was half the cost of its description (one index seek each, ~50 us).
+per app while the store holds still: a publication links to dozens of them, and reading their
+labels, one index seek each, is much of the cost of its description (bench/page_cpu.py).
 
 An embedded store opened read-only tells its generation (the fingerprint of the folder it
 follows, which every committed write changes): the cache is emptied whenever that changes, so

@@ -1,6 +1,6 @@
 """The reference vocabularies (JEL, regions, the Bank's units, document types) as the pages use
-them: the labels and parents of their few thousand things, read once per app (vocabulary.rq,
-~150 ms on a large store) and kept in memory until their version changes.
+them: the labels and parents of their few thousand things, read once per app (vocabulary.rq)
+and kept in memory until their version changes.
 
 The version is the content hash the loader stamps on the graph of the vocabularies' closure
 (vocabulary-version.rq, one quad, looked up at each use): the same on the embedded and on a

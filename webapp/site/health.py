@@ -7,7 +7,7 @@ orchestrators), with a JSON body::
      "counts": {"records": 1, "triples": 14500}, "counts_age_s": 12.0}
 
 Reachability is checked on every call (``ASK {}``, with a short time limit). Counting every
-triple of a large store takes seconds (9 s of CPU at 100k records), so counts are made in the
+triple of a large store takes seconds, so counts are made in the
 background, and only again when the store has changed: at most every ``COUNTS_TTL`` seconds a
 check looks at the store's version (the embedded store's generation, which every write changes;
 else the records' count and newest load time, one small query) and recounts if it moved. A
@@ -58,7 +58,7 @@ def _number(store, query: str) -> int:
 
 class _Counts:
     """The counts of one app's store, counted in a background thread: a health check never
-    waits for a count of every triple (seconds at 100k records), only for the store's answer
+    waits for a count of every triple (seconds in a large store), only for the store's answer
     to ``ASK {}``."""
 
     def __init__(self) -> None:

@@ -14,7 +14,7 @@ Design (the embedded Oxigraph store on disk):
   and times of CURRENT, MANIFEST-* and the write-ahead logs, which every write changes and a
   read-only open does not) with the one it opened, and reopens the store when it differs. So
   a ``policykg load`` (another process) or an update is seen by the next query, with no
-  signal needed from the writer. Reopening costs ~15 ms; during a long load, queries see each
+  signal needed from the writer. Reopening is cheap; during a long load, queries see each
   committed batch. A failed reopen keeps the previous store.
 - Writes: Oxigraph admits one read-write process, and ``policykg load`` must be able to write
   while the server runs, so nobody holds the store read-write for long. SPARQL Update runs in

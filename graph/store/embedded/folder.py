@@ -40,8 +40,8 @@ def compacted_away(error: Exception) -> bool:
 
 def fingerprint(path: str | Path) -> tuple[tuple[str, int, int], ...]:
     """What changes in a RocksDB folder with every write, and not with a read-only open: the
-    names, sizes and times of CURRENT, MANIFEST-* and the write-ahead logs (the folder listed:
-    ~0.1 ms for a large store; FolderWatch reads it again in a few stat calls)."""
+    names, sizes and times of CURRENT, MANIFEST-* and the write-ahead logs (the folder listed;
+    FolderWatch reads it again in a few stat calls)."""
     try:
         entries = list(os.scandir(path))
     except OSError:
@@ -101,9 +101,8 @@ def sync_logs(path: Path) -> None:
     """Make the write-ahead logs of a store folder durable. RocksDB writes each commit to its
     log without fsync; what its memtables hold (the transactions since their last flush: a
     load's removals, marks and tallies) is on disk only there, and a close does not flush them.
-    ``Store.flush()`` would, but waits for the compactions a batch left (8-10 s after a
-    batch of 5k into the 100k store): syncing the logs keeps the same promise in milliseconds,
-    and the next open replays them."""
+    ``Store.flush()`` would, but waits for the compactions a batch left (seconds in a big
+    store): syncing the logs keeps the same promise at once, and the next open replays them."""
     for entry in os.scandir(path):
         if entry.name.endswith(".log"):
             try:

@@ -48,7 +48,7 @@ class OxigraphStore:
     Opened read-only, it follows the folder: each open reads a private snapshot of the folder
     (``read_snapshot``: hard links, so that what a writer in another process
     compacts away stays readable), and before each use the folder's fingerprint is compared
-    with the one at open; the store is reopened when they differ (~15 ms, once per committed
+    with the one at open; the store is reopened when they differ (once per committed
     write). A failed reopen keeps the previous snapshot. Within ``snapshot()``, a thread reads
     one snapshot: the folder is checked once, on entry (a page's several queries then agree
     with each other, and spare the check).
@@ -288,7 +288,7 @@ class OxigraphStore:
         """Compact the on-disk indexes into their last level; the seconds it took (none when
         they already are). A load leaves its writes in many small files that RocksDB merges
         in the background of a later writer, never of a reader: until then every read looks
-        through all of them (a served page's reads ~2.5x slower at 20k records, ~5x at 100k)."""
+        through all of them (bench/store_reads.py measures what that costs)."""
         if self.read_only or self.path is None:
             raise OSError("only a store opened for writing on disk can be compacted")
         start = time.perf_counter()

@@ -4,8 +4,8 @@ A read-only RocksDB open reads the list of the store's files (the MANIFEST) and 
 them only when a query first needs them. A writer in another process (a load) compacts
 meanwhile and deletes files that list still names; a query that then reaches one gets "No such
 file", or, inside some of Oxigraph's operators (COUNT, GROUP BY), no error at all but an
-evaluation that never ends and allocates without bound (seen: 24 GB in a minute from a test
-polling the store during a load).
+evaluation that never ends and allocates without bound (seen with a test polling the store
+during a load).
 
 So a read-only store opens a snapshot of its own: a folder under ``readers/`` in the store
 folder where every table file and write-ahead log is a hard link (nothing is copied but
@@ -18,7 +18,7 @@ A snapshot is removed by the store that took it at its first use once a newer on
 replaced it for ``GRACE_SECONDS`` (a query still reading it meanwhile keeps working), or when
 the store is closed; snapshots of processes that are gone are removed by the next snapshot
 taken, or by the next writer's open. Where links cannot be made (another user's store, a file
-system without them), the store is opened in place, as before.
+system without them), the store is opened in place.
 """
 
 from __future__ import annotations

@@ -74,8 +74,8 @@ def password_of(settings: Any) -> str | None:
 # --- HTTP: queries ------------------------------------------------------------------------------
 #
 # Queries, the web app's hot path, go over urllib3's pool of keep-alive connections (one pool per
-# process: a forked worker makes its own): ~0.45 ms of CPU a request against ~0.9 ms through
-# httpx, whose request and response models cost more than the exchange itself. They carry no
+# process: a forked worker makes its own), cheaper than httpx, whose request and response models
+# cost more than the exchange itself (bench/remote.py). They carry no
 # credentials. Writes, which do (digest authentication) and send multipart uploads, go over
 # httpx (``WriteClient``): they are few and large.
 

@@ -61,11 +61,11 @@ class LiveServer:
 
     def stop(self) -> None:
         """Stop serving and stop the app's query workers."""
-        from policykg.webapp import sparql
+        from policykg.webapp.sparql.executor import close_app_executor
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(10)
-        sparql.close(self.app)
+        close_app_executor(self.app)
 
 
 def start_server(settings: Settings, store: GraphStore | None = None) -> LiveServer:

@@ -10,6 +10,7 @@ import pytest
 
 from policykg.graph import aggregates
 from policykg.graph.rdf.uris import Uris
+from policykg.graph.search.store_index import StoreTextIndex
 from policykg.graph.store.embedded import OxigraphStore
 
 BASE = "http://localhost:8000/"
@@ -109,13 +110,7 @@ def tallies(store: OxigraphStore, kind: str) -> dict[tuple[str, ...], int]:
     return {tuple(sorted(values)): count for values, count in found.values()}
 
 
-def test_words_are_folded_and_stop_words_left_out() -> None:
-    assert aggregates.words("Innovación in the Región: R&D, SMEs!") == {
-        "innovacion", "region", "smes"}
-    assert aggregates.words("de la economía") == {"economia"}
-
-
-def test_roll_ups_year_and_words_per_publication(store: OxigraphStore) -> None:
+def test_roll_ups_and_year_per_publication(store: OxigraphStore) -> None:
     summary = aggregates.refresh(store, Uris(BASE))
     assert summary.updated == 3
     assert short(objects(store, "P1", "jelRollup")) == {"O31", "O32", "O3", "O"}
@@ -124,8 +119,6 @@ def test_roll_ups_year_and_words_per_publication(store: OxigraphStore) -> None:
     assert short(objects(store, "P2", "regionRollup")) == {"caribbean", "lac"}
     assert objects(store, "P1", "issuedYear") == {"2023"}
     assert objects(store, "P2", "issuedYear") == {"2023"}  # from an xsd:gYear
-    assert {"clusters", "innovation", "innovacion", "caribbean"} <= objects(store, "P1", "word")
-    assert "the" not in objects(store, "P1", "word")
 
 
 def test_aggregates_live_in_graphs_of_their_own(store: OxigraphStore) -> None:
@@ -137,50 +130,62 @@ def test_aggregates_live_in_graphs_of_their_own(store: OxigraphStore) -> None:
     assert {f"{BASE}graph/aggregates/{name}" for name in aggregates.TALLIES} <= names
 
 
-def word_graphs(store: OxigraphStore) -> set[str]:
-    return {str(q.graph_name) for q in store.engine.quads_for_pattern(
-        None, ox.NamedNode(PKG + "word"), None)}
+def texts(store: OxigraphStore, key: str) -> dict[str, str]:
+    """The analyzed texts of a publication's aggregate graph (property name -> text)."""
+    graph = ox.NamedNode(f"{BASE}graph/aggregates/publication/{key}")
+    return {q.predicate.value.rsplit("#", 1)[-1]: q.object.value
+            for q in store.engine.quads_for_pattern(None, None, None, graph)
+            if q.predicate.value.startswith(PKG + "search")}
 
 
-def test_an_embedded_store_keeps_the_word_index_in_its_default_graph(
+def test_an_embedded_store_s_texts_are_in_its_text_index_not_its_aggregates(
         store: OxigraphStore) -> None:
-    """Three quad indexes instead of six for two thirds of the quads; queries on the union
-    default graph find the words all the same."""
     aggregates.refresh(store, Uris(BASE))
-    assert word_graphs(store) == {str(ox.DefaultGraph())}
-    found = store.query(f"SELECT ?p WHERE {{ ?p <{PKG}word> 'cluster' }}")
-    assert {row["p"].value.rsplit("/", 1)[-1] for row in found} == {"P2"}
+    assert texts(store, "P1") == {}
 
 
-def test_another_store_keeps_words_in_the_aggregate_graphs(store: OxigraphStore) -> None:
+def test_a_store_that_searches_its_own_texts_has_them_analyzed_in_the_aggregates(
+        store: OxigraphStore) -> None:
     aggregates.refresh(PlainStore(store), Uris(BASE))
-    assert word_graphs(store) == {f"<{BASE}graph/aggregates/publication/{key}>"
-                                  for key in RECORDS}
+    analyzed = texts(store, "P1")
+    assert analyzed["searchTitle"].split(" | ")[0] == "lgen_cluster lgen_and lgen_innov"
+    assert "innovacion" in analyzed["searchAbstract"]  # folded
+    assert analyzed["searchText"].startswith(analyzed["searchTitle"])
 
 
-def test_words_of_a_changed_or_removed_record_go_with_it(store: OxigraphStore) -> None:
-    uris = Uris(BASE)
-    aggregates.refresh(store, uris)
+def test_texts_of_a_changed_or_removed_record_go_with_it(store: OxigraphStore) -> None:
+    uris, plain = Uris(BASE), PlainStore(store)
+    aggregates.refresh(plain, uris)
     add_record(store, "P1", content_hash="h2", title="Tourism", abstract="Beaches.")
     remove_record(store, "P3")
-    aggregates.refresh(store, uris)
-    assert objects(store, "P1", "word") == {"tourism", "beaches"}
-    assert objects(store, "P3", "word") == set()
+    aggregates.refresh(plain, uris)
+    assert texts(store, "P1")["searchTitle"] == "lgen_tourism | tourism"
+    assert texts(store, "P3") == {}
 
 
-def test_moving_the_word_index_rewrites_every_publication(store: OxigraphStore) -> None:
-    """A store written before words moved to the default graph is re-indexed by a refresh
-    (the stamps say where the words are), and no word stays behind in the old graphs."""
+def test_a_word_index_left_in_the_default_graph_is_removed_with_its_aggregates(
+        store: OxigraphStore) -> None:
+    """Aggregates stamped as having a word index in the default graph are recomputed, and
+    their words go."""
     uris = Uris(BASE)
-    aggregates.refresh(store, uris, words=aggregates.Words.NAMED)
-    assert aggregates.refresh(store, uris).updated == 3
-    assert word_graphs(store) == {str(ox.DefaultGraph())}
-    assert "innovation" in objects(store, "P1", "word")
+    aggregates.refresh(store, uris)
+    legacy = ox.NamedNode(f"{BASE}graph/aggregates/publication/P1")
+    stamp = next(store.engine.quads_for_pattern(legacy, ox.NamedNode(PKG + "aggregateStamp"),
+                                                None, legacy))
+    store.engine.remove(stamp)
+    store.engine.add(ox.Quad(legacy, stamp.predicate,
+                             ox.Literal(stamp.object.value.replace(" text-index",
+                                                                   " default-graph-words")),
+                             legacy))
+    publication = ox.NamedNode(f"{BASE}id/publication/P1")
+    store.engine.add(ox.Quad(publication, ox.NamedNode(PKG + "word"), ox.Literal("clusters")))
+    assert aggregates.refresh(store, uris).updated == 1
+    assert not list(store.engine.quads_for_pattern(None, ox.NamedNode(PKG + "word"), None))
 
 
 def test_a_store_is_up_to_date_after_a_refresh_until_records_or_vocabularies_change(
         store: OxigraphStore) -> None:
-    uris, words = Uris(BASE), aggregates.Words.of(store)
+    uris, words = Uris(BASE), aggregates.Texts.of(store)
     assert not aggregates.up_to_date(store, uris, aggregates.ConceptHierarchy.read(store), words)
     aggregates.refresh(store, uris)
     assert aggregates.up_to_date(store, uris, aggregates.ConceptHierarchy.read(store), words)
@@ -202,7 +207,6 @@ def test_an_indexed_refresh_recounts_the_tallies_without_looking_for_stale_publi
     aggregates.mark_pending(store, uris)
     remove_record(store, "P2")
     store.replace([f"{BASE}graph/aggregates/publication/P2"], [])
-    aggregates.remove_words(store, [f"{BASE}graph/publication/P2"])
     summary = aggregates.refresh(store, uris, indexed=True)
     assert (summary.updated, summary.removed) == (0, 0) and summary.tallies
     assert tallies(store, "CoauthorTally") == {("a", "b"): 1}
@@ -280,15 +284,6 @@ def test_a_changed_hierarchy_recomputes_every_publication(store: OxigraphStore) 
     assert "americas" in short(objects(store, "P2", "regionRollup"))
 
 
-def test_the_word_index_can_be_left_out(store: OxigraphStore) -> None:
-    uris = Uris(BASE)
-    aggregates.refresh(store, uris, words=aggregates.Words.NONE)
-    assert objects(store, "P1", "word") == set()
-    assert short(objects(store, "P1", "jelTop")) == {"O"}
-    assert aggregates.refresh(store, uris).updated == 3  # turning it on re-indexes
-    assert "innovation" in objects(store, "P1", "word")
-
-
 def test_pair_tallies_keep_the_most_frequent_pairs() -> None:
     counts = Counter({5: 1, 3: 2, 1: 2})  # pairs per count
     assert aggregates.pair_minimum(counts, most=10) == 1
@@ -336,12 +331,15 @@ def test_a_pair_recount_started_from_the_last_tally_keeps_what_a_full_one_keeps(
 
 class PlainStore:
     """A store with only the GraphStore protocol, as a store elsewhere (no pyoxigraph engine,
-    no pair counts file)."""
+    no pair counts file, its texts searched in its aggregates)."""
 
     in_process = False
 
     def __init__(self, inner: OxigraphStore) -> None:
         self._inner = inner
+
+    def text_index(self) -> StoreTextIndex:
+        return StoreTextIndex(self)  # type: ignore[arg-type]
 
     def __getattr__(self, name: str) -> object:
         if name == "engine":

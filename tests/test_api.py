@@ -160,7 +160,8 @@ def test_openapi_document(client: FlaskClient) -> None:
     assert document["openapi"].startswith("3.0")
     assert {"title", "version"} <= set(document["info"])
     paths = document["paths"]
-    assert set(paths) == {"/api/queries"} | {f"/api/queries/{n}" for n in catalogue()}
+    assert set(paths) == {"/api/queries", "/api/search"} | {f"/api/queries/{n}"
+                                                            for n in catalogue()}
     operation = paths["/api/queries/prolific-authors-in-jel"]["get"]
     assert operation["operationId"] == "prolificAuthorsInJel"
     parameters = {p["name"]: p for p in operation["parameters"]}
@@ -191,7 +192,7 @@ def test_catalogue_examples_for_the_query_page(client: FlaskClient) -> None:
 
 def test_over_http(live_server: LiveServer) -> None:
     reply = fetch(live_server.url + "/api/queries/word-search",
-                  params={"word": "the", "format": "csv"})
-    assert reply.status == 400 and reply.json()["parameter"] == "word"
+                  params={"words": "***", "format": "csv"})
+    assert reply.status == 400 and reply.json()["parameter"] == "words"
     reply = fetch(live_server.url + "/api/openapi.json")
     assert reply.status == 200 and reply.media == "application/json"

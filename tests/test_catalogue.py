@@ -14,6 +14,7 @@ import pytest
 from policykg.graph import aggregates
 from policykg.graph.rdf.sparql_text import with_limit
 from policykg.graph.rdf.uris import Uris
+from policykg.graph.search.sparql import expand_matches
 from policykg.graph.store.embedded import OxigraphStore
 from policykg.webapp.api import catalogue as cat
 
@@ -36,6 +37,16 @@ O3_LABEL = ("Innovation; Research and Development; Technological Change; "
 KEYWORDS = {"caribbean": "Caribbean", "cluster": "cluster", "innovation": "innovation",
             "national-ecosystem": "national ecosystem",
             "regional-ecosystem": "regional ecosystem"}
+class _AnyScore(str):
+    """Equal to any relevance score (a number the ranking computes)."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and float(other) > 0
+
+    __hash__ = str.__hash__
+
+
+ANY_SCORE = _AnyScore("a score")
 EXPECTED: dict[str, list[tuple[str | None, ...]]] = {
     "coauthors-of-person": [(ROBERTA, ELISA, "Elisa Conz", "1")],
     "division-authors": [(ID + "org/ifd-cti", ELISA, "Elisa Conz", "1"),
@@ -62,7 +73,7 @@ EXPECTED: dict[str, list[tuple[str | None, ...]]] = {
     "top-keyword-pairs": [
         (ID + f"keyword/{a}", KEYWORDS[a], ID + f"keyword/{b}", KEYWORDS[b], "1")
         for a, b in combinations(sorted(KEYWORDS), 2)],
-    "word-search": [("cluster", PUB, TITLE, "2023")],
+    "word-search": [("cluster innovation", PUB, TITLE, "2023", ANY_SCORE)],
 }
 
 
@@ -164,7 +175,7 @@ def test_header_continuation_lines() -> None:
     ("person", "Rabellotti, Roberta", ox.NamedNode(ROBERTA)),
     ("keyword", "regional ecosystem", ox.NamedNode(ID + "keyword/regional-ecosystem")),
     ("operation", "rg-e1776", ox.NamedNode(ID + "operation/RG-E1776")),
-    ("word", "Innovación", ox.Literal("innovacion")),
+    ("text", " Innovación -x ", ox.Literal("Innovación -x")),
     ("string", INJECTION, ox.Literal(INJECTION)),
     ("integer", "-3", ox.Literal("-3", datatype=ox.NamedNode(cat.XSD + "integer"))),
     ("year", "2023", ox.Literal("2023", datatype=ox.NamedNode(cat.XSD + "integer"))),
@@ -179,8 +190,8 @@ def test_values_become_terms(type_name: str, given: str, expected: object) -> No
 
 @pytest.mark.parametrize("type_name, given", [
     ("jel-code", "O311"), ("jel-code", INJECTION), ("region-key", "!!"),
-    ("org-key", "IFD CTI"), ("operation", INJECTION), ("person", "!!"), ("word", "the"),
-    ("word", "two words"), ("integer", "1.5"), ("year", "99"), ("date", "2023-13-01"),
+    ("org-key", "IFD CTI"), ("operation", INJECTION), ("person", "!!"), ("text", "***"),
+    ("text", "  "), ("integer", "1.5"), ("year", "99"), ("date", "2023-13-01"),
     ("iri", "not an iri"), ("iri", "http://x/ y"), ("limit", "0"), ("limit", "ten"),
     ("string", "x" * 201),
 ])
@@ -218,7 +229,7 @@ def test_example_text_answers_as_the_bound_query(store: OxigraphStore, name: str
     query = QUERIES[name]
     example = query.example(Uris(BASE))
     assert INJECTION not in example
-    rows = list(store.query(example))
+    rows = list(store.query(expand_matches(example, store.text_index().matches)))
     bound = cat.run(query, store, {}, Uris(BASE), 100)
     assert [tuple(None if r[v] is None else r[v].value for v in bound.variables)
             for r in rows] == values(bound)
@@ -234,8 +245,10 @@ def test_parameters_change_the_answer(store: OxigraphStore) -> None:
                       Uris(BASE), 10))[0][0] == ID + "jel/O32"
     assert values(run(QUERIES["prolific-authors-in-jel"], store, {"jel": "A"},
                       Uris(BASE), 10)) == []
-    assert values(run(QUERIES["word-search"], store, {"word": "CLUSTERS"},
+    assert values(run(QUERIES["word-search"], store, {"words": "CLÚSTER"},
                       Uris(BASE), 10))[0][1] == PUB
+    assert values(run(QUERIES["word-search"], store, {"words": "cluster -caribbean"},
+                      Uris(BASE), 10)) == []
     assert values(run(QUERIES["recent-publications"], store, {"since": "2023-03-09"},
                       Uris(BASE), 10)) == []
 
@@ -269,7 +282,7 @@ def test_with_limit_leaves_a_query_with_its_own_cut() -> None:
 def test_an_injection_string_is_a_plain_value(store: OxigraphStore) -> None:
     before = quad_count(store)
     for name, parameter in (("persons-by-name", "name"), ("keyword-cooccurrence", "keyword"),
-                            ("coauthors-of-person", "person"), ("word-search", "word")):
+                            ("coauthors-of-person", "person"), ("word-search", "words")):
         result = cat.run(QUERIES[name], store, {parameter: INJECTION}, Uris(BASE), 10)
         assert values(result) == []
     assert quad_count(store) == before

@@ -88,9 +88,8 @@ def test_stats_counts_things_per_class_and_triples_per_kind_of_graph(loaded: Set
     assert publications.split()[1] == "1"
     kinds = {line.split()[0] for line in lines if line.strip()}
     assert {"publication", "person", "inferred/publication", "aggregates"} <= kinds
-    if loaded.store_location.startswith("oxigraph:"):  # the word index, outside named graphs
-        words = next(line for line in lines if line.startswith("default graph (word index)"))
-        assert int(words.split()[-1]) > 50
+    index = next(line for line in lines if line.startswith("text index: "))
+    assert index.startswith("text index: 1 publications") and "in step with the store" in index
 
 
 def test_validate_reports_a_conforming_store(loaded: Settings) -> None:

@@ -37,6 +37,7 @@ from policykg.graph.cli import main
 from policykg.graph.inference.reference import prepare
 from policykg.graph.rdf.terms import rdflib_graph
 from policykg.graph.rdf.uris import DEFAULT_BASE, Uris
+from policykg.graph.search.indexing import STATE_GRAPH
 from policykg.graph.store import open_store
 
 BASE = DEFAULT_BASE
@@ -103,7 +104,8 @@ class Home:
         """The graphs of ``graphs``, each with its blank nodes named canonically (RDFC-1.0, by
         pyoxigraph): two are equal when the graphs are isomorphic. rdflib's ``isomorphic`` took
         minutes on the tallies' thousands of blank nodes. The token of the store's pair counts
-        file is left out: a random name for its state, never the same in two stores."""
+        file and of its text index are left out: random names for their states, never the same
+        in two stores."""
         return {name: _canonical(found) for name, found in self._quads(drop).items()}
 
     def _quads(self, drop: Callable[[str, ox.Quad], bool]) -> dict[str, list[ox.Quad]]:
@@ -112,7 +114,8 @@ class Home:
             for quad in store.engine:
                 name = quad.graph_name
                 if isinstance(name, ox.NamedNode) and name.value not in self.reference \
-                        and name.value != BASE + pair_counts.TOKEN_GRAPH \
+                        and name.value not in (BASE + pair_counts.TOKEN_GRAPH,
+                                               BASE + STATE_GRAPH) \
                         and not drop(name.value, quad):
                     quads[name.value].append(quad)
         return quads

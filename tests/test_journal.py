@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_loading import PKG_WORD, page, write
+from test_loading import page, write
 
-from policykg.graph.aggregates import Words, word_removals
 from policykg.graph.config import Settings
 from policykg.graph.loading.loader import Loader
 from policykg.graph.loading.quarantine import Quarantine
@@ -37,13 +36,12 @@ def load(store, home: Path, numbers: list[str]) -> LoadSummary:
     return loader.load(item for path in paths for item in read(str(path)))
 
 
-def sizes(store, number: str) -> tuple[int, int, int, int]:
-    """Quads of a publication's record graph, entailments and aggregates, and its words."""
+def sizes(store, number: str) -> tuple[int, int, int]:
+    """Quads of a publication's record graph, entailments and aggregates."""
     graphs = [f"{BASE}graph/{kind}publication/{number}" for kind in ("", "inferred/",
                                                                       "aggregates/")]
     counts = Counter(str(q.graph_name.value) for g in graphs for q in store.quads(g))
-    words = store.query(f"SELECT ?w {{ <{BASE}id/publication/{number}> <{PKG_WORD}> ?w }}")
-    return (*(counts[g] for g in graphs), len(list(words)))
+    return tuple(counts[g] for g in graphs)  # type: ignore[return-value]
 
 
 def test_a_write_cut_short_is_undone_by_the_next_load_which_then_completes_it(
@@ -63,7 +61,7 @@ def test_a_write_cut_short_is_undone_by_the_next_load_which_then_completes_it(
     with pytest.raises(RuntimeError, match="killed"):
         load(store, tmp_path, NUMBERS[3:])
     assert sizes(store, NUMBERS[3])[0] == whole[0]  # the first record went in, not the rest
-    assert sizes(store, NUMBERS[4]) == (0, 0, 0, 0)
+    assert sizes(store, NUMBERS[4]) == (0, 0, 0)
     pending = Journal(store.folder).pending()
     assert pending and f"{BASE}graph/publication/{NUMBERS[5]}" in pending.graphs
 
@@ -80,7 +78,7 @@ def test_the_next_load_removes_what_the_journal_lists_before_reading_the_store(
     store = open_store(vocab_store.store_location, settings=vocab_store)
     load(store, tmp_path, NUMBERS[:2])
     record = f"{BASE}graph/publication/{NUMBERS[0]}"
-    entry = JournalEntry([record], word_removals(Words.DEFAULT, [record]))
+    entry = JournalEntry([record], [])
     with pytest.raises(RuntimeError), Journal(store.folder).writing(entry):
         raise RuntimeError("killed while rewriting the first record")
     summary = load(store, tmp_path, NUMBERS[:2])  # the same input again

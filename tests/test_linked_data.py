@@ -106,8 +106,8 @@ def load(store, home: Path, base: str) -> None:
 def site(tmp_path_factory: pytest.TempPathFactory, remote) -> Iterator[Site]:
     """The app on 127.0.0.1 with base = its own address (the port is known before loading),
     over the backend's store (on Virtuoso: the shared store, in the state "site")."""
-    from policykg.webapp import sparql
     from policykg.webapp.app import create_app
+    from policykg.webapp.sparql.executor import close_app_executor
 
     server = make_server("127.0.0.1", 0, Flask(__name__), threaded=True)
     base = f"http://127.0.0.1:{server.server_port}/"
@@ -127,7 +127,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, remote) -> Iterator[Site]:
     yield Site(base, app)
     server.shutdown()
     server.server_close()
-    sparql.close(app)
+    close_app_executor(app)
 
 
 def parse(data: bytes, media_type: str, base: str) -> Graph:
@@ -340,5 +340,5 @@ def test_the_404_page_suggestions_lead_somewhere(site):
     assert "Roberta Rabellotti" in site.client.get("/doc/person/").text
     other = site.client.get("/doc/jel/ZZZ", headers={"Accept": "text/html"}).text
     assert 'action="/api/queries/word-search"' in other and 'href="/doc/jel/"' in other
-    words = site.client.get("/api/queries/word-search", query_string={"word": "cluster"})
+    words = site.client.get("/api/queries/word-search", query_string={"words": "cluster"})
     assert words.status_code == 200

@@ -194,6 +194,7 @@ class Virtuoso:
         if state in self.snapshots:
             store = self.store()
             store.replace([], ox.parse(self.snapshots[state], ox.RdfFormat.N_QUADS))
+            store.index_texts()
             store.close()
         elif build is not None:
             build()

@@ -19,8 +19,11 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     app.extensions[context.STORE] = store or open_store(settings.store_location,
                                                         read_only=True, settings=settings)
     app.extensions[context.URIS] = Uris(settings.base)
-    from policykg.webapp import api, linked_data, site, sparql
+    from policykg.webapp.api import routes
+    from policykg.webapp.linked_data import documents
+    from policykg.webapp.site import dataset, health
+    from policykg.webapp.sparql import protocol
 
-    for blueprint in (sparql.blueprint, linked_data.blueprint, api.blueprint, *site.blueprints):
-        app.register_blueprint(blueprint)
+    for area in (protocol, documents, routes, dataset, health):
+        app.register_blueprint(area.blueprint)
     return app

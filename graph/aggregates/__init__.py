@@ -1,7 +1,7 @@
 """Aggregates computed at load time, so that whole-graph questions (roll-ups, counts per year,
 co-authors) become index lookups: per publication (``publication``), tallies (``tallies``), the
-word index (``words``), the hierarchy they roll up along (``hierarchy``) and the pair counts
-file beside an embedded store (``pair_counts``); ``index.AggregateIndex`` is what loads,
+hierarchy they roll up along (``hierarchy``), where texts are searched (``texts``) and the pair
+counts file beside an embedded store (``pair_counts``); ``index.AggregateIndex`` is what loads,
 removals and updates call. Imports ``graph.store``, ``graph.rdf`` and ``graph.mapping``.
 """
 
@@ -39,13 +39,13 @@ from policykg.graph.aggregates.terms import (
     query_text,
     tally_graph,
 )
-from policykg.graph.aggregates.words import Words, remove_words, word_removals, words
+from policykg.graph.aggregates.texts import Texts
 
 __all__ = [
     "MAX_PAIRS", "PAIR_PROPERTIES", "RECORD_KIND", "TALLIES", "TALLY_KINDS", "AggregateIndex",
-    "ConceptHierarchy", "RefreshSummary", "Words", "aggregate_graph", "count_pairs",
+    "ConceptHierarchy", "RefreshSummary", "Texts", "aggregate_graph", "count_pairs",
     "counts_to_tell", "dimension_members", "issued_year", "mark_pending", "pair_minimum",
     "pair_node_quads", "publication_nquads", "publication_of", "query_text", "ranked_pairs",
-    "refresh", "remove_words", "tallies_pending", "tally_graph", "tally_quads",
-    "up_to_date", "update_publications", "word_removals", "words",
+    "refresh", "tallies_pending", "tally_graph", "tally_quads", "up_to_date",
+    "update_publications",
 ]

@@ -12,7 +12,7 @@ embedded store's bulk loader), their stamps last, so an interrupted refresh is r
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -25,6 +25,7 @@ from policykg.graph.aggregates.publication import (
     read_stamps,
     stale_publications,
     update_publications,
+    with_legacy_words,
 )
 from policykg.graph.aggregates.tallies import PAIR_PROPERTIES, TALLIES, refresh_tallies
 from policykg.graph.aggregates.terms import (
@@ -38,10 +39,9 @@ from policykg.graph.aggregates.terms import (
     VERSION,
     aggregate_graph,
     query_text,
-    record_graph,
     tally_graph,
 )
-from policykg.graph.aggregates.words import Words, remove_words, word_removals
+from policykg.graph.aggregates.texts import Texts, word_removals
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.store import GraphStore
 
@@ -87,19 +87,19 @@ def tallies_pending(store: GraphStore, uris: Uris) -> bool:
     return store.has_graph(uris.base + PENDING)
 
 
-def tally_stamp(hierarchy: ConceptHierarchy, words: Words) -> str:
+def tally_stamp(hierarchy: ConceptHierarchy, texts: Texts) -> str:
     """What tallies are stamped with: how every publication was indexed when a refresh
-    counted them (the aggregates' version, the hierarchy, where the words are)."""
-    return f"{VERSION} {hierarchy.digest}{words.value}"
+    counted them (the aggregates' version, the hierarchy, where the texts are searched)."""
+    return f"{VERSION} {hierarchy.digest}{texts.value}"
 
 
-def up_to_date(store: GraphStore, uris: Uris, hierarchy: ConceptHierarchy, words: Words) -> bool:
+def up_to_date(store: GraphStore, uris: Uris, hierarchy: ConceptHierarchy, texts: Texts) -> bool:
     """Whether the last refresh left every aggregate current, with no change since. A load
     that starts so and writes each record's aggregates with it leaves every publication
     indexed: its refresh need not look for stale ones (``refresh(indexed=True)``)."""
     if tallies_pending(store, uris):
         return False
-    wanted = tally_stamp(hierarchy, words)
+    wanted = tally_stamp(hierarchy, texts)
     for name in TALLIES:
         graph = {ox.Variable("graph"): ox.NamedNode(tally_graph(uris, name))}
         stamps = {row["stamp"].value for row in store.query(query_text("stamps.rq"),
@@ -126,12 +126,12 @@ def counts_to_tell(store: GraphStore, uris: Uris, indexed: bool) -> PairCounts |
     return counts if indexed and counts is not None and counts.in_step(store, uris) else None
 
 
-def refresh(store: GraphStore, uris: Uris, words: Words | None = None,
+def refresh(store: GraphStore, uris: Uris, texts: Texts | None = None,
             hierarchy: ConceptHierarchy | None = None, indexed: bool = False,
             counted: bool = False, fresh: bool = False) -> RefreshSummary:
     """Bring every aggregate up to date with the records in the store: the per-publication
-    graphs of new or changed records, then (if anything changed) the tallies. ``words``:
-    where the word index goes (None: where the store keeps it); ``hierarchy``: the
+    graphs of new or changed records, then (if anything changed) the tallies. ``texts``:
+    where the texts are searched (None: where the store searches them); ``hierarchy``: the
     vocabularies' hierarchy when the caller has read it already; ``indexed``: the caller
     knows every publication's aggregates are current (``up_to_date`` before a load that
     wrote them with its records), so only the tallies are recounted, without reading every
@@ -140,7 +140,7 @@ def refresh(store: GraphStore, uris: Uris, words: Words | None = None,
     tallies are read from it as it is; ``fresh``: the store held no record before the load
     that calls (its first: every tally is written whole)."""
     started = time.perf_counter()
-    words = words or Words.of(store)
+    texts = texts or Texts.of(store)
     hierarchy = hierarchy or ConceptHierarchy.read(store)
     summary = RefreshSummary()
     stamps: dict[str, str] = {}
@@ -150,18 +150,19 @@ def refresh(store: GraphStore, uris: Uris, words: Words | None = None,
     if not indexed:
         stamps = read_stamps(store, uris)
         current = store.graph_hashes(str(uris.graph(RECORD_KIND, "")))
-        stale, gone = stale_publications(store, uris, hierarchy, stamps, current, words)
+        stale, gone = stale_publications(store, uris, hierarchy, stamps, current, texts)
+        for update in word_removals(with_legacy_words(stamps)):
+            store.update(update)
     if stale:
         # a few: remove each one's graph, stamped or not (a refresh cut short leaves graphs
         # without stamp); many (a first load): only those stamped, not a lookup per record
         existing = None if len(stale) <= REMOVE_EACH else set(stamps)
-        summary.updated = update_publications(store, uris, stale, hierarchy, words,
+        summary.updated = update_publications(store, uris, stale, hierarchy, texts,
                                               existing=existing, total=len(current))
     if gone:
         store.replace(gone, [])
-        remove_words(store, [record_graph(g) for g in gone])
         summary.removed = len(gone)
-    stamp = tally_stamp(hierarchy, words)
+    stamp = tally_stamp(hierarchy, texts)
     tallied = all(stamps.get(tally_graph(uris, name)) == stamp for name in TALLIES)
     if stale or gone or pending or not tallied:
         # publications re-indexed here got other dimension members than the file was told
@@ -212,7 +213,7 @@ class AggregateIndex:
         self.store = store
         self.uris = uris
         self.hierarchy = hierarchy or ConceptHierarchy.read(store)
-        self.words = Words.of(store)
+        self.texts = Texts.of(store)
         self.counts: PairCounts | None = None  # told of each change, when in step
         self._indexed = False  # every aggregate current at begin(): the refresh recounts only
         self._changing = False
@@ -221,7 +222,7 @@ class AggregateIndex:
     def begin(self, first: bool = False) -> None:
         """Start a run of changes (``first``: the store holds no record yet, so no aggregate
         can be stale and every pair is counted as it comes)."""
-        self._indexed = up_to_date(self.store, self.uris, self.hierarchy, self.words)
+        self._indexed = up_to_date(self.store, self.uris, self.hierarchy, self.texts)
         self._changing = False
         self.counts = counts_to_tell(self.store, self.uris, self._indexed)
         self._fresh = self.counts is None and first
@@ -258,11 +259,6 @@ class AggregateIndex:
         return refresh(self.store, self.uris, hierarchy=self.hierarchy,
                        indexed=self._indexed and self._changing,
                        counted=self.counts is not None, fresh=self._fresh)
-
-    def word_removals(self, record_graphs: Iterable[str]) -> list[str]:
-        """The updates that remove some record graphs' publications' words from wherever
-        this store keeps them outside their aggregate graphs."""
-        return word_removals(self.words, record_graphs)
 
     @staticmethod
     def pending_update() -> str:

@@ -1,12 +1,12 @@
 """Each publication's aggregate graph, ``{base}graph/aggregates/publication/{key}``: its JEL
-codes and regions rolled up the hierarchy, its top JEL categories, its year and words, stamped
-with what they were computed from (so that a stale one is found by its stamp).
+codes and regions rolled up the hierarchy, its top JEL categories and its year, stamped with
+what they were computed from (so that a stale one is found by its stamp).
 
     pkg:jelRollup     each JEL code the publication carries and every broader code
     pkg:jelTop        its top-level JEL categories (A .. Z)
     pkg:regionRollup  each region or country it is about and every broader region
     pkg:issuedYear    the year of dcterms:issued, an xsd:integer
-    pkg:word          each word of its title and abstract, folded (the word index)
+    pkg:search*       its texts, analyzed, where the store searches them itself (``texts``)
 
 A load computes them where the record is prepared (``publication_nquads``) and writes them with
 it; ``update_publications`` computes them from the store, for a refresh.
@@ -32,13 +32,12 @@ from policykg.graph.aggregates.terms import (
     REGION_ROLLUP,
     STAMP,
     VERSION,
-    WORD,
     XSD_INTEGER,
     aggregate_graph,
     query_text,
     record_graph,
 )
-from policykg.graph.aggregates.words import Words, remove_words, words
+from policykg.graph.aggregates.texts import LEGACY_WORDS, Texts
 from policykg.graph.rdf.namespaces import DCTERMS, PKG
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.store import GraphStore
@@ -47,13 +46,11 @@ BUFFER = 200_000  # quads written at a time
 Fact = tuple[str, ox.NamedNode, str, ox.NamedNode | ox.Literal]  # graph, publication, p, value
 
 
-def record_facts(store: GraphStore, graphs: Iterable[str], total: int,
-                 texts: bool = True) -> Iterator[Fact]:
-    """The facts (facts.rq; without title and abstract unless ``texts``) of some record graphs:
-    one query per graph, or one query over all graphs when they are more than a third of the
-    ``total``."""
+def record_facts(store: GraphStore, graphs: Iterable[str], total: int) -> Iterator[Fact]:
+    """The facts (facts.rq) of some record graphs: one query per graph, or one query over all
+    graphs when they are more than a third of the ``total``."""
     wanted = set(graphs)
-    query = query_text("facts.rq" if texts else "facts-no-words.rq")
+    query = query_text("facts.rq")
     solutions: Iterable[ox.QuerySolutions]
     if len(wanted) * 3 > total:
         solutions = [store.query(query)]
@@ -72,9 +69,8 @@ class AggregateLines:
     are the union of each of its values' roll-ups, so nothing waits for the rest of the
     record). Lines, not pyoxigraph terms: they go to the bulk loader as text."""
 
-    def __init__(self, hierarchy: ConceptHierarchy, words: Words) -> None:
+    def __init__(self, hierarchy: ConceptHierarchy) -> None:
         self.hierarchy = hierarchy
-        self.words = words
         self.tails: dict[str, str] = {}
 
     def tail(self, graph: str) -> str:
@@ -98,11 +94,6 @@ class AggregateLines:
         if predicate == DCTERMS + "issued":
             year = issued_year(value.value)
             return [f'{head} {ISSUED_YEAR} "{year}"^^{XSD_INTEGER}{tail}'] if year else []
-        if self.words is not Words.NONE and isinstance(value, ox.Literal):
-            # folded words are letters and digits only: nothing to escape
-            if self.words is Words.DEFAULT:
-                tail = " .\n"
-            return [f'{head} {WORD} "{w}"{tail}' for w in words(value.value)]
         return []
 
 
@@ -133,53 +124,54 @@ def dimension_members(triples: Iterable[tuple[object, object, object]], publicat
     return {prop: tuple(sorted(values)) for prop, values in found.items()}
 
 
-FACT_PROPERTIES = frozenset({PKG + "jel", DCTERMS + "spatial", DCTERMS + "issued",
-                             DCTERMS + "title", DCTERMS + "abstract"})  # as in facts.rq
+FACT_PROPERTIES = frozenset({PKG + "jel", DCTERMS + "spatial", DCTERMS + "issued"})  # facts.rq
 
 
 def publication_nquads(graph: str, triples: Iterable[tuple[object, object, object]],
                        content_hash: str, hierarchy: ConceptHierarchy,
-                       words: Words = Words.NAMED) -> tuple[str, str]:
+                       texts: Texts = Texts.INDEX, searched: str = "") -> tuple[str, str]:
     """The aggregate graph of one record graph as N-Quads, from the record's triples (rdflib
-    terms), and its stamp line apart (written last): what ``update_publications`` computes
-    from the store, computed where the record is prepared, so that a load writes them with
-    the record (``GraphStore.write_batch``)."""
-    writer = AggregateLines(hierarchy, words)
+    terms) and ``searched``, the N-Quads of its analyzed texts (Texts.STORE), and its stamp
+    line apart (written last): what ``update_publications`` computes from the store, computed
+    where the record is prepared, so that a load writes them with the record
+    (``GraphStore.write_batch``)."""
+    writer = AggregateLines(hierarchy)
     lines = []
     for subject, predicate, value in triples:
         if str(predicate) in FACT_PROPERTIES and isinstance(subject, URIRef):
             term = ox.NamedNode(str(value)) if isinstance(value, URIRef) else ox.Literal(str(value))
             lines += writer.lines((graph, ox.NamedNode(str(subject)), str(predicate), term))
     name = ox.NamedNode(aggregate_graph(graph))
-    stamp = ox.Literal(publication_stamp(content_hash, hierarchy, words))
-    return "".join(lines), f"{name} {STAMP} {stamp} {name} .\n"
+    stamp = ox.Literal(publication_stamp(content_hash, hierarchy, texts))
+    return "".join(lines) + searched, f"{name} {STAMP} {stamp} {name} .\n"
 
 
 def update_publications(store: GraphStore, uris: Uris, record_graphs: dict[str, str],
-                        hierarchy: ConceptHierarchy | None = None, words: Words | None = None,
+                        hierarchy: ConceptHierarchy | None = None, texts: Texts | None = None,
                         existing: Iterable[str] | None = None, total: int = 0) -> int:
     """Rewrite the aggregate graphs of some record graphs of the store (record graph IRI ->
-    content hash; refresh also drops those whose record is gone). ``words``: where the word
-    index goes (None: where the store keeps it); ``existing``: the aggregate graphs there
-    are (None: any may be); ``total``: how many records the store holds (to choose between a
-    query per record and one over all). Returns how many."""
+    content hash; refresh also drops those whose record is gone). ``texts``: where the texts
+    are searched (None: where the store searches them); ``existing``: the aggregate graphs
+    there are (None: any may be); ``total``: how many records the store holds (to choose
+    between a query per record and one over all). Returns how many."""
     hierarchy = hierarchy or ConceptHierarchy.read(store)
-    words = words or Words.of(store)
+    texts = texts or Texts.of(store)
     targets = {aggregate_graph(g) for g in record_graphs}
     old = targets if existing is None else targets & set(existing)
     if old:
         store.replace(sorted(old), [])
-    remove_words(store, record_graphs)  # stamped or not: a load cut short leaves some
-    writer = AggregateLines(hierarchy, words)
+    writer = AggregateLines(hierarchy)
     buffer: list[str] = []
-    for fact in record_facts(store, record_graphs, total, words is not Words.NONE):
+    for fact in record_facts(store, record_graphs, total):
         buffer += writer.lines(fact)
         if len(buffer) >= BUFFER:
             store.add_derived("".join(buffer))
             buffer = []
+    if texts is Texts.STORE:
+        buffer += _stored_texts(store, uris, record_graphs, hierarchy)
     for graph, content_hash in record_graphs.items():  # stamps last: a crash leaves them out
         name = ox.NamedNode(aggregate_graph(graph))
-        stamp = ox.Literal(publication_stamp(content_hash, hierarchy, words))
+        stamp = ox.Literal(publication_stamp(content_hash, hierarchy, texts))
         buffer.append(f"{name} {STAMP} {stamp} {name} .\n")
     store.add_derived("".join(buffer))
     return len(record_graphs)
@@ -193,19 +185,38 @@ def read_stamps(store: GraphStore, uris: Uris) -> dict[str, str]:
             if row["graph"].value.startswith(prefix)}
 
 
-def publication_stamp(content_hash: str, hierarchy: ConceptHierarchy, words: Words) -> str:
-    return f"{content_hash} {hierarchy.digest} {VERSION}{words.value}"
+def _stored_texts(store: GraphStore, uris: Uris, record_graphs: Iterable[str],
+                  hierarchy: ConceptHierarchy) -> list[str]:
+    """The N-Quads lines of the analyzed texts of some publications, read from the store."""
+    from policykg.graph.search.rebuild import stored_documents
+    from policykg.graph.search.store_index import search_text_quads
+
+    lines = []
+    for found in stored_documents(store, uris, record_graphs, hierarchy):
+        graph = ox.NamedNode(aggregate_graph(found.iri.replace("/id/", "/graph/", 1)))
+        lines += [f"{quad} .\n" for quad in search_text_quads(found, graph)]
+    return lines
+
+
+def publication_stamp(content_hash: str, hierarchy: ConceptHierarchy, texts: Texts) -> str:
+    return f"{content_hash} {hierarchy.digest} {VERSION}{texts.value}"
 
 
 def stale_publications(store: GraphStore, uris: Uris, hierarchy: ConceptHierarchy,
                        stamps: dict[str, str], current: dict[str, str],
-                       words: Words = Words.NAMED) -> tuple[dict[str, str], list[str]]:
+                       texts: Texts = Texts.INDEX) -> tuple[dict[str, str], list[str]]:
     """(record graphs whose aggregates are missing or out of date -> content hash,
     aggregate graphs whose record is gone), given the ``current`` record graphs' hashes."""
     prefix = uris.base + AGGREGATES + RECORD_KIND + "/"
     done = {graph: stamp for graph, stamp in stamps.items() if graph.startswith(prefix)}
     stale = {graph: content_hash for graph, content_hash in current.items()
              if done.get(aggregate_graph(graph))
-             != publication_stamp(content_hash, hierarchy, words)}
+             != publication_stamp(content_hash, hierarchy, texts)}
     gone = [graph for graph in done if record_graph(graph) not in current]
     return stale, gone
+
+
+def with_legacy_words(stamps: dict[str, str]) -> list[str]:
+    """The record graphs whose aggregates were stamped with a default-graph word index."""
+    return [record_graph(graph) for graph, stamp in stamps.items()
+            if stamp.endswith(LEGACY_WORDS) and RECORD_KIND in graph]

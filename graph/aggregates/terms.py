@@ -11,7 +11,7 @@ from policykg.graph.rdf.uris import Uris
 
 RECORD_KIND = "publication"
 AGGREGATES = "graph/aggregates/"
-VERSION = "1"  # bump when what is computed per publication changes: all are recomputed
+VERSION = "2"  # bump when what is computed per publication changes: all are recomputed
 PENDING = AGGREGATES + "pending"  # its stamp: records changed since the tallies were counted
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
@@ -25,7 +25,6 @@ JEL_ROLLUP = pkg_term("jelRollup")
 JEL_TOP = pkg_term("jelTop")
 REGION_ROLLUP = pkg_term("regionRollup")
 ISSUED_YEAR = pkg_term("issuedYear")
-WORD = pkg_term("word")
 STAMP = pkg_term("aggregateStamp")
 PUBLICATION_COUNT = pkg_term("publicationCount")
 TALLY_YEAR = pkg_term("tallyYear")

@@ -10,12 +10,12 @@ import sys
 import click
 import pyoxigraph as ox
 
-from policykg.graph.aggregates import Words
 from policykg.graph.cli.group import main
 from policykg.graph.config import Settings
 from policykg.graph.loading.quarantine import Quarantine
 from policykg.graph.rdf.queries import STORE_QUERIES
 from policykg.graph.rdf.uris import Uris
+from policykg.graph.search.indexing import in_step
 from policykg.graph.store import (
     EXPORT_FORMATS,
     is_embedded,
@@ -94,9 +94,11 @@ def stats(settings: Settings) -> None:
         for name in ("stats-classes.rq", "stats-graphs.rq"):
             _print_result(store.query(_stats_query(name)), "table")
             click.echo()
-        if Words.of(store) is Words.DEFAULT:
-            _print_result(store.query(_stats_query("stats-default-graph.rq"),
-                                      use_default_graph_as_union=False), "table")
+        index = store.text_index()
+        state = "in step with the store" if in_step(store, Uris(settings.base)) else (
+            "OUT OF STEP with the store: policykg reindex rebuilds it")
+        size = f", {index.size() / 1e6:.1f} MB on disk" if index.size() else ""
+        click.echo(f"text index: {index.count()} publications{size}, {state}")
 
 
 def _stats_query(name: str) -> str:

@@ -5,7 +5,9 @@ which records were written."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -170,3 +172,33 @@ def remove(settings: Settings, identifiers: tuple[str, ...]) -> None:
     for identifier in missing:
         click.echo(f"not found: {identifier}", err=True)
     sys.exit(1 if missing else 0)
+
+
+@main.command()
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_obj
+def reindex(settings: Settings, quiet: bool) -> None:
+    """Rebuild the text index from the records in the store (a load does it by itself when it
+    finds the index out of step)."""
+    from tqdm import tqdm
+
+    from policykg.graph.search.indexing import reindex as rebuild
+    from policykg.graph.search.rebuild import record_graph_names
+
+    uris = Uris(settings.base)
+    with open_store(settings.store_location, settings=settings) as store:
+        total = len(record_graph_names(store, uris))
+        with tqdm(total=total, unit=" records", disable=True if quiet else None,
+                  file=sys.stderr) as bar:
+            summary = rebuild(store, uris, progress=_updater(bar))
+    if summary.rebuilt is None:
+        click.echo("the store searches its own texts: there is no index to rebuild")
+    else:
+        click.echo(f"text index rebuilt: {summary.rebuilt} publications in "
+                   f"{summary.seconds:.1f} s")
+
+
+def _updater(bar: Any) -> Callable[[int], None]:
+    def update(count: int) -> None:
+        bar.update(count)
+    return update

@@ -36,6 +36,8 @@ from policykg.graph.loading.workers import Pending, Preparers, default_workers
 from policykg.graph.mapping.rules import Mapping, record_key, unmapped_fields
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers.record import ReadError, Record
+from policykg.graph.search.document import SearchDocument
+from policykg.graph.search.indexing import TextIndexing
 from policykg.graph.store import GraphStore, WriteBatch
 
 Item = Record | ReadError
@@ -82,9 +84,11 @@ class Loader:
         self._undone = self.store.recover()  # before anything reads the store
         if self.reference is None:
             self.reference = prepare_reference(self.store, self.uris)
-        self._index = aggregates.AggregateIndex(self.store, self.uris)
-        hierarchy, words = self._index.hierarchy, self._index.words
-        self._context = Context.of(self.mapping, self.uris, self.reference, hierarchy, words)
+        self._aggregates = aggregates.AggregateIndex(self.store, self.uris)
+        hierarchy = self._aggregates.hierarchy
+        self._texts = TextIndexing(self.store, self.uris, hierarchy)
+        self._context = Context.of(self.mapping, self.uris, self.reference, hierarchy,
+                                   self._aggregates.texts)
         self._salt = f"{self.mapping.digest}|{self.uris.base}|{self.reference.digest}"
         self._known = _Known(self.store, self.uris)
 
@@ -93,14 +97,15 @@ class Loader:
         """Load records batch by batch; ``progress`` hears of each batch once it is written."""
         summary = LoadSummary(undone=self._undone)
         self._undone = 0
-        self._index.begin(first=self._first_load())
+        self._aggregates.begin(first=self._first_load())
+        self._texts.begin()
         iterator = iter(items)
         first = list(islice(iterator, self.batch_size))
         following = list(islice(iterator, 1))
         batches = _batches(chain(following, iterator), self.batch_size)
         workers = default_workers() if self.workers is None else self.workers
         preparer = Preparers(self._context, workers if following else 0)
-        writer = BatchWriter(self.store, progress, self._index)
+        writer = BatchWriter(self.store, progress, self._aggregates, self._texts)
         failed = True
         try:
             in_flight: deque[_Batch] = deque()
@@ -116,10 +121,16 @@ class Loader:
             preparer.close()
             writer.close()
             if failed:  # as a process that dies would
-                self._index.abandon()
+                self._aggregates.abandon()
+                self._texts.abandon()
+                self._texts.close()
         # Every batch is written here: what is computed over the whole store goes after this
         # (also after a load that found a change cut short by a crash: nothing else to do).
-        summary.aggregates = self._index.finish()
+        summary.aggregates = self._aggregates.finish()
+        try:
+            summary.texts = self._texts.finish()
+        finally:
+            self._texts.close()
         return summary
 
     def _first_load(self) -> bool:
@@ -203,8 +214,10 @@ class Loader:
         summary.messages.extend(self.quarantine.reject_input(error).lines())
 
     def _changes(self) -> None:
-        """Before the load's first change to the records: the tallies are out of date."""
-        self._index.changing()
+        """Before the load's first change to the records: the tallies and the text index are
+        out of date."""
+        self._aggregates.changing()
+        self._texts.changing()
 
     def _delete(self, record: Record, summary: LoadSummary) -> None:
         graphs = self.store.graphs_with_source(record.source_id)
@@ -213,7 +226,8 @@ class Loader:
         self._changes()
         for graph in graphs:
             self._known.hashes[graph] = None
-        self._known.removed(remove_records(self.store, self.uris, graphs, self._index))
+        self._known.removed(remove_records(self.store, self.uris, graphs, self._aggregates,
+                                           self._texts))
         summary.deleted += 1
 
     def _write(self, accepted: list[tuple[Prepared, str]], summary: LoadSummary,
@@ -231,18 +245,21 @@ class Loader:
         previous: list[str] = []
         records: list[str] = []
         members: dict[str, Members] = {}
+        documents: list[SearchDocument] = []
         for result, digest in accepted:
             record_graph = self._record_graph(result.key)
             records.append(record_graph)
             members[aggregates.publication_of(record_graph)] = result.members
+            if result.document is not None:
+                documents.append(result.document)
             aggregate = aggregates.aggregate_graph(record_graph)
             written.append(aggregate)
             if self._known.hash_of(record_graph) is not None:  # its graphs are rewritten
                 summary.replaced += 1
                 previous.append(record_graph)
                 remove += [record_graph, inferred_graph_of(record_graph), aggregate]
-            else:  # a record the store lacks has no aggregate graph or words either
-                # (removing a record removes them; a write cut short is undone by the journal)
+            else:  # a record the store lacks has no aggregate graph either (removing a
+                # record removes it; a write cut short is undone by the journal)
                 summary.loaded += 1
             chunks = []
             for chunk in result.chunks:
@@ -258,15 +275,14 @@ class Loader:
             self._known.hashes[record_graph] = digest
             self.quarantine.release(result.key)
         batch = Written(WriteBatch(
-            remove=remove, cleanups=self._index.word_removals(previous), records=texts,
-            derived=list(zip(derived, stamps, strict=True)), graphs=written,
-            undo=self._index.word_removals(records)), members)
+            remove=remove, records=texts, derived=list(zip(derived, stamps, strict=True)),
+            graphs=written), members, documents)
         if not previous:
             writer.submit(batch, count)
             return
         writer.wait()
         orphans = linked_entities(self.store, self.uris, previous)
-        batch.write(self.store, self._index)
+        batch.write(self.store, self._aggregates, self._texts)
         self._known.removed(collect_orphans(self.store, self.uris, orphans))
         writer.written(count)
 
@@ -324,17 +340,19 @@ class BatchWriter:
     ``progress`` of each once it is written."""
 
     def __init__(self, store: GraphStore, progress: Callable[[int], None] | None,
-                 index: aggregates.AggregateIndex | None = None) -> None:
+                 index: aggregates.AggregateIndex | None = None,
+                 texts: TextIndexing | None = None) -> None:
         self._store = store
         self._progress = progress
-        self._index = index  # told of each batch's publications
+        self._aggregates = index  # told of each batch's publications
+        self._texts = texts  # given each batch's search documents
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="policykg-writer")
         self._pending: tuple[Future[None], int] | None = None
 
     def submit(self, batch: Written, count: int) -> None:
         """Write a batch once the previous one is written."""
         self.wait()
-        future = self._executor.submit(batch.write, self._store, self._index)
+        future = self._executor.submit(batch.write, self._store, self._aggregates, self._texts)
         self._pending = (future, count)
 
     def wait(self) -> None:
@@ -357,17 +375,21 @@ class BatchWriter:
 
 @dataclass(frozen=True)
 class Written:
-    """What a batch writes to the store, and what its publications' members are (told to the
-    pair counts file once the batch is in)."""
+    """What a batch writes to the store, what its publications' members are (told to the pair
+    counts file once the batch is in) and their search documents (given to the text index)."""
 
     batch: WriteBatch
     members: dict[str, Members] = field(default_factory=dict)  # publication -> its members
+    documents: list[SearchDocument] = field(default_factory=list)
 
-    def write(self, store: GraphStore, index: aggregates.AggregateIndex | None = None) -> None:
-        """Write it to a store, and tell the aggregate ``index`` of its publications."""
+    def write(self, store: GraphStore, index: aggregates.AggregateIndex | None = None,
+              texts: TextIndexing | None = None) -> None:
+        """Write it to a store, then tell the aggregate ``index`` and the text index."""
         store.write_batch(self.batch)
         if index is not None:
             index.tell(self.members)
+        if texts is not None:
+            texts.write(self.documents)
 
 
 def inferred_graph_of(graph: str) -> str:
@@ -403,14 +425,17 @@ def collect_orphans(store: GraphStore, uris: Uris, candidates: set[str]) -> set[
 
 
 def remove_records(store: GraphStore, uris: Uris, record_graphs: list[str],
-                   index: aggregates.AggregateIndex | None = None) -> set[str]:
+                   index: aggregates.AggregateIndex | None = None,
+                   texts: TextIndexing | None = None) -> set[str]:
     """Remove record graphs, their entailments and aggregates, and the things only they
-    linked to; tell the aggregate ``index`` (when the caller keeps one) that
-    their publications are gone."""
+    linked to; tell the aggregate ``index`` and the text index (when the caller keeps them)
+    that their publications are gone."""
     orphans = linked_entities(store, uris, record_graphs)
     store.replace([name for g in record_graphs
                    for name in (g, inferred_graph_of(g), aggregates.aggregate_graph(g))], [])
-    aggregates.remove_words(store, record_graphs)
+    publications = [aggregates.publication_of(g) for g in record_graphs]
     if index is not None:
-        index.tell({aggregates.publication_of(g): {} for g in record_graphs})
+        index.tell({publication: {} for publication in publications})
+    if texts is not None:
+        texts.write([], publications)
     return collect_orphans(store, uris, orphans)

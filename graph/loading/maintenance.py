@@ -12,6 +12,7 @@ from policykg.graph.inference.vocabularies import vocabulary_graphs
 from policykg.graph.loading.loader import RECORD_KIND, remove_records
 from policykg.graph.rdf.terms import rdflib_graph
 from policykg.graph.rdf.uris import Uris
+from policykg.graph.search.indexing import TextIndexing
 from policykg.graph.store import GraphStore
 from policykg.graph.validation.shacl import Issue, union, validate_with_report
 
@@ -22,17 +23,24 @@ def remove_publications(store: GraphStore, uris: Uris,
     removed: list[str] = []
     missing: list[str] = []
     index = aggregates.AggregateIndex(store, uris)
+    texts = TextIndexing(store, uris, index.hierarchy)
     index.begin()
-    for identifier in identifiers:
-        graphs = _record_graphs(store, uris, identifier)
-        if not graphs:
-            missing.append(identifier)
-            continue
-        index.changing()
-        remove_records(store, uris, graphs, index)
-        removed.extend(graph.rsplit("/", 1)[-1] for graph in graphs)
-    if removed:
-        index.finish()
+    texts.begin()
+    try:
+        for identifier in identifiers:
+            graphs = _record_graphs(store, uris, identifier)
+            if not graphs:
+                missing.append(identifier)
+                continue
+            index.changing()
+            texts.changing()
+            remove_records(store, uris, graphs, index, texts)
+            removed.extend(graph.rsplit("/", 1)[-1] for graph in graphs)
+        if removed:
+            index.finish()
+            texts.finish()
+    finally:
+        texts.close()
     return removed, missing
 
 

@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import pyoxigraph as ox
 from rdflib import RDF, Literal, URIRef
 from rdflib.namespace import FOAF, PROV, XSD
 
 from policykg.graph.aggregates import (
     PAIR_PROPERTIES,
     ConceptHierarchy,
-    Words,
+    Texts,
+    aggregate_graph,
     dimension_members,
     publication_nquads,
 )
@@ -36,6 +38,9 @@ from policykg.graph.rdf.namespaces import PKG
 from policykg.graph.rdf.terms import Triple, nquads
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers.record import Problem, Record
+from policykg.graph.search.document import SearchDocument, Text, document
+from policykg.graph.search.rebuild import concept_labels
+from policykg.graph.search.store_index import search_text_quads
 from policykg.graph.validation.shacl import Issue, validate
 
 RECORD_KIND = "publication"
@@ -75,6 +80,7 @@ class Prepared:
     chunks: list[Chunk]
     aggregates: tuple[str, str] = ("", "")  # its aggregate graph and stamp, as N-Quads
     members: Members = field(default_factory=dict)  # its pairs' members (pair_counts)
+    document: SearchDocument | None = None  # what the text index holds of it
 
 
 class EntityTexts:
@@ -118,17 +124,19 @@ class Context:
     entailment: Entailment
     shacl_reference: tuple[Triple, ...]
     hierarchy: ConceptHierarchy | None = None  # None: aggregates are left to aggregates.refresh
-    words: Words = Words.NAMED  # where the store keeps the word index
+    texts: Texts = Texts.INDEX  # where the store's texts are searched
+    concept_labels: dict[str, tuple[Text, ...]] = field(default_factory=dict)  # JEL labels
     entities: EntityTexts = field(default_factory=EntityTexts, compare=False, repr=False)
 
     @classmethod
     def of(cls, mapping: Mapping, uris: Uris, reference: Reference,
-           hierarchy: ConceptHierarchy | None = None, words: Words = Words.NAMED) -> Context:
+           hierarchy: ConceptHierarchy | None = None, texts: Texts = Texts.INDEX) -> Context:
         """The context of a load under a mapping against a reference (and, to compute each
-        publication's aggregates with it, the vocabularies' hierarchy and where the store
-        keeps the word index)."""
+        publication's aggregates and search document with it, the vocabularies' hierarchy and
+        where the store's texts are searched)."""
         return cls(mapping, uris, reference.lookups, reference.entailment,
-                   tuple(reference.for_shapes()), hierarchy, words)
+                   tuple(reference.for_shapes()), hierarchy, texts,
+                   concept_labels(reference.graphs, uris))
 
 
 def prepare(jobs: list[RecordJob], context: Context) -> list[Prepared]:
@@ -163,18 +171,33 @@ def _prepared(job: RecordJob, mapped: MappedRecord, issues: list[Issue],
     problems = mapped.problems + [_problem(issue, context.mapping) for issue in issues]
     if any(problem.severity == "Violation" for problem in problems):
         return Prepared(mapped.key, problems, True, [])
+    found = _document(mapped, context)
     return Prepared(mapped.key, problems, False, list(_chunks(job, mapped, context)),
-                    _aggregates(job, mapped, context),
-                    _members(mapped, context))
+                    _aggregates(job, mapped, context, found),
+                    _members(mapped, context), found)
 
 
-def _aggregates(job: RecordJob, mapped: MappedRecord, context: Context) -> tuple[str, str]:
-    """The publication's aggregate graph and stamp (none without a hierarchy)."""
+def _document(mapped: MappedRecord, context: Context) -> SearchDocument | None:
+    """The publication's search document (none without a hierarchy to roll it up along)."""
+    if context.hierarchy is None:
+        return None
+    return document(mapped.iri, mapped.triples, context.hierarchy, context.concept_labels)
+
+
+def _aggregates(job: RecordJob, mapped: MappedRecord, context: Context,
+                found: SearchDocument | None) -> tuple[str, str]:
+    """The publication's aggregate graph and stamp (none without a hierarchy), with its
+    analyzed texts where the store searches them itself."""
     if context.hierarchy is None:
         return "", ""
     graph = str(context.uris.graph(RECORD_KIND, mapped.key))
     about = (triple for triple in mapped.triples if triple[0] == mapped.iri)
-    return publication_nquads(graph, about, job.digest, context.hierarchy, context.words)
+    searched = ""
+    if context.texts is Texts.STORE and found is not None:
+        aggregate = ox.NamedNode(aggregate_graph(graph))
+        searched = "".join(f"{quad} .\n" for quad in search_text_quads(found, aggregate))
+    return publication_nquads(graph, about, job.digest, context.hierarchy, context.texts,
+                              searched)
 
 
 def _members(mapped: MappedRecord, context: Context) -> Members:

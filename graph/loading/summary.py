@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from policykg.graph.aggregates import RefreshSummary
+from policykg.graph.search.indexing import TextIndexSummary
 
 COUNTS = ("read", "loaded", "replaced", "unchanged", "rejected", "deleted", "warnings", "undone")
 
@@ -27,6 +28,7 @@ class LoadSummary:
     unmapped: Counter[str] = field(default_factory=Counter)
     messages: list[str] = field(default_factory=list)
     aggregates: RefreshSummary | None = None  # the closing refresh, if one ran
+    texts: TextIndexSummary | None = None  # what the text index did, if anything
 
     def lines(self, quarantine: Path) -> list[str]:
         """The summary as printed by ``policykg load``."""
@@ -43,6 +45,8 @@ class LoadSummary:
             lines.append(f"fields with no mapping rule, kept as dsf: literals: {kept}")
         if self.aggregates:
             lines.append(self.aggregates.line())
+        if self.texts:
+            lines.append(self.texts.line())
         if self.rejected:
             lines.append(f"rejected records are in {quarantine} (policykg rejected)")
         return lines

@@ -9,11 +9,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 import pyoxigraph as ox
 
 from policykg.graph.rdf.namespaces import PKG
+
+if TYPE_CHECKING:
+    from policykg.graph.search.engine import TextIndex
 
 CONTENT_HASH = ox.NamedNode(PKG + "contentHash")
 SOURCE_IDENTIFIER = ox.NamedNode(PKG + "sourceIdentifier")
@@ -153,6 +156,9 @@ class GraphStore(Protocol):
     def recover(self) -> int:
         """Undo a write that a crash or a kill cut short, before anything reads the store;
         the number of graphs it removed (0: nothing to undo)."""
+
+    def text_index(self) -> TextIndex:
+        """The index that searches this store's publications' texts (one object a store)."""
 
     def compact(self) -> float | None:
         """Compact the store's indexes; the seconds it took (None: the store does that

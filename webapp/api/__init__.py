@@ -1,7 +1,4 @@
-"""The query catalogue over HTTP: ``catalogue`` (the named SPARQL queries of sparql/*.rq, with
-typed parameters bound safely) and ``routes`` (/api/queries, /api/openapi.json).
+"""The API: ``catalogue`` (the named SPARQL queries of sparql/*.rq, with typed parameters bound
+safely), ``search`` (/api/search) and ``routes`` (the blueprint: /api/queries, /api/search,
+/api/openapi.json).
 """
-
-from policykg.webapp.api.routes import blueprint
-
-__all__ = ["blueprint"]

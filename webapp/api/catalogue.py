@@ -30,13 +30,14 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from policykg.graph.aggregates import words
 from policykg.graph.mapping.normalise import slug, tidy
 from policykg.graph.rdf.namespaces import XSD
 from policykg.graph.rdf.queries import QueryFolder
 from policykg.graph.rdf.sparql_text import with_limit
 from policykg.graph.rdf.terms import XSD_STRING
 from policykg.graph.rdf.uris import DEFAULT_BASE, Uris
+from policykg.graph.search import syntax
+from policykg.graph.search.sparql import MatchError, expand_matches, mentions_matches
 from policykg.webapp.context import app_uris
 
 PACKAGE = "policykg.sparql"
@@ -110,12 +111,10 @@ def _iri(text: str, _: Uris) -> ox.NamedNode:
     return ox.NamedNode(text.strip())
 
 
-def _word(text: str, _: Uris) -> ox.Literal:
-    found = words(text)
-    if len(found) != 1:
-        raise ValueError(f"'{text}' is not one indexed word (stop words and one-letter words "
-                         "are not indexed)")
-    return ox.Literal(found.pop())
+def _text(text: str, _: Uris) -> ox.Literal:
+    if syntax.parse(text) is None:
+        raise ValueError(f"'{text}' has no word to search for")
+    return ox.Literal(text.strip())
 
 
 def _key(kind: str, pattern: str, prepare: Callable[[str], str]) -> Callable[[str, Uris], Term]:
@@ -148,8 +147,9 @@ TYPES: dict[str, ParameterType] = {t.name: t for t in (
     _type("iri", "An absolute IRI", {"type": "string", "format": "uri"}, _iri),
     _type("limit", "The most rows to return", {"type": "integer", "minimum": 1},
           lambda text, _: _integer(text, 1)),
-    _type("word", "One word; matched folded (lower case, no accents) against the word index "
-          "of titles and abstracts", {"type": "string", "maxLength": MAX_STRING}, _word),
+    _type("text", "Words to search for, as in the search box: every word by default; OR, "
+          '-word, "a phrase", prefix*, title: or author: (case, accents and word endings '
+          "ignored)", {"type": "string", "minLength": 1, "maxLength": MAX_STRING}, _text),
     _type("jel-code", "A JEL code at any level: O, O3, O31 (id/jel/{code})",
           {"type": "string", "pattern": "^[A-Za-z][0-9]{0,2}$"},
           _key("jel", r"[A-Z][0-9]{0,2}", lambda t: t.strip().upper())),
@@ -255,8 +255,13 @@ class NamedQuery:
         bindings), and a LIMIT. Defaults only, never a request's values (those are bound with
         substitutions)."""
         terms = {p.name: p.value(None, uris) for p in self.parameters if not p.required}
-        bound = {name: term for name, term in terms.items() if not isinstance(term, int)}
         text = self.text
+        for parameter in self.parameters:  # a search text is written into its pattern
+            term = terms.get(parameter.name)
+            if parameter.type.name == "text" and isinstance(term, ox.Literal):
+                pattern = re.compile(rf"(pkg:matches\s+)\?{parameter.name}\b")
+                text = pattern.sub(r"\g<1>" + str(term).replace("\\", "\\\\"), text)
+        bound = {name: term for name, term in terms.items() if not isinstance(term, int)}
         if bound:
             names = " ".join(f"?{name}" for name in bound)
             values = " ".join(_sparql_term(term) for term in bound.values())
@@ -345,7 +350,17 @@ def run(query: NamedQuery, store: Any, args: Mapping[str, str], uris: Uris,
         max_rows: int) -> Result:
     """Run a named query with parameter values given as text (ParameterError if one is bad)."""
     binding = query.bind(args, uris, max_rows)
-    solutions = store.query(query.sent_text(binding), substitutions=binding.substitutions)
+    text, substitutions = query.sent_text(binding), binding.substitutions
+    if mentions_matches(text):
+        texts = {variable.value: term.value for variable, term in substitutions.items()
+                 if isinstance(term, ox.Literal)}
+        try:
+            text = expand_matches(text, store.text_index().matches, bindings=texts)
+        except MatchError as error:
+            raise CatalogueError(f"{query.name}: {error}") from error
+        substitutions = {v: term for v, term in substitutions.items() if v.value not in texts
+                         or f"?{v.value}" in text}
+    solutions = store.query(text, substitutions=substitutions)
     rows = list(islice(solutions, binding.limit + 1))
     return Result([v.value for v in solutions.variables], rows[:binding.limit],
                   len(rows) > binding.limit)

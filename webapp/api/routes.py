@@ -1,10 +1,11 @@
-"""The query catalogue over HTTP: named queries with typed parameters, and their OpenAPI document.
+"""The API over HTTP: named queries with typed parameters, search, and their OpenAPI document.
 
     GET /api/queries                  the catalogue (JSON): name, title, description, tags,
                                       parameters (type, schema, default), URL
     GET /api/queries/{name}?p=v ...   run a query: SPARQL 1.1 Query Results JSON by default,
                                       CSV with ``Accept: text/csv`` or ``format=csv``
-    GET /api/openapi.json             OpenAPI 3.0 document, one path per query
+    GET /api/search?q=...             search the publications (search.py)
+    GET /api/openapi.json             OpenAPI 3.0 document, one path per query and search
 
 A bad parameter value answers 400 with {"error": ..., "parameter": name}; an unknown query 404.
 Parameters are bound with SPARQL substitutions, never pasted into the query (catalogue.py).
@@ -34,6 +35,7 @@ from policykg.webapp.api.catalogue import (
     run,
     solutions_json,
 )
+from policykg.webapp.api.search import SEARCH_SCHEMAS, search_operation, search_response
 from policykg.webapp.context import app_settings, app_store, app_uris
 
 __all__ = ["blueprint", "catalogue_examples", "openapi_document"]
@@ -156,6 +158,12 @@ def _csv(result: Result) -> Response:
 # --- OpenAPI ------------------------------------------------------------------------------
 
 
+@blueprint.route("/api/search")
+def search() -> Response:
+    """Search the publications (webapp/api/search.py says how)."""
+    return search_response(_json, _error)
+
+
 @blueprint.route("/api/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3.0 document of the catalogue."""
@@ -171,6 +179,7 @@ def openapi_document(server: str, max_rows: int) -> dict[str, Any]:
         "responses": {"200": {"description": "The catalogue", "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Catalogue"}}}}},
     }}}
+    paths["/api/search"] = {"get": search_operation()}
     for query in catalogue().values():
         paths[f"/api/queries/{query.name}"] = {"get": _operation(query, max_rows)}
     return {
@@ -184,7 +193,7 @@ def openapi_document(server: str, max_rows: int) -> dict[str, Any]:
         },
         "servers": [{"url": server}],
         "paths": paths,
-        "components": {"schemas": _SCHEMAS, "responses": _RESPONSES},
+        "components": {"schemas": {**_SCHEMAS, **SEARCH_SCHEMAS}, "responses": _RESPONSES},
     }
 
 

@@ -428,10 +428,10 @@ def _hints(kind: str | None) -> list[tuple[str, str]]:
 
 def _search(kind: str | None) -> dict[str, str]:
     """The named query of the JSON API to search with: persons by name, else publications by
-    a word of their title or abstract."""
+    their texts."""
     name, parameter, label = (("persons-by-name", "name", "Find a person by name")
                               if kind == "person" else
-                              ("word-search", "word", "Find publications with a word"))
+                              ("word-search", "words", "Find publications"))
     return {"action": f"{request.script_root}/api/queries/{name}", "parameter": parameter,
             "label": label}
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from policykg.graph.aggregates import AggregateIndex
+from policykg.graph.rdf.uris import DEFAULT_BASE, Uris
+from policykg.graph.search.sparql import expand_matches, mentions_matches
 from policykg.graph.store import StoreError, StoreUnavailable
 from policykg.graph.store.embedded import OxigraphStore
 from policykg.graph.store.embedded.folder import COMPACTED_AWAY, READ_ONLY_ATTEMPTS
@@ -88,14 +89,18 @@ def execute(store: Any, job: QueryJob, send: Send) -> None:
     limit = {"timeout": job.timeout} if not store.in_process and job.timeout else {}
     try:
         if job.kind == "update":
+            from policykg.graph.loading.updates import after_update  # the writer's only
+
             store.update(job.text, base_iri=job.base_iri, **limit)
-            # records may have changed: the next load recounts the tallies (aggregates)
-            store.update(AggregateIndex.pending_update(), base_iri=job.base_iri, **limit)
+            after_update(store, Uris(job.base_iri or DEFAULT_BASE), job.text)
             send(("end",))
         elif job.kind == "values":
             send(("value", _values(store.query(job.text, **_options(job), **limit))))
         else:
-            _answer_query(store.query(job.text, **_options(job), **limit), job, send)
+            text = job.text
+            if mentions_matches(text):
+                text = expand_matches(text, store.text_index().matches)
+            _answer_query(store.query(text, **_options(job), **limit), job, send)
     except SyntaxError as error:
         send(("error", 400, f"SPARQL syntax error: {error}"))
     except StoreUnavailable as error:

@@ -38,7 +38,11 @@ from policykg.graph.store.interface import (
 if TYPE_CHECKING:
     from policykg.graph.store.interface import GraphStore
 
+if TYPE_CHECKING:
+    from policykg.graph.search.engine import TextIndex
+
 T = TypeVar("T")
+TEXT_INDEX = "text-index"  # the folder of the text index, in the store's folder
 PART_QUADS = 500_000  # quads a bulk write takes at most: under Oxigraph's hand-over of 10^6
 
 
@@ -69,6 +73,7 @@ class OxigraphStore:
         self._watch = FolderWatch(path) if self.read_only and path is not None else None
         self._pinned = threading.local()  # .state: (engine, seen) within snapshot()
         self._snapshots = Snapshots(Path(path)) if self.read_only and path is not None else None
+        self._text_index: TextIndex | None = None
         self._store: ox.Store | None  # None once closed
         if path is None:
             self._store = ox.Store()
@@ -283,6 +288,17 @@ class OxigraphStore:
             # Triples formats get the union of the graphs, each triple once.
             triples = {ox.Triple(q.subject, q.predicate, q.object) for q in self.engine}
             ox.serialize(triples, output, rdf_format)
+
+    def text_index(self) -> TextIndex:
+        """The tantivy index beside the store (in its folder's TEXT_INDEX; in memory beside a
+        store in memory), opened at the first use."""
+        if self._text_index is None:
+            from policykg.graph.search.tantivy_index import TantivyIndex
+
+            folder = self.folder
+            self._text_index = TantivyIndex(folder / TEXT_INDEX if folder else None,
+                                            read_only=self.read_only)
+        return self._text_index
 
     def compact(self) -> float | None:
         """Compact the on-disk indexes into their last level; the seconds it took (none when

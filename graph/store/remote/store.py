@@ -72,6 +72,9 @@ from policykg.graph.store.remote.virtuoso import Dialect, VirtuosoDialect
 if TYPE_CHECKING:
     from policykg.graph.store.interface import GraphStore
 
+if TYPE_CHECKING:
+    from policykg.graph.search.engine import TextIndex
+
 log = logging.getLogger("policykg.store")
 
 REMOVE_CHUNK = 500       # graphs removed per SPARQL Update
@@ -203,6 +206,22 @@ class RemoteStore:
                              substitutions=substitutions)
         response = self._send_query(text, form, timeout or self.timeout)
         return self._result(response, form)
+
+    def query_in_dialect(self, sparql: str, timeout: float | None = None) -> Any:
+        """A SELECT in the store's own dialect (its free-text search: ``bif:contains`` ...
+        ``OPTION (score ?s)``), sent as written: for queries policykg writes, never a
+        client's (those are checked by pyoxigraph first, in ``query``)."""
+        response = self._send_query(sparql, "select", timeout or self.timeout)
+        return self._result(response, "select")
+
+    def index_texts(self) -> None:
+        """Have the store's free-text index take in the texts written (Virtuoso indexes them
+        in batches otherwise; see virtuoso.toml)."""
+        statement = self.dialect.index_texts
+        if statement:
+            self._writer.send("POST", self.endpoints.update, timeout=self.timeout,
+                              what="text indexing", data={"query": statement},
+                              headers={"Accept": JSON_RESULTS})
 
     def prepared(self, sparql: str, *, base_iri: str | None = None,
                  prefixes: dict[str, str] | None = None,
@@ -340,13 +359,15 @@ class RemoteStore:
             self.replace([], ox.parse(text, ox.RdfFormat.N_QUADS))
         for part in ("".join(d for d, _ in batch.derived), "".join(s for _, s in batch.derived)):
             if part:
-                self.add_derived(part)
+                self.replace([], ox.parse(part, ox.RdfFormat.N_QUADS))
+        self.index_texts()
 
     def add_derived(self, quads: Iterable[ox.Quad] | str) -> None:
         """In one transaction (``replace``): a remote store has no faster way in."""
         if isinstance(quads, str):
             quads = ox.parse(quads, ox.RdfFormat.N_QUADS)
         self.replace([], quads)
+        self.index_texts()
 
     def remove_quads(self, quads: Iterable[ox.Quad]) -> None:
         """In updates of REMOVE_CHUNK quads each (DELETE DATA)."""
@@ -360,6 +381,13 @@ class RemoteStore:
     def recover(self) -> int:
         """Nothing to undo: each write to a remote store is a transaction."""
         return 0
+
+    def text_index(self) -> TextIndex:
+        """The store's own free-text index, searched through SPARQL (every app server in
+        front of the store searches the same)."""
+        from policykg.graph.search.store_index import StoreTextIndex
+
+        return StoreTextIndex(self)
 
     def compact(self) -> None:
         """Nothing to do here: a remote store compacts itself."""

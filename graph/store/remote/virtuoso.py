@@ -41,6 +41,7 @@ class Dialect:
     default_graph: str | None = None      # the IRI standing for the default graph, if any
     bnode_pattern: bytes | None = None    # what to strip from blank node ids in JSON results
     system_graphs: tuple[str, ...] = ()   # graphs of the store itself, never policykg's
+    index_texts: str | None = None        # what brings its free-text index in step, if needed
 
     def rewrite_update(self, text: str) -> str:
         """An update as this store must read it to do what SPARQL 1.1 says."""
@@ -65,6 +66,7 @@ class VirtuosoDialect(Dialect):
         profile = virtuoso_profile()
         self.system_graphs = tuple(profile["system_graphs"])
         self.default_graph = profile["default_graph"]
+        self.index_texts = profile["index_texts"]
 
     def rewrite_update(self, text: str) -> str:
         """CLEAR/DROP ALL, NAMED, DEFAULT, DROP GRAPH, and INSERT/DELETE DATA of triples
@@ -138,11 +140,14 @@ def _closing(found: list, index: int) -> int:
 
 def virtuoso_setup_sql() -> str:
     """The SQL (for isql-vt, as dba) that readies a Virtuoso for policykg: its system graphs
-    private, so that queries (run as the anonymous user) see policykg's graphs only."""
+    private, so that queries (run as the anonymous user) see policykg's graphs only, and its
+    free-text index over the literals that search reads."""
     group = "http://www.openlinksw.com/schemas/virtrdf#PrivateGraphs"
     lines = [f"DB.DBA.RDF_GRAPH_GROUP_CREATE ('{group}', 1);"]
     lines += [f"DB.DBA.RDF_GRAPH_GROUP_INS ('{group}', '{graph}');"
               for graph in virtuoso_profile()["system_graphs"]]
     lines += ["DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 1, 0);",
               "DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 0, 1);"]
+    lines += [f"DB.DBA.RDF_OBJ_FT_RULE_ADD (null, '{predicate}', 'policykg {predicate}');"
+              for predicate in virtuoso_profile()["searched_predicates"]]
     return "\n".join(lines) + "\n"

@@ -1,0 +1,101 @@
+"""Finding the thing a person names in a filter: by IRI, by key (``O31``, ``ifd-cti``,
+``perez-javier``), by code or acronym (``JM``, ``IFD``) or by any of its labels, in any language,
+case and accents aside (``Jamaica``, ``Institutions for Development``).
+
+The vocabularies' things (document types, divisions, JEL codes, regions) are looked up in their
+labels, read from the store once; people and keywords by the key their name makes, checked in
+the store; languages by their ISO 639 code or name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyoxigraph as ox
+
+from policykg.graph.mapping import normalise
+from policykg.graph.mapping.normalise import DoubtfulValue, InvalidValue, fold, slug
+from policykg.graph.rdf.queries import QueryFolder
+from policykg.graph.rdf.uris import Uris
+from policykg.graph.store import GraphStore
+
+QUERIES = QueryFolder("policykg.graph.search", "queries")
+# Facet -> the kind of IRI its values are ({base}id/{kind}/{key}).
+KINDS = {"type": "doctype", "division": "org", "jel": "jel", "region": "region",
+         "author": "person", "keyword": "keyword"}
+VOCABULARIES = ("type", "division", "jel", "region")
+
+
+class UnknownName(ValueError):
+    """A value that names nothing of its facet."""
+
+
+class Names:
+    """The names of one store's things, for one base."""
+
+    def __init__(self, store: GraphStore, uris: Uris) -> None:
+        self.store = store
+        self.uris = uris
+        self._labels: dict[str, dict[str, str]] | None = None  # kind -> folded name -> IRI
+
+    def resolve(self, facet: str, value: str) -> str:
+        """The IRI a filter value names (UnknownName when it names nothing)."""
+        text = value.strip()
+        if not text:
+            raise UnknownName("an empty value names nothing")
+        if facet == "language":
+            return _language(text)
+        kind = KINDS[facet]
+        if "://" in text:
+            return self._known(kind, text, text)
+        if facet in VOCABULARIES:
+            found = self.labels().get(kind, {})
+            for candidate in (text, text.upper()):
+                iri = str(self.uris.id(kind, candidate))
+                if iri in found.values():
+                    return iri
+            iri_by_name = found.get(fold(normalise.tidy(text)))
+            if iri_by_name is not None:
+                return iri_by_name
+            raise UnknownName(f"{value!r} is no {kind} code or name")
+        return self._known(kind, str(self.uris.id(kind, slug(text) or text)), value)
+
+    def _known(self, kind: str, iri: str, value: str) -> str:
+        """An IRI, if the store knows the thing (a vocabulary lists it, or a graph of its own
+        describes it)."""
+        if kind in (KINDS[f] for f in VOCABULARIES) and iri in self.labels().get(kind, {}).values():
+            return iri
+        split = self.uris.split(iri)
+        if split is not None and self.store.has_graph(str(self.uris.graph(*split))):
+            return iri
+        if self.store.query(f"ASK {{ {ox.NamedNode(iri)} ?p ?o }}"):
+            return iri
+        raise UnknownName(f"{value!r} names nothing in the graph")
+
+    def labels(self) -> dict[str, dict[str, str]]:
+        """The vocabularies' things by folded label, code and acronym, per kind."""
+        if self._labels is None:
+            found: dict[str, dict[str, str]] = {}
+            prefix = self.uris.base + "id/"
+            for row in self.store.query(QUERIES.text("vocabulary-names.rq")):
+                iri = row["thing"].value
+                if not iri.startswith(prefix):
+                    continue
+                kind = iri[len(prefix):].split("/", 1)[0]
+                found.setdefault(kind, {}).setdefault(fold(normalise.tidy(row["name"].value)),
+                                                      iri)
+            self._labels = found
+        return self._labels
+
+    def resolver(self) -> Callable[[str, str], str]:
+        """``resolve``, for a caller that turns UnknownName into its own error."""
+        return self.resolve
+
+
+def _language(text: str) -> str:
+    if "://" in text:
+        return text
+    try:
+        return str(normalise.language_iri(text))
+    except (DoubtfulValue, InvalidValue) as error:
+        raise UnknownName(f"{text!r} is no ISO 639 language code or name") from error

@@ -51,7 +51,8 @@ class Recorder:
 def child(progress: Path, cli_args: list[str]) -> None:
     """Run the CLI in this process with its progress recorded (never returns)."""
     from policykg.graph import cli
-    cli._progress = lambda quiet: Recorder(progress)
+    from policykg.graph.cli import loading
+    loading._progress = lambda quiet: Recorder(progress)
     cli.main(cli_args)
 
 

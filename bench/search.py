@@ -59,7 +59,8 @@ SELECT ?publication ?score ?year WHERE {{
   ?publication pkg:division <{base}id/org/{division}> ; pkg:issuedYear ?year .
   FILTER(?year >= 2015)
 }} ORDER BY DESC(?score) LIMIT 100"""
-NO_INDEX = "import policykg.graph.search.indexing as i; i.TextIndexing.active = property(lambda s: False)"
+NO_INDEX = ("import policykg.graph.search.indexing as i; "
+            "i.TextIndexing.active = property(lambda s: False)")
 
 
 def load(python: str, store: Path, folder: Path, work: Path, name: str,
@@ -143,7 +144,7 @@ def time_searches(port: int, runs: int) -> list[dict]:
     """Each search, ``runs`` times, interleaved: status, hits, server and client ms."""
     times: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in SEARCHES}
     totals: dict[str, int] = {}
-    for name, params in SEARCHES:  # warm each once
+    for _, params in SEARCHES:  # warm each once
         get(port, "/api/search", params)
     for _ in range(runs):
         for name, params in SEARCHES:

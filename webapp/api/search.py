@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -140,12 +141,15 @@ def search_response(json_response: Any, error_response: Any) -> Response:
         == "text/csv" else "json")
     if wanted not in ("json", "csv"):
         return error_response(400, f"format: {wanted!r}: give json or csv", parameter="format")
+    started = time.perf_counter()
     page = app_search().search(asked, language=request.args.get("lang", "en")[:8])
+    elapsed = (time.perf_counter() - started) * 1000
     if wanted == "csv":
         response = Response(page_csv(page), content_type="text/csv; charset=utf-8")
     else:
         response = json_response(page_json(page), compact=True)
     response.headers["Vary"] = "Accept"
+    response.headers["Server-Timing"] = f"search;dur={elapsed:.1f}"
     return response
 
 

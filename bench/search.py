@@ -59,8 +59,10 @@ SELECT ?publication ?score ?year WHERE {{
   ?publication pkg:division <{base}id/org/{division}> ; pkg:issuedYear ?year .
   FILTER(?year >= 2015)
 }} ORDER BY DESC(?score) LIMIT 100"""
-NO_INDEX = ("import policykg.graph.search.indexing as i; "
-            "i.TextIndexing.active = property(lambda s: False)")
+# The same code with indexing left out: no document made for a record, none written.
+NO_INDEX = ("import policykg.graph.search.indexing as i, policykg.graph.loading.prepare as p; "
+            "i.TextIndexing.active = property(lambda s: False); "
+            "p._document = lambda mapped, context: None")
 
 
 def load(python: str, store: Path, folder: Path, work: Path, name: str,

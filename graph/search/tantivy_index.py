@@ -125,7 +125,8 @@ class TantivyIndex:
         return index
 
     def _exists(self) -> bool:
-        return self.folder is not None and tantivy.Index.exists(str(self.folder))
+        return (self.folder is not None and self.folder.is_dir()
+                and tantivy.Index.exists(str(self.folder)))
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -168,8 +169,8 @@ class TantivyIndex:
         return _count(searcher.search(self._documents(), 1, count=True))
 
     def size(self) -> int:
-        """Bytes the index takes on disk (0 in memory)."""
-        if self.folder is None:
+        """Bytes the index takes on disk (0 in memory, or none written yet)."""
+        if self.folder is None or not self.folder.is_dir():
             return 0
         return sum(path.stat().st_size for path in self.folder.iterdir() if path.is_file())
 

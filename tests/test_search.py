@@ -177,6 +177,14 @@ def test_filters_narrow_by_any_level_of_a_hierarchy_and_by_years(server: LiveSer
     assert set(keys(search(server, region="Caribbean", type="working-papers"))) == {"3"}
 
 
+def test_an_author_filter_takes_a_name_in_any_order_case_and_accents_aside(server: LiveServer):
+    for name in ("perez-javier", "Pérez, Javier", "javier perez", "JAVIER"):
+        assert keys(search(server, author=name)) == ["1"], name
+    reply = fetch(server.url + "/api/search", params={"author": "perez"})
+    assert reply.status == 400 and reply.json()["parameter"] == "author"
+    assert "names 2 people" in reply.json()["error"]
+
+
 def test_sorting_and_paging(server: LiveServer):
     newest = keys(search(server, sort="newest"))
     assert newest[:2] == ["3", "6"] and newest[-1] == "4"

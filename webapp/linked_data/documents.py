@@ -32,6 +32,8 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from policykg.graph.rdf.namespaces import FOAF, HYDRA, RDF
 from policykg.graph.rdf.terms import serialized, value_of
+from policykg.webapp.citations import variants
+from policykg.webapp.citations.styles import UnknownStyle, offered
 from policykg.webapp.context import app_store, app_uris
 from policykg.webapp.linked_data import pages
 from policykg.webapp.linked_data.describe import (
@@ -58,11 +60,13 @@ GRAPH_PAGE = 500  # triples per HTML page of a named graph (RDF variants hold th
 
 @dataclass(frozen=True)
 class Format:
-    """One representation: file extension, media type, pyoxigraph format (None: HTML)."""
+    """One representation: file extension, media type, pyoxigraph format (None: HTML, or a
+    citation variant of a publication's document, webapp/citations)."""
 
     extension: str
     media_type: str
     rdf: ox.RdfFormat | None
+    citation: str | None = None
 
 
 FORMATS = (
@@ -72,13 +76,17 @@ FORMATS = (
     Format("nt", "application/n-triples", ox.RdfFormat.N_TRIPLES),
     Format("rdf", "application/rdf+xml", ox.RdfFormat.RDF_XML),
 )
+CITATIONS = tuple(Format(extension, media_type, None, name)
+                  for name, (media_type, extension) in variants.MEDIA_TYPES.items())
 BY_EXTENSION = {f.extension: f for f in FORMATS}
+CITATION_EXTENSIONS = {f.extension: f for f in CITATIONS}
 TURTLE, HTML = FORMATS[0], FORMATS[1]
 # Media types accepted for each variant, in order of preference on ties (Turtle first).
 ACCEPTED = {"text/turtle": TURTLE, "application/x-turtle": TURTLE, "text/html": HTML,
             "application/xhtml+xml": HTML, "application/ld+json": FORMATS[2],
             "application/json": FORMATS[2], "application/n-triples": FORMATS[3],
             "text/plain": FORMATS[3], "application/rdf+xml": FORMATS[4]}
+CITATION_ACCEPTED = ACCEPTED | {f.media_type: f for f in CITATIONS}
 
 
 # --- shared state ----------------------------------------------------------------------------
@@ -144,20 +152,24 @@ def _per_page() -> int:
 # --- negotiation -----------------------------------------------------------------------------
 
 
-def negotiate() -> Format | None:
-    """The variant the client prefers: Turtle with no Accept header; None if none is acceptable."""
-    accept = request.accept_mimetypes
+def negotiate(citations: bool = False) -> Format | None:
+    """The variant the client prefers (among the citation variants too for ``citations``):
+    Turtle with no Accept header; None if none is acceptable."""
+    accept = variants.plain_accept(request.accept_mimetypes)
     if not accept:
         return TURTLE
-    best = accept.best_match(list(ACCEPTED))
-    return ACCEPTED[best] if best else None
+    offered = CITATION_ACCEPTED if citations else ACCEPTED
+    best = accept.best_match(list(offered))
+    return offered[best] if best else None
 
 
-def split_extension(key: str) -> tuple[str, Format | None]:
-    """("IDB-LM-00577", Turtle) for "IDB-LM-00577.ttl"; (key, None) without a known extension."""
+def split_extension(key: str, citations: bool = False) -> tuple[str, Format | None]:
+    """("IDB-LM-00577", Turtle) for "IDB-LM-00577.ttl" (and "IDB-LM-00577.bib" for
+    ``citations``); (key, None) without a known extension."""
     stem, dot, extension = key.rpartition(".")
-    if dot and stem and extension in BY_EXTENSION:
-        return stem, BY_EXTENSION[extension]
+    known = BY_EXTENSION | CITATION_EXTENSIONS if citations else BY_EXTENSION
+    if dot and stem and extension in known:
+        return stem, known[extension]
     return key, None
 
 
@@ -180,7 +192,8 @@ def thing(kind: str, key: str) -> WerkzeugResponse:
 def document(kind: str, key: str) -> Response:
     """The description of a thing, in the variant asked for by extension or Accept."""
     uris = app_uris()
-    stem, chosen = split_extension(key)
+    citations = kind == "publication"
+    stem, chosen = split_extension(key, citations)
     page, size, vocabulary, labels = _page(), _per_page(), _vocabulary(), _labels()
     description = describe(app_store(), _queries(), str(uris.id(kind, stem)), page, size,
                            vocabulary, labels)
@@ -188,11 +201,11 @@ def document(kind: str, key: str) -> Response:
         chosen = None
         description = describe(app_store(), _queries(), str(uris.id(kind, key)), page, size,
                                vocabulary, labels)
-    fmt = chosen or negotiate()
+    fmt = chosen or negotiate(citations)
     if not description.exists:
         return not_found(description.iri.value, kind, fmt, negotiated=chosen is None)
     if fmt is None:
-        return not_acceptable(_doc_path(description.iri.value))
+        return not_acceptable(_doc_path(description.iri.value), citations)
     return _document_response(description, kind, fmt, vocabulary, negotiated=chosen is None)
 
 
@@ -285,13 +298,17 @@ def _document_response(description: Description, kind: str, fmt: Format,
     path = _doc_path(iri)
     page = description.page
     suffix = None if negotiated else fmt
-    if fmt.rdf is None:
+    if fmt.citation:
+        return _citation_response(description, fmt, negotiated)
+    if fmt is HTML:
         template, context = pages.page(app_store(), _queries(), description, kind,
                                        request.script_root, vocabulary)
         more = context["more"]
         paging = _paging(path, page, more, suffix)
         context.update(prev_href=paging.get("prev"), next_href=paging.get("next"),
                        formats=_alternates(path, page, None))
+        if kind == "publication":
+            context["cite"] = _cite_box(path)
         body = render_template(template, **context).encode("utf-8")
     else:
         more = description.more
@@ -302,6 +319,30 @@ def _document_response(description: Description, kind: str, fmt: Format,
              *(f'<{href}>; rel="{rel}"' for rel, href in paging.items())]
     location = _variant(path, page, fmt) if negotiated else None
     return finish(body, fmt, negotiated, links, description.modified, location)
+
+
+def _cite_box(path: str) -> dict:
+    """What the Cite box of a publication's page links to: its citation variants (by name)
+    and the reference's address, with the styles it offers; the page's own address."""
+    return {"href": {f.citation: _local(f"{path}.{f.extension}") for f in CITATIONS},
+            "styles": offered(), "page_url": request.host_url.rstrip("/") + _local(path)}
+
+
+def _citation_response(description: Description, fmt: Format, negotiated: bool) -> Response:
+    """A citation variant of a publication (webapp/citations): its style and locale from the
+    query, else from the parameters of the media type asked for."""
+    asked = variants.media_parameters(request.accept_mimetypes, fmt.media_type)
+    try:
+        body = variants.cited(description, description.iri.value, fmt.citation or "",
+                              style=request.args.get("style") or asked.get("style"),
+                              locale=request.args.get("locale") or asked.get("locale"))
+    except UnknownStyle as error:
+        return Response(f"400 Bad Request. {error}\n", status=400, mimetype="text/plain")
+    path = _doc_path(description.iri.value)
+    links = [f'<{description.iri.value}>; rel="describes"',
+             *_alternate_links(path, 1, None)]
+    location = _local(f"{path}.{fmt.extension}") if negotiated else None
+    return finish(body.encode("utf-8"), fmt, negotiated, links, description.modified, location)
 
 
 def _graph_response(iri: str, triples: list[ox.Triple], fmt: Format,
@@ -386,6 +427,8 @@ def finish(body: bytes, fmt: Format, negotiated: bool, links: list[str],
            modified: datetime | None, location: str | None = None) -> Response:
     """A response with validators (ETag, Last-Modified), Vary, Link; 304 when not modified."""
     response = Response(body, mimetype=fmt.media_type)
+    if fmt.citation and not fmt.media_type.startswith("text/"):
+        response.content_type = f"{fmt.media_type}; charset=utf-8"
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
     if modified is not None:
         response.last_modified = modified
@@ -436,10 +479,11 @@ def _search(kind: str | None) -> dict[str, str]:
             "label": label}
 
 
-def not_acceptable(path: str) -> Response:
+def not_acceptable(path: str, citations: bool = False) -> Response:
     """406: none of the variants is acceptable; the list of those there are."""
     lines = ["406 Not Acceptable. Available:",
-             *(f"{f.media_type}: {_local(path)}.{f.extension}" for f in FORMATS)]
+             *(f"{f.media_type}: {_local(path)}.{f.extension}"
+               for f in (FORMATS + CITATIONS if citations else FORMATS))]
     response = Response("\n".join(lines) + "\n", status=406, mimetype="text/plain")
     response.vary.add("Accept")
     response.headers["Link"] = ", ".join(_alternate_links(path, 1, None))

@@ -22,6 +22,7 @@ import pyoxigraph as ox
 
 from policykg.graph.rdf.namespaces import BIBO, ORG, OWL, PKG, SCHEMA
 from policykg.graph.rdf.terms import value_of
+from policykg.webapp.citations.csl import csl_item
 from policykg.webapp.linked_data.describe import (
     DCTERMS,
     FOAF,
@@ -267,6 +268,9 @@ def publication(store, view: View) -> dict:
         "provenance": _provenance(view),
     }
     context["schema"] = _publication_schema(view, context, authors)
+    context["citation"] = citation = csl_item(view.description, view.description.iri.value)
+    parts = citation.get("issued", {}).get("date-parts", [[]])[0]
+    context["citation_date"] = "/".join(f"{part:02d}" for part in parts) or None
     return context
 
 

@@ -35,7 +35,7 @@ from policykg.graph.rdf.terms import serialized, value_of
 from policykg.webapp.citations import variants
 from policykg.webapp.citations.styles import UnknownStyle, offered
 from policykg.webapp.context import app_store, app_uris
-from policykg.webapp.linked_data import pages
+from policykg.webapp.linked_data import jsonld, pages
 from policykg.webapp.linked_data.describe import (
     GENERATED_AT,
     PER_PAGE,
@@ -231,6 +231,13 @@ def _graph_iri(name: str) -> str:
     return _queries().base + "graph/" + quote(name, safe="/-._~")
 
 
+@blueprint.get("/context.jsonld")
+def jsonld_context() -> Response:
+    """The JSON-LD context of the app's JSON-LD documents."""
+    body = jsonld.context_text().encode("utf-8")
+    return finish(body, BY_EXTENSION["jsonld"], False, [], None)
+
+
 @blueprint.get("/doc/")
 def browse() -> str:
     """What there is to browse: one listing per kind."""
@@ -393,7 +400,10 @@ def _document_triples(description: Description, path: str) -> list[ox.Triple]:
 
 
 def serialize(triples: list[ox.Triple], fmt: Format) -> bytes:
-    """RDF bytes in a format, abbreviated with the shared prefixes where the syntax allows."""
+    """RDF bytes in a format, abbreviated with the shared prefixes where the syntax allows;
+    JSON-LD compacted with the app's context (jsonld.py)."""
+    if fmt.rdf == ox.RdfFormat.JSON_LD:
+        return jsonld.compacted(triples, _queries().base + jsonld.CONTEXT_FILE)
     prefixes = _queries().prefixes if fmt.extension in ("ttl", "rdf") else None
     return serialized(triples, fmt.rdf, prefixes)
 

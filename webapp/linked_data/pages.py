@@ -22,6 +22,9 @@ import pyoxigraph as ox
 
 from policykg.graph.rdf.namespaces import BIBO, ORG, OWL, PKG, SCHEMA
 from policykg.graph.rdf.terms import value_of
+from policykg.webapp.citations.csl import csl_item
+from policykg.webapp.citations.styles import offered
+from policykg.webapp.citations.variants import MEDIA_TYPES
 from policykg.webapp.linked_data.describe import (
     DCTERMS,
     FOAF,
@@ -35,6 +38,7 @@ from policykg.webapp.linked_data.describe import (
     Term,
     best_label,
 )
+from policykg.webapp.linked_data.language import DEFAULT, LANGUAGE_IRIS, language_name
 from policykg.webapp.linked_data.vocabulary import Vocabulary
 
 RDF_TYPE = RDF + "type"
@@ -52,6 +56,7 @@ class View:
     queries: Queries
     root: str = ""
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    language: str = DEFAULT  # of the labels shown (language.py)
     _label_cache: dict[Term, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -80,9 +85,13 @@ class View:
         return found if found is not None else self.vocabulary.labels.get(term, [])
 
     def _label(self, term: Term) -> str:
-        found = best_label(self._labels(term))
+        found = best_label(self._labels(term), self.language)
         if found:
             return found
+        if isinstance(term, ox.NamedNode) and term.value.startswith(LANGUAGE_IRIS):
+            name = language_name(term.value[len(LANGUAGE_IRIS):], self.language)
+            if name:
+                return name
         if not isinstance(term, ox.NamedNode):
             return value_of(term)
         if term.value.startswith(self.base + "graph/"):
@@ -123,9 +132,10 @@ class View:
                       key=lambda link: (link.get("label") or link.get("value") or "").lower())
 
     def literal(self, predicate: str) -> str | None:
-        """The best literal of the thing for a predicate (English, then untagged)."""
+        """The best literal of the thing for a predicate (in the page's language, then
+        untagged)."""
         literals = [t for t in self.values(predicate) if isinstance(t, ox.Literal)]
-        return best_label((LABEL_PROPERTIES[0], lit) for lit in literals)
+        return best_label(((LABEL_PROPERTIES[0], lit) for lit in literals), self.language)
 
     def statements(self) -> list[dict]:
         """The thing's own triples, grouped by predicate."""
@@ -215,9 +225,10 @@ def _publication_item(view: View, item: dict) -> dict:
 
 
 def page(store, queries: Queries, description: Description, kind: str, root: str = "",
-         vocabulary: Vocabulary | None = None) -> tuple[str, dict]:
-    """The template and context of the HTML page of a described thing."""
-    view = View(description, queries, root, vocabulary or Vocabulary())
+         vocabulary: Vocabulary | None = None, language: str = DEFAULT) -> tuple[str, dict]:
+    """The template and context of the HTML page of a described thing, its labels in
+    ``language`` where they have one."""
+    view = View(description, queries, root, vocabulary or Vocabulary(), language)
     builder = BUILDERS.get(kind)
     context = builder(store, view) if builder else {}
     context.setdefault("more", False)
@@ -267,6 +278,13 @@ def publication(store, view: View) -> dict:
         "provenance": _provenance(view),
     }
     context["schema"] = _publication_schema(view, context, authors)
+    context["citation"] = citation = csl_item(view.description, view.description.iri.value)
+    parts = citation.get("issued", {}).get("date-parts", [[]])[0]
+    context["citation_date"] = "/".join(f"{part:02d}" for part in parts) or None
+    page = view.href(view.description.iri.value)  # the Cite box: the citation variants
+    context["cite"] = {"page": page, "styles": offered(),
+                       "href": {name: f"{page}.{extension}"
+                                for name, (_, extension) in MEDIA_TYPES.items()}}
     return context
 
 

@@ -325,7 +325,8 @@ def _document_response(description: Description, kind: str, fmt: Format,
     else:
         more = description.more
         paging = _paging(path, page, more, suffix)
-        body = serialize(description.triples() + _document_triples(description, path), fmt)
+        body = serialize(description.triples() + _document_triples(description, path), fmt,
+                         description.iri)
     links = [f'<{iri}>; rel="describes http://xmlns.com/foaf/0.1/primaryTopic"',
              *_alternate_links(path, page, suffix),
              *(f'<{href}>; rel="{rel}"' for rel, href in paging.items())]
@@ -362,7 +363,7 @@ def _graph_response(iri: str, triples: list[ox.Triple], fmt: Format,
             next_href=paging.get("next"),
         ).encode("utf-8")
     else:
-        body = serialize(triples, fmt)
+        body = serialize(triples, fmt, ox.NamedNode(iri))
     location = _variant(path, 1, fmt) if negotiated else None
     return finish(body, fmt, negotiated, _alternate_links(path, 1, suffix), modified, location)
 
@@ -392,13 +393,17 @@ def _document_triples(description: Description, path: str) -> list[ox.Triple]:
     return triples
 
 
-def serialize(triples: list[ox.Triple], fmt: Format) -> bytes:
+def serialize(triples: list[ox.Triple], fmt: Format, topic: ox.NamedNode | None = None) -> bytes:
     """RDF bytes in a format, abbreviated with the shared prefixes where the syntax allows;
-    JSON-LD compacted with the app's context (jsonld.py)."""
+    JSON-LD compacted with the app's context (jsonld.py). The same triples in any order give
+    the same bytes (the ETag is their hash), the topic's first."""
     if fmt.rdf == ox.RdfFormat.JSON_LD:
-        return jsonld.compacted(triples, _queries().base + jsonld.CONTEXT_FILE)
+        return jsonld.compacted(triples, _queries().base + jsonld.CONTEXT_FILE,
+                                topic.value if topic else None)
     prefixes = _queries().prefixes if fmt.extension in ("ttl", "rdf") else None
-    return serialized(triples, fmt.rdf, prefixes)
+    ordered = sorted(triples, key=lambda t: (t.subject != topic, str(t.subject),
+                                             t.predicate.value, str(t.object)))
+    return serialized(ordered, fmt.rdf, prefixes)
 
 
 def _variant(path: str, page: int, fmt: Format) -> str:

@@ -33,6 +33,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from policykg.graph.rdf.namespaces import FOAF, HYDRA, RDF
 from policykg.graph.rdf.terms import serialized, value_of
 from policykg.webapp.context import app_store, app_uris
+from policykg.webapp.discovery import lists
 from policykg.webapp.linked_data import pages
 from policykg.webapp.linked_data.describe import (
     GENERATED_AT,
@@ -53,6 +54,7 @@ blueprint = Blueprint("linked_data", __name__)
 for _helper in (term_html, terms_html, chain_html, placed_html):
     blueprint.add_app_template_global(_helper)
 
+SKOS_NOTATION = "http://www.w3.org/2004/02/skos/core#notation"
 GRAPH_PAGE = 500  # triples per HTML page of a named graph (RDF variants hold the whole graph)
 
 
@@ -228,25 +230,40 @@ def browse() -> str:
 
 @blueprint.get("/doc/<kind>/")
 def listing(kind: str) -> Response | str:
-    """One page of the things of a kind, with their labels."""
+    """One page of the things of a kind, with their labels (JEL codes with their codes); the
+    publications newest first, as hits of a search."""
     spec = _kinds().get(kind)
     if spec is None:
         return not_found(_queries().base + f"id/{quote(kind)}/", None, HTML, negotiated=False)
     page, size = _page(), _per_page()
+    if kind == "publication":
+        found = lists.all_publications(page, size)
+        return render_template("ld_listing.html", kind=kind, name=spec["name"], items=[],
+                               found=found, page=found.page,
+                               **_listing_pager(found.page, found.more))
     rows = _queries().run(app_store(), "listing", {"predicate": spec["predicate"],
                                                 "object": spec["object"]},
                           limit=size + 1, offset=(page - 1) * size)
     labels: dict[str, list] = {}
     for row in rows:
-        found = labels.setdefault(row["thing"].value, [])
+        found_labels = labels.setdefault(row["thing"].value, [])
         if row["label"] is not None:
-            found.append((row["labelP"].value, row["label"]))
+            found_labels.append((row["labelP"].value, row["label"]))
     view = pages.View(Description(ox.NamedNode(_queries().base)), _queries(),
                       request.script_root)
-    items = [{"href": view.href(iri), "label": best_label(found) or iri.rsplit("/", 1)[-1],
-              "iri": iri} for iri, found in list(labels.items())[:size]]
+    items = [{"href": view.href(iri), "label": _listed_label(kind, found_labels, iri),
+              "iri": iri} for iri, found_labels in list(labels.items())[:size]]
     return render_template("ld_listing.html", kind=kind, name=spec["name"], items=items,
-                           page=page, **_listing_pager(page, len(labels) > size))
+                           found=None, page=page, **_listing_pager(page, len(labels) > size))
+
+
+def _listed_label(kind: str, labels: list, iri: str) -> str:
+    """A thing's label in a listing: a JEL code before its name."""
+    label = best_label(labels) or iri.rsplit("/", 1)[-1]
+    codes = [value_of(term) for prop, term in labels if prop == SKOS_NOTATION]
+    if kind == "jel" and codes and not label.startswith(min(codes, key=len)):
+        return f"{min(codes, key=len)} {label}"
+    return label
 
 
 def _listing_pager(page: int, more: bool) -> dict[str, str | None]:
@@ -286,8 +303,9 @@ def _document_response(description: Description, kind: str, fmt: Format,
     page = description.page
     suffix = None if negotiated else fmt
     if fmt.rdf is None:
+        listing = lists.thing_publications(kind, iri, page, description.per_page)
         template, context = pages.page(app_store(), _queries(), description, kind,
-                                       request.script_root, vocabulary)
+                                       request.script_root, vocabulary, listing)
         more = context["more"]
         paging = _paging(path, page, more, suffix)
         context.update(prev_href=paging.get("prev"), next_href=paging.get("next"),

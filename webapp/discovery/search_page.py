@@ -53,7 +53,7 @@ def search() -> Response | WerkzeugResponse:
     shorten = shortener(app_uris())
     state = SearchState.of(asked, shorten)
     path = request.script_root + request.path
-    if Counter(_given(request.args)) != Counter(state.pairs()):
+    if Counter(request.args.items(multi=True)) != Counter(state.pairs()):
         return redirect(state.href(path), 302)
     page = app_search().search(asked)
     body = render_template("search.html", title=_title(state), **_context(page, state, path))
@@ -75,13 +75,6 @@ def advanced_search() -> str | WerkzeugResponse:
                             status=400, mimetype="text/html")
     return render_template("search_advanced.html", title="Advanced search",
                            **advanced.form_context())
-
-
-def _given(args: Any) -> list[tuple[str, str]]:
-    """The URL's parameters as the page would write them: no empty ones, no defaults."""
-    defaults = {("sort", "relevance"), ("page", "1"), ("size", "20")}
-    return [(name, value.strip()) for name, value in args.items(multi=True)
-            if value.strip() and (name, value.strip()) not in defaults]
 
 
 def _title(state: SearchState) -> str:

@@ -16,6 +16,9 @@
   }
 
   for (const form of document.querySelectorAll("form[data-search]")) {
+    // Back or forward to a page kept in memory: show the search its URL says, not the
+    // boxes ticked on it before leaving
+    window.addEventListener("pageshow", function () { form.reset(); });
     form.addEventListener("change", function (event) {
       if (event.target.matches("input[type=checkbox], select")) {
         window.location.assign(searchUrl(form));

@@ -55,6 +55,7 @@ for _helper in (term_html, terms_html, chain_html, placed_html):
     blueprint.add_app_template_global(_helper)
 
 SKOS_NOTATION = "http://www.w3.org/2004/02/skos/core#notation"
+SORTED_LISTINGS = ("jel", "region", "org", "doctype", "scheme")  # vocabularies: listed in order
 GRAPH_PAGE = 500  # triples per HTML page of a named graph (RDF variants hold the whole graph)
 
 
@@ -241,7 +242,8 @@ def listing(kind: str) -> Response | str:
         return render_template("ld_listing.html", kind=kind, name=spec["name"], items=[],
                                found=found, page=found.page,
                                **_listing_pager(found.page, found.more))
-    rows = _queries().run(app_store(), "listing", {"predicate": spec["predicate"],
+    query = "listing-sorted" if kind in SORTED_LISTINGS else "listing"
+    rows = _queries().run(app_store(), query, {"predicate": spec["predicate"],
                                                 "object": spec["object"]},
                           limit=size + 1, offset=(page - 1) * size)
     labels: dict[str, list] = {}

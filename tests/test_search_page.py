@@ -47,8 +47,11 @@ def test_markup_typed_in_the_query_is_shown_as_text(server: LiveServer):
 def test_facets_count_values_and_nest_narrower_ones_under_broader(server: LiveServer):
     html = page(server, "")
     jel = html.split('class="facet facet-jel"')[1].split("</fieldset>")[0]
-    j = jel.index('id="f-jel-J"')
-    assert j < jel.index('id="f-jel-J2"') < jel.index('id="f-jel-J26"')
+    assert jel.index('id="f-jel-J"') < jel.index('id="f-jel-J2"')
+    assert 'id="f-jel-J26"' not in jel  # a third level is drawn once its branch is ticked
+    assert 'class="expand" href="/search?jel=J2">1 within' in jel
+    ticked = page(server, "?jel=J2")
+    jel = ticked.split('class="facet facet-jel"')[1].split("</fieldset>")[0]
     assert re.search(r'id="f-jel-J26".*?<span class="count">2</span>', jel, re.S)
     assert "J26 Retirement" in text(jel)
     types = text(html.split('class="facet facet-type"')[1].split("</fieldset>")[0])

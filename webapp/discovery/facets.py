@@ -1,6 +1,10 @@
 """A search's facets as a sidebar shows them: each value with its label, count, short value and
 whether it is ticked; hierarchical facets (JEL, division, region) as trees, along the parents
-the search gives (``FacetValue.parent``), a branch open when a value under it is ticked."""
+the search gives (``FacetValue.parent``), a branch open when a value under it is ticked.
+
+A tree's first two levels are drawn; a deeper branch is drawn when its value or one under it
+is ticked, else it is a link that ticks its value (the JEL codes of a large result set are
+several hundred: drawing every one makes a page several times heavier and slower)."""
 
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ class FacetEntry:
     count: int
     selected: bool = False
     children: list[FacetEntry] = field(default_factory=list)
+    folded: int = 0  # values under it not drawn
+    expand_href: str | None = None  # the search with it ticked, where they are drawn
 
     @property
     def open(self) -> bool:
@@ -42,8 +48,11 @@ class Facet:
     hierarchical: bool = False
 
 
+DRAWN_LEVELS = 2  # levels of a tree always drawn
+
+
 def sidebar(facets: dict[str, list[FacetValue]], state: SearchState,
-            shorten: Shorten) -> list[Facet]:
+            shorten: Shorten, path: str) -> list[Facet]:
     """The facets of a search page, in the sidebar's order; a ticked value the results no
     longer hold stays, with no count, so that it can be unticked."""
     found = []
@@ -55,6 +64,7 @@ def sidebar(facets: dict[str, list[FacetValue]], state: SearchState,
         if name in HIERARCHICAL:
             parents = {value.value: value.parent for value in facets.get(name, [])}
             entries = _tree(entries, parents, code_order=name == "jel")
+            _fold(name, entries, state, path, DRAWN_LEVELS)
         if entries:
             found.append(Facet(name, entries, name in HIERARCHICAL))
     return found
@@ -96,6 +106,17 @@ def _tree(entries: Iterable[FacetEntry], parents: dict[str, str | None],
     if code_order:
         _sort(roots)
     return roots
+
+
+def _fold(name: str, entries: list[FacetEntry], state: SearchState, path: str,
+          levels: int) -> None:
+    """Leave undrawn the branches below ``levels`` that hold no ticked value."""
+    for entry in entries:
+        if levels <= 1 and entry.children and not (entry.selected or entry.open):
+            entry.folded, entry.children = len(entry.children), []
+            entry.expand_href = state.toggled(name, entry.value).href(path)
+        else:
+            _fold(name, entry.children, state, path, levels - 1)
 
 
 def _sort(entries: list[FacetEntry]) -> None:

@@ -27,6 +27,7 @@ FILTERS = {"person": "author", "jel": "jel", "region": "region", "org": "divisio
 # Kinds the text index has no facet for -> the query that lists their publications.
 QUERIES = {"subject": "publications-subject", "operation": "publications-operation"}
 LIST_QUERIES = QueryFolder("policykg.webapp.discovery", "queries")
+LIST_SIZE = 20  # publications a page at most (the page's other lists may hold more)
 
 
 @dataclass
@@ -69,7 +70,7 @@ def thing_publications(kind: str, iri: str, page: int, size: int,
 
 def all_publications(page: int, size: int, language: str = "en") -> PublicationList:
     """A page of every publication, newest first (the browse listing)."""
-    size = min(size, 100)
+    size = min(size, LIST_SIZE)
     page = min(page, max(1, MAX_PAGE // size))
     found = app_search().search(SearchRequest(sort="newest", page=page, size=size,
                                               facets=False), language)
@@ -78,7 +79,7 @@ def all_publications(page: int, size: int, language: str = "en") -> PublicationL
 
 
 def _searched(facet: str, iri: str, page: int, size: int, language: str) -> PublicationList:
-    size = min(size, 100)
+    size = min(size, LIST_SIZE)
     page = min(page, max(1, MAX_PAGE // size))
     asked = SearchRequest(filters={facet: (iri,)}, sort="newest", page=page, size=size)
     found = app_search().search(asked, language)
@@ -90,6 +91,7 @@ def _searched(facet: str, iri: str, page: int, size: int, language: str) -> Publ
 
 
 def _queried(name: str, iri: str, page: int, size: int, language: str) -> PublicationList:
+    size = min(size, LIST_SIZE)
     this = {ox.Variable("this"): ox.NamedNode(iri)}
     text = LIST_QUERIES.text(f"{name}.rq")
     counted = LIST_QUERIES.text(f"{name}-count.rq")

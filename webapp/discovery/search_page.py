@@ -84,7 +84,7 @@ def _title(state: SearchState) -> str:
 def _context(page: SearchPage, state: SearchState, path: str) -> dict[str, Any]:
     asked = page.request
     shorten = shortener(app_uris())
-    facets = sidebar(page.facets, state, shorten)
+    facets = sidebar(page.facets, state, shorten, path)
     labels = _labels(page, asked)
     context: dict[str, Any] = {
         "state": state, "path": path, "page": page, "sorts": SORTS, "facets": facets,

@@ -447,13 +447,9 @@ def _hints(kind: str | None) -> list[tuple[str, str]]:
 
 
 def _search(kind: str | None) -> dict[str, str]:
-    """The named query of the JSON API to search with: persons by name, else publications by
-    their texts."""
-    name, parameter, label = (("persons-by-name", "name", "Find a person by name")
-                              if kind == "person" else
-                              ("word-search", "words", "Find publications"))
-    return {"action": f"{request.script_root}/api/queries/{name}", "parameter": parameter,
-            "label": label}
+    """The search page to look with: publications by a person's name, else by their texts."""
+    label = "Find a person's publications by name" if kind == "person" else "Find publications"
+    return {"action": f"{request.script_root}/search", "parameter": "q", "label": label}
 
 
 def not_acceptable(path: str) -> Response:

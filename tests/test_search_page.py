@@ -85,6 +85,8 @@ def test_the_sort_links_and_pages_keep_the_search(server: LiveServer):
 
 def test_an_empty_result_counts_what_dropping_each_filter_would_find(server: LiveServer):
     html = page(server, "?q=pensiones&type=technical-notes&region=BR")
+    region = html.split('class="facet facet-region"')[1].split("</fieldset>")[0]
+    assert re.search(r'value="BR" checked>\s*<label for="f-region-BR">Brazil</label>', region)
     shown = text(html.split('class="advice"')[1]).replace(" :", ":")
     assert "without region or country Brazil: 1 result" in shown
     assert "without the words “pensiones”: 1 result" in shown

@@ -52,14 +52,17 @@ DRAWN_LEVELS = 2  # levels of a tree always drawn
 
 
 def sidebar(facets: dict[str, list[FacetValue]], state: SearchState,
-            shorten: Shorten, path: str) -> list[Facet]:
+            shorten: Shorten, path: str,
+            ticked: dict[tuple[str, str], str] | None = None) -> list[Facet]:
     """The facets of a search page, in the sidebar's order; a ticked value the results no
-    longer hold stays, with no count, so that it can be unticked."""
+    longer hold stays, with no count, so that it can be unticked (``ticked``: the labels of
+    the ticked values, by facet and short value)."""
+    ticked = ticked or {}
     found = []
     for name in SIDEBAR:
         entries = [_entry(name, value, state, shorten) for value in facets.get(name, [])]
         shown = {entry.value for entry in entries}
-        entries += [FacetEntry(value, value, value, 0, selected=True)
+        entries += [FacetEntry(value, value, ticked.get((name, value), value), 0, selected=True)
                     for value in state.filters.get(name, ()) if value not in shown]
         if name in HIERARCHICAL:
             parents = {value.value: value.parent for value in facets.get(name, [])}

@@ -84,8 +84,10 @@ def _title(state: SearchState) -> str:
 def _context(page: SearchPage, state: SearchState, path: str) -> dict[str, Any]:
     asked = page.request
     shorten = shortener(app_uris())
-    facets = sidebar(page.facets, state, shorten, path)
     labels = _labels(page, asked)
+    ticked = {(name, shorten(name, iri)): labels.get(iri, iri)
+              for name, iris in asked.filters.items() for iri in iris}
+    facets = sidebar(page.facets, state, shorten, path, ticked)
     context: dict[str, Any] = {
         "state": state, "path": path, "page": page, "sorts": SORTS, "facets": facets,
         "chips": _chips(asked, state, shorten, labels, path),

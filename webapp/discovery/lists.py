@@ -24,6 +24,10 @@ from policykg.webapp.discovery.state import SearchState, shortener
 # The kind of a thing's page -> the search filter that lists its publications.
 FILTERS = {"person": "author", "jel": "jel", "region": "region", "org": "division",
            "keyword": "keyword", "doctype": "type"}
+# The facets a kind's page shows of its publications (a person's co-authors and JEL areas, a
+# unit's publications per year): only these are counted.
+COUNTED = {"person": ("year", "author", "jel"), "org": ("year", "jel"), "region": ("year", "jel"),
+           "jel": ("year",), "keyword": ("year",), "doctype": ("year",)}
 # Kinds the text index has no facet for -> the query that lists their publications.
 QUERIES = {"subject": "publications-subject", "operation": "publications-operation"}
 LIST_QUERIES = QueryFolder("policykg.webapp.discovery", "queries")
@@ -62,7 +66,7 @@ def thing_publications(kind: str, iri: str, page: int, size: int,
                        language: str = "en") -> PublicationList | None:
     """The page of a thing's publications (None: its kind lists none)."""
     if kind in FILTERS:
-        return _searched(FILTERS[kind], iri, page, size, language)
+        return _searched(FILTERS[kind], iri, page, size, language, COUNTED.get(kind, ()))
     if kind in QUERIES:
         return _queried(QUERIES[kind], iri, page, size, language)
     return None
@@ -78,10 +82,12 @@ def all_publications(page: int, size: int, language: str = "en") -> PublicationL
     return PublicationList(found.total, found.hits, page, size, within)
 
 
-def _searched(facet: str, iri: str, page: int, size: int, language: str) -> PublicationList:
+def _searched(facet: str, iri: str, page: int, size: int, language: str,
+              counted: tuple[str, ...]) -> PublicationList:
     size = min(size, LIST_SIZE)
     page = min(page, max(1, MAX_PAGE // size))
-    asked = SearchRequest(filters={facet: (iri,)}, sort="newest", page=page, size=size)
+    asked = SearchRequest(filters={facet: (iri,)}, sort="newest", page=page, size=size,
+                          facets=bool(counted), counted=counted)
     found = app_search().search(asked, language)
     short = shortener(app_uris())(facet, iri)
     within = SearchState(filters={facet: (short,)}, sort="newest").href(

@@ -37,6 +37,7 @@ from policykg.graph.rdf.terms import serialized, value_of
 from policykg.webapp.citations import variants
 from policykg.webapp.citations.styles import UnknownStyle
 from policykg.webapp.context import app_store, app_uris
+from policykg.webapp.discovery import lists
 from policykg.webapp.linked_data import jsonld, pages
 from policykg.webapp.linked_data.describe import (
     GENERATED_AT,
@@ -58,6 +59,8 @@ blueprint = Blueprint("linked_data", __name__)
 for _helper in (term_html, terms_html, chain_html, placed_html):
     blueprint.add_app_template_global(_helper)
 
+SKOS_NOTATION = "http://www.w3.org/2004/02/skos/core#notation"
+SORTED_LISTINGS = ("jel", "region", "org", "doctype", "scheme")  # vocabularies: listed in order
 GRAPH_PAGE = 500  # triples per HTML page of a named graph (RDF variants hold the whole graph)
 
 
@@ -251,25 +254,41 @@ def browse() -> str:
 
 @blueprint.get("/doc/<kind>/")
 def listing(kind: str) -> Response | str:
-    """One page of the things of a kind, with their labels."""
+    """One page of the things of a kind, with their labels (JEL codes with their codes); the
+    publications newest first, as hits of a search."""
     spec = _kinds().get(kind)
     if spec is None:
         return not_found(_queries().base + f"id/{quote(kind)}/", None, HTML, negotiated=False)
     page, size = _page(), _per_page()
-    rows = _queries().run(app_store(), "listing", {"predicate": spec["predicate"],
+    if kind == "publication":
+        found = lists.all_publications(page, size)
+        return render_template("ld_listing.html", kind=kind, name=spec["name"], items=[],
+                               found=found, page=found.page,
+                               **_listing_pager(found.page, found.more))
+    query = "listing-sorted" if kind in SORTED_LISTINGS else "listing"
+    rows = _queries().run(app_store(), query, {"predicate": spec["predicate"],
                                                 "object": spec["object"]},
                           limit=size + 1, offset=(page - 1) * size)
     labels: dict[str, list] = {}
     for row in rows:
-        found = labels.setdefault(row["thing"].value, [])
+        found_labels = labels.setdefault(row["thing"].value, [])
         if row["label"] is not None:
-            found.append((row["labelP"].value, row["label"]))
+            found_labels.append((row["labelP"].value, row["label"]))
     view = pages.View(Description(ox.NamedNode(_queries().base)), _queries(),
                       request.script_root)
-    items = [{"href": view.href(iri), "label": best_label(found) or iri.rsplit("/", 1)[-1],
-              "iri": iri} for iri, found in list(labels.items())[:size]]
+    items = [{"href": view.href(iri), "label": _listed_label(kind, found_labels, iri),
+              "iri": iri} for iri, found_labels in list(labels.items())[:size]]
     return render_template("ld_listing.html", kind=kind, name=spec["name"], items=items,
-                           page=page, **_listing_pager(page, len(labels) > size))
+                           found=None, page=page, **_listing_pager(page, len(labels) > size))
+
+
+def _listed_label(kind: str, labels: list, iri: str) -> str:
+    """A thing's label in a listing: a JEL code before its name."""
+    label = best_label(labels) or iri.rsplit("/", 1)[-1]
+    codes = [value_of(term) for prop, term in labels if prop == SKOS_NOTATION]
+    if kind == "jel" and codes and not label.startswith(min(codes, key=len)):
+        return f"{min(codes, key=len)} {label}"
+    return label
 
 
 def _listing_pager(page: int, more: bool) -> dict[str, str | None]:
@@ -315,8 +334,9 @@ def _document_response(description: Description, kind: str, fmt: Format,
             language = page_language()
         except UnknownLanguage as error:
             return bad_request(str(error))
+        listing = lists.thing_publications(kind, iri, page, description.per_page)
         template, context = pages.page(app_store(), _queries(), description, kind,
-                                       request.script_root, vocabulary, language)
+                                       request.script_root, vocabulary, language, listing)
         more = context["more"]
         paging = _paging(path, page, more, suffix)
         context.update(prev_href=paging.get("prev"), next_href=paging.get("next"),
@@ -480,13 +500,9 @@ def _hints(kind: str | None) -> list[tuple[str, str]]:
 
 
 def _search(kind: str | None) -> dict[str, str]:
-    """The named query of the JSON API to search with: persons by name, else publications by
-    their texts."""
-    name, parameter, label = (("persons-by-name", "name", "Find a person by name")
-                              if kind == "person" else
-                              ("word-search", "words", "Find publications"))
-    return {"action": f"{request.script_root}/api/queries/{name}", "parameter": parameter,
-            "label": label}
+    """The search page to look with: publications by a person's name, else by their texts."""
+    label = "Find a person's publications by name" if kind == "person" else "Find publications"
+    return {"action": f"{request.script_root}/search", "parameter": "q", "label": label}
 
 
 def bad_request(message: str) -> Response:

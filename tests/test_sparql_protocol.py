@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from conftest import UPDATE_TOKEN, LiveServer, Reply, fetch
 from rdflib import Graph, Literal, URIRef
-from SPARQLWrapper import CSV, JSON, POST, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper import CSV, JSON, N3, POST, TURTLE, XML, SPARQLWrapper
 
 BACKENDS = ("oxigraph", "virtuoso")
 IRIS = "FILTER(isIRI(?s) && !isBlank(?o))"
@@ -83,6 +83,14 @@ def test_sparqlwrapper_construct(live_server, reference):
     graph = wrapper(live_server, CONSTRUCT, TURTLE).queryAndConvert()
     if isinstance(graph, bytes):
         graph = Graph().parse(data=graph, format="turtle")
+    assert len(graph) == 5
+    assert URIRef(reference[0][0]) in set(graph.subjects())
+
+
+def test_sparqlwrapper_n3_is_answered_in_turtle(live_server, reference):
+    """SPARQLWrapper's N3 sends format=n3: Turtle is N3, so the graph comes in Turtle."""
+    data = wrapper(live_server, CONSTRUCT, N3).queryAndConvert()
+    graph = Graph().parse(data=data, format="turtle")
     assert len(graph) == 5
     assert URIRef(reference[0][0]) in set(graph.subjects())
 
@@ -208,6 +216,19 @@ def test_other_methods_are_not_allowed(live_server, method):
     response = fetch(endpoint(live_server), method, params={"query": "ASK {}"})
     assert response.status == 405
     assert "GET" in response.headers["Allow"] and "POST" in response.headers["Allow"]
+
+
+def test_head_gives_the_headers_of_get_without_a_body(live_server):
+    for params in ({"query": ROWS}, {"query": CONSTRUCT}, {}):  # {}: the service description
+        got = fetch(endpoint(live_server), params=params)
+        head = fetch(endpoint(live_server), "HEAD", params=params)
+        assert (head.status, head.body) == (200, b"")
+        assert head.headers["Content-Type"] == got.headers["Content-Type"]
+
+
+def test_a_query_string_that_is_not_utf8_is_a_bad_request(live_server):
+    response = fetch(endpoint(live_server) + "?query=ASK%20%7B%7D%FF")
+    assert response.status == 400 and "`query`" in response.text and "UTF-8" in response.text
 
 
 def test_get_on_update_endpoint_is_not_allowed(live_server):

@@ -22,9 +22,9 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     from policykg.webapp.api import routes
     from policykg.webapp.discovery import search_page
     from policykg.webapp.linked_data import documents
-    from policykg.webapp.site import dataset, health
+    from policykg.webapp.site import dataset, health, root
     from policykg.webapp.sparql import protocol
 
-    for area in (protocol, documents, routes, dataset, health, search_page):
+    for area in (root, protocol, documents, routes, dataset, health, search_page):
         app.register_blueprint(area.blueprint)
     return app

@@ -82,7 +82,12 @@ def _respond(answer: Answer, text: str) -> Response:
         if answer.status == 400 and _looks_like_update(text):
             message += "\n(updates are POSTed to /sparql/update)"
         return _text(answer.status, message)
-    response = Response(answer.chunks, 200, content_type=MEDIA_TYPES[head.format])
+    body = answer.chunks
+    if request.method == "HEAD":  # GET's headers; reading the body to its end frees the worker
+        for _ in body:
+            pass
+        body = iter(())
+    response = Response(body, 200, content_type=MEDIA_TYPES[head.format])
     response.headers["Vary"] = "Accept"
     if head.truncated:
         limit = app_settings().max_rows

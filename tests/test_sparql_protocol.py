@@ -469,3 +469,19 @@ def test_capped_rows_serialise_like_pyoxigraph_itself():
     row = json.loads(_serialised(store, blank, "json"))["results"]["bindings"][0]
     assert row["b"]["type"] == "bnode" and row["t"]["type"] == "triple"
     assert row["t"]["value"]["subject"] == row["b"]
+
+
+def test_drop_all_leaves_the_ontology_and_vocabularies_as_installed(vocab_store, server_factory):
+    """The reference graphs are policykg's: an update that drops them sees them put back, so
+    pages and named queries keep working."""
+    server = server_factory(vocab_store)
+    base = vocab_store.base
+    jel = f"ASK {{ GRAPH <{base}graph/vocab/jel> {{ <{base}id/jel/O31> ?p ?o }} }}"
+    ontology = f"ASK {{ GRAPH <{base}graph/ontology> {{ ?s ?p ?o }} }}"
+    assert post_update(server, INSERT).status == 204
+    assert post_update(server, "DROP ALL").status == 204
+    assert get(server, ASK_INSERTED).json()["boolean"] is False  # the update did its work
+    assert get(server, jel).json()["boolean"] is True
+    assert get(server, ontology).json()["boolean"] is True
+    page = fetch(server.url + "/doc/jel/O31.ttl")
+    assert page.status == 200 and "O31" in page.text

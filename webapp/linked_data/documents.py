@@ -36,7 +36,7 @@ from policykg.graph.rdf.namespaces import FOAF, HYDRA, RDF
 from policykg.graph.rdf.terms import serialized, value_of
 from policykg.webapp.citations import variants
 from policykg.webapp.citations.styles import UnknownStyle
-from policykg.webapp.context import app_store, app_uris
+from policykg.webapp.context import app_store, app_uris, served_root
 from policykg.webapp.discovery import lists
 from policykg.webapp.linked_data import jsonld, pages, refusals
 from policykg.webapp.linked_data.describe import (
@@ -421,7 +421,7 @@ def serialize(triples: list[ox.Triple], fmt: Format, topic: ox.NamedNode | None 
     JSON-LD compacted with the app's context (jsonld.py). The same triples in any order give
     the same bytes (the ETag is their hash), the topic's first."""
     if fmt.rdf == ox.RdfFormat.JSON_LD:
-        return jsonld.compacted(triples, _queries().base + jsonld.CONTEXT_FILE,
+        return jsonld.compacted(triples, served_root() + jsonld.CONTEXT_FILE,
                                 topic.value if topic else None)
     prefixes = _queries().prefixes if fmt.extension in ("ttl", "rdf") else None
     ordered = sorted(triples, key=lambda t: (t.subject != topic, str(t.subject),

@@ -12,7 +12,9 @@ handle prefix 123456789. Documented field-name differences between the formats:
 
 from __future__ import annotations
 
+import gzip
 import json
+import random
 import select
 import socket
 import time
@@ -22,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from policykg.graph.readers import FORMATS, canonical_field, detect, iter_paths, read
-from policykg.graph.readers.record import FieldValue, ReadError, Record
+from policykg.graph.readers.record import FieldValue, NotRecords, ReadError, Record
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PAGE = FIXTURES / "dspace-page-IDB-LM-00577.txt"
@@ -531,8 +533,8 @@ def test_unknown_format(tmp_path):
     (error,) = items(PAGE, "marc21")
     assert isinstance(error, ReadError) and error.source == str(PAGE)
     assert "unknown format 'marc21'" in error.message
-    (error,) = items(write(tmp_path, "notes.txt", "just some text\n"))
-    assert isinstance(error, ReadError) and "cannot detect" in error.message
+    notes = write(tmp_path, "notes.txt", "just some text\n")
+    assert items(notes) == [NotRecords(str(notes), "not a record format")]
     (error,) = items(tmp_path / "missing.xml")
     assert isinstance(error, ReadError) and error.message == "no such file"
 
@@ -566,6 +568,23 @@ def test_forced_format(tmp_path):
         if fmt != "dspace-page":
             found = items(PAGE, fmt)
             assert found and all(isinstance(i, ReadError) and i.format == fmt for i in found)
+
+
+@pytest.mark.parametrize("content", [
+    gzip.compress(PAGE.read_bytes()), b"\x7fELF\x02\x01\x01\x00" + bytes(56),
+    random.Random(1).randbytes(4096), b"a,b\rc,d\n"],
+    ids=["gzip", "elf", "random", "carriage-return-in-a-line"])
+def test_binary_or_unknown_content_is_no_record_format(tmp_path, content):
+    path = write(tmp_path, "data.csv", content)
+    assert detect(path) is None
+    assert items(path) == [NotRecords(str(path), "not a record format")]
+
+
+@pytest.mark.parametrize("data", [{"records": 3, "files": ["a.xml"]}, [{"id": 1}, {"id": 2}]],
+                         ids=["object", "list"])
+def test_json_that_holds_no_dspace_item_is_no_record(tmp_path, data):
+    path = write(tmp_path, "manifest.json", json.dumps(data))
+    assert items(path) == [NotRecords(str(path), "not a record (JSON, but no DSpace item)")]
 
 
 def test_iter_paths(tmp_path):

@@ -52,7 +52,7 @@ def load(settings: Settings, paths: tuple[str, ...], source_format: str | None,
             click.echo(message, err=True)
     for line in summary.lines(settings.quarantine_dir):
         click.echo(line)
-    sys.exit(1 if summary.rejected else 0)
+    sys.exit(1 if summary.rejected or summary.skipped else 0)
 
 
 @main.command()
@@ -123,8 +123,8 @@ class _Written:
     def track(self, items):
         for item in items:
             label = getattr(item, "label", None)
-            self.read.append(str(label() if callable(label) else label or item.source_id
-                                 or item.source))
+            self.read.append(str(label() if callable(label) else label
+                                 or getattr(item, "source_id", None) or item.source))
             yield item
 
     def counter(self, update):

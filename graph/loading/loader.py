@@ -35,12 +35,12 @@ from policykg.graph.loading.summary import LoadSummary
 from policykg.graph.loading.workers import Pending, Preparers, default_workers
 from policykg.graph.mapping.rules import Mapping, record_key, unmapped_fields
 from policykg.graph.rdf.uris import Uris
-from policykg.graph.readers.record import ReadError, Record
+from policykg.graph.readers.record import NotRecords, ReadError, Record
 from policykg.graph.search.document import SearchDocument
 from policykg.graph.search.indexing import TextIndexing
 from policykg.graph.store import GraphStore, WriteBatch
 
-Item = Record | ReadError
+Item = Record | ReadError | NotRecords
 
 
 @dataclass
@@ -144,7 +144,7 @@ class Loader:
         keys: list[tuple[str, str] | None] = []
         sent: dict[str, RecordJob] = {}
         for item in items:
-            if isinstance(item, ReadError) or item.deleted:
+            if not isinstance(item, Record) or item.deleted:
                 keys.append(None)
                 continue
             key, digest = record_key(item, self.mapping), item.content_hash(self._salt)
@@ -168,6 +168,9 @@ class Loader:
         prepared = {p.key: p for p in batch.pending()}
         candidates: dict[str, tuple[Record, str]] = {}
         for item, keyed in zip(batch.items, batch.keys, strict=True):
+            if isinstance(item, NotRecords):
+                self._skip(item, summary)
+                continue
             summary.read += 1
             if isinstance(item, ReadError):
                 self._reject_input(item, summary)
@@ -208,6 +211,12 @@ class Loader:
             )
             accepted.append((result, digest))
         return accepted
+
+    def _skip(self, item: NotRecords, summary: LoadSummary) -> None:
+        """A file that holds no records: named, not quarantined (and no longer, if it was)."""
+        summary.skipped.append(item)
+        summary.messages.append(str(item))
+        self.quarantine.release_input(item.source, None)
 
     def _reject_input(self, error: ReadError, summary: LoadSummary) -> None:
         summary.rejected += 1

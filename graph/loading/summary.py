@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from policykg.graph.aggregates import RefreshSummary
+from policykg.graph.readers import FORMATS, NotRecords
 from policykg.graph.search.indexing import TextIndexSummary
 
+SKIPPED_NAMED = 5  # files holding no records named in the summary (all are in the messages)
 COUNTS = ("read", "loaded", "replaced", "unchanged", "rejected", "deleted", "warnings", "undone")
 
 
@@ -26,6 +28,7 @@ class LoadSummary:
     warnings: int = 0
     undone: int = 0  # graphs of a write cut short (a killed load), removed before this one
     unmapped: Counter[str] = field(default_factory=Counter)
+    skipped: list[NotRecords] = field(default_factory=list)  # files that hold no records
     messages: list[str] = field(default_factory=list)
     aggregates: RefreshSummary | None = None  # the closing refresh, if one ran
     texts: TextIndexSummary | None = None  # what the text index did, if anything
@@ -37,6 +40,8 @@ class LoadSummary:
             f"unchanged {self.unchanged}, deleted {self.deleted}, rejected {self.rejected}, "
             f"warnings {self.warnings}"
         ]
+        if self.skipped:
+            lines.append(self._skipped_line())
         if self.undone:
             lines.insert(0, f"a write cut short before this load was undone ({self.undone} "
                             "graphs removed); its records are loaded again if given")
@@ -51,6 +56,13 @@ class LoadSummary:
             lines.append(f"rejected records are in {quarantine} (policykg rejected)")
         return lines
 
+    def _skipped_line(self) -> str:
+        names = [item.source for item in self.skipped[:SKIPPED_NAMED]]
+        more = len(self.skipped) - len(names)
+        listed = ", ".join(names) + (f" and {more} more" if more else "")
+        return (f"skipped {len(self.skipped)} file(s) that hold no records: {listed} (the "
+                f"record formats: {', '.join(FORMATS)}; a JSON file must hold DSpace items)")
+
     def counts(self) -> dict[str, int]:
         """The summary's counts by name."""
         return {name: getattr(self, name) for name in COUNTS}
@@ -60,5 +72,6 @@ class LoadSummary:
         for name in COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.unmapped.update(other.unmapped)
+        self.skipped.extend(other.skipped)
         self.messages.extend(other.messages)
         return self

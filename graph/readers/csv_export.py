@@ -46,8 +46,11 @@ def _column(heading: str) -> Column | None:
 def sniff(head: bytes) -> bool:
     """A first line of comma-separated cells that are metadata columns (at least one dc.*)
     or DSpace's own columns (id, collection)."""
-    first = head.decode("utf-8", errors="replace").split("\n", 1)[0]
-    cells = [cell.strip() for cell in next(csv.reader([first]), [])]
+    first = head.decode("utf-8", errors="replace").split("\n", 1)[0].removesuffix("\r")
+    try:
+        cells = [cell.strip() for cell in next(csv.reader([first]), [])]
+    except csv.Error:  # a line no CSV writer writes ("\r" inside a cell unquoted): not ours
+        return False
     columns = [_column(cell) for cell in cells]
     if len(cells) < 2 or not any(c and c[0].startswith("dc.") for c in columns):
         return False

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import ModuleType
 
-from policykg.graph.readers.common import BOM, HEAD_BYTES, Item, file_problem
-from policykg.graph.readers.record import ReadError
+from policykg.graph.readers.common import BOM, HEAD_BYTES, FileItem, file_problem
+from policykg.graph.readers.record import NotRecords, ReadError
 
 # name -> (module, file extensions that hint at it). Detection tries them in this order.
 _PLUGINS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -23,6 +23,7 @@ _PLUGINS: dict[str, tuple[str, tuple[str, ...]]] = {
     "dspace-page": ("policykg.graph.readers.dspace_page", (".txt", ".text")),
 }
 FORMATS: tuple[str, ...] = tuple(_PLUGINS)
+NOT_A_FORMAT = "not a record format"
 
 
 def _module(fmt: str) -> ModuleType:
@@ -38,10 +39,12 @@ def _head(path: Path) -> bytes | None:
 
 
 def detect(path: Path | str) -> str | None:
-    """The format of a file, sniffed from its first bytes; the extension only breaks ties."""
+    """The format of a file, sniffed from its first bytes; the extension only breaks ties.
+    None for a file of no known format, and for binary content (a NUL byte: compressed data,
+    a program, an image), which no record format holds."""
     path = Path(path)
     head = _head(path) if path.is_file() else None
-    if not head or not head.strip():
+    if not head or not head.strip() or b"\0" in head:
         return None
     hinted = [name for name, (_, exts) in _PLUGINS.items() if path.suffix.lower() in exts]
     for name in hinted + [name for name in FORMATS if name not in hinted]:
@@ -50,8 +53,9 @@ def detect(path: Path | str) -> str | None:
     return None
 
 
-def read(path: Path | str, format: str | None = None) -> Iterator[Item]:
-    """Read one file's records: ``format`` is one of FORMATS, or None to detect it."""
+def read(path: Path | str, format: str | None = None) -> Iterator[FileItem]:
+    """Read one file's records: ``format`` is one of FORMATS, or None to detect it (a file of
+    no known format gives one NotRecords)."""
     path = Path(path)
     if format is None:
         problem = file_problem(path)
@@ -60,8 +64,7 @@ def read(path: Path | str, format: str | None = None) -> Iterator[Item]:
             return
         format = detect(path)
         if format is None:
-            message = f"cannot detect the format (known formats: {', '.join(FORMATS)})"
-            yield ReadError(str(path), None, None, message)
+            yield NotRecords(str(path), NOT_A_FORMAT)
             return
     elif format not in _PLUGINS:
         message = f"unknown format {format!r} (known formats: {', '.join(FORMATS)})"

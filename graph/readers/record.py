@@ -74,6 +74,19 @@ class ReadError:
 
 
 @dataclass(frozen=True)
+class NotRecords:
+    """A file that holds no records: of no record format (a .gz, a program, an image), or a
+    document of a known syntax that is no record (a JSON file that is no DSpace item). It is
+    skipped, not rejected: nothing of it goes to the quarantine."""
+
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.source}"
+
+
+@dataclass(frozen=True)
 class Problem:
     """Something wrong with one value of a record, as a librarian reads it.
 

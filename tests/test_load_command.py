@@ -1,0 +1,74 @@
+"""``policykg load`` as a librarian meets it: what it makes of the paths and files it is given,
+the summary it prints, its exit statuses. On the embedded store (``vocab_store``: a store of
+the test's own holding the vocabularies, as a first load leaves it)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from policykg.graph.cli import main
+from policykg.graph.config import Settings
+from policykg.graph.loading.quarantine import Quarantine
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SAMPLE_TEXT = (FIXTURES / "dspace-page-IDB-LM-00577.txt").read_text("utf-8")
+
+
+def page(number: str) -> str:
+    """The sample page with another publication number."""
+    return SAMPLE_TEXT.replace("IDB-LM-00577", number)
+
+
+def write(folder: Path, name: str, content: str | bytes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return path
+
+
+def load(settings: Settings, *args: str) -> Result:
+    """``policykg load`` on the settings' home and store."""
+    options = ["--home", settings.home, "--store", settings.store_location]
+    return CliRunner().invoke(main, [*options, "load", *args])
+
+
+def quarantined(settings: Settings) -> int:
+    return len(Quarantine(Path(settings.home) / "quarantine"))
+
+
+def test_files_of_no_record_format_are_named_and_skipped_and_the_others_load(
+        vocab_store: Settings, tmp_path: Path):
+    folder = tmp_path / "in"
+    write(folder, "good.txt", page("IDB-LM-00001"))
+    write(folder, "export.xml.gz", gzip.compress(page("IDB-LM-00002").encode("utf-8")))
+    shutil.copy("/bin/true", folder / "program")
+    write(folder, "noise.dat", random.Random(20).randbytes(5000))
+    result = load(vocab_store, str(folder))
+    assert result.exit_code == 1, result.output
+    for name in ("export.xml.gz", "program", "noise.dat"):
+        assert f"not a record format: {folder / name}" in result.stderr
+    assert "read 1, loaded 1," in result.stdout and "rejected 0" in result.stdout
+    assert "skipped 3 file(s) that hold no records" in result.stdout
+    assert quarantined(vocab_store) == 0
+
+
+def test_a_json_file_that_holds_no_dspace_item_is_no_record(vocab_store: Settings,
+                                                            tmp_path: Path):
+    """As bench/synthetic.py writes a manifest beside its corpus: decided by the content (a
+    manifest.json holding an item would be read)."""
+    folder = tmp_path / "corpus"
+    write(folder, "good.txt", page("IDB-LM-00001"))
+    write(folder, "manifest.json", json.dumps(
+        {"records": 1, "per_file": 1, "files": ["good.txt"], "invalid": {}}))
+    write(folder, "list.json", json.dumps([{"name": "not an item"}]))
+    result = load(vocab_store, str(folder))
+    assert "read 1, loaded 1," in result.stdout and "rejected 0" in result.stdout
+    for name in ("manifest.json", "list.json"):
+        assert f"not a record (JSON, but no DSpace item): {folder / name}" in result.stderr
+    assert quarantined(vocab_store) == 0

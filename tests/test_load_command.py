@@ -72,3 +72,22 @@ def test_a_json_file_that_holds_no_dspace_item_is_no_record(vocab_store: Setting
     for name in ("manifest.json", "list.json"):
         assert f"not a record (JSON, but no DSpace item): {folder / name}" in result.stderr
     assert quarantined(vocab_store) == 0
+
+
+def test_a_missing_path_or_a_pattern_matching_nothing_is_a_usage_error(vocab_store: Settings,
+                                                                      tmp_path: Path):
+    good = write(tmp_path / "in", "good.txt", page("IDB-LM-00001"))
+    result = load(vocab_store, str(good), str(tmp_path / "nothere.xml"),
+                  str(tmp_path / "in" / "*.gz"))
+    assert result.exit_code == 2
+    assert f"no such file or folder: '{tmp_path / 'nothere.xml'}'" in result.output
+    assert f"no file matches '{tmp_path / 'in' / '*.gz'}'" in result.output
+    assert not (Path(vocab_store.home) / "quarantine").exists()
+
+
+def test_an_empty_folder_says_it_had_no_records(vocab_store: Settings, tmp_path: Path):
+    (tmp_path / "empty").mkdir()
+    result = load(vocab_store, str(tmp_path / "empty"))
+    assert result.exit_code == 0
+    assert f"no records in {tmp_path / 'empty'}: it holds no file" in result.stderr
+    assert "no records: nothing to load" in result.stdout

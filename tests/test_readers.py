@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from policykg.graph.readers import FORMATS, canonical_field, detect, iter_paths, read
+from policykg.graph.readers import FORMATS, canonical_field, detect, find_inputs, read
 from policykg.graph.readers.record import FieldValue, NotRecords, ReadError, Record
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -587,16 +587,15 @@ def test_json_that_holds_no_dspace_item_is_no_record(tmp_path, data):
     assert items(path) == [NotRecords(str(path), "not a record (JSON, but no DSpace item)")]
 
 
-def test_iter_paths(tmp_path):
+def test_find_inputs_expands_folders_and_patterns_and_says_what_names_nothing(tmp_path):
     for name in ["b/2.xml", "b/1.csv", "b/.hidden.xml", "b/.git/x.json", "a.json"]:
         write_path = tmp_path / name
         write_path.parent.mkdir(parents=True, exist_ok=True)
         write_path.write_text("x")
+    (tmp_path / "empty").mkdir()
     base = str(tmp_path)
-    found = list(iter_paths([f"{base}/b", f"{base}/*.json", f"{base}/b/1.csv", f"{base}/no.xml"]))
-    assert found == [
-        tmp_path / "b/1.csv",
-        tmp_path / "b/2.xml",
-        tmp_path / "a.json",
-        tmp_path / "no.xml",
-    ]
+    found = find_inputs([f"{base}/b", f"{base}/*.json", f"{base}/b/1.csv", f"{base}/no.xml",
+                         f"{base}/*.gz", f"{base}/empty"])
+    assert found.files == [tmp_path / "b/1.csv", tmp_path / "b/2.xml", tmp_path / "a.json"]
+    assert found.missing == [f"{base}/no.xml"] and found.unmatched == [f"{base}/*.gz"]
+    assert found.empty == [f"{base}/empty"]

@@ -35,8 +35,11 @@ from policykg.graph.store import (
 def load(settings: Settings, paths: tuple[str, ...], source_format: str | None,
          mapping: str | None, quiet: bool) -> None:
     """Load records from files, folders or globs (any mix of formats) into the store."""
-    items = (item for path in readers.iter_paths(list(paths))
-             for item in readers.read(path, source_format))
+    inputs = _inputs(paths)
+    if not inputs.files:
+        click.echo("no records: nothing to load")
+        return
+    items = (item for path in inputs.files for item in readers.read(path, source_format))
     written = _Written()
     try:
         with open_store(settings.store_location, settings=settings) as store, \
@@ -110,6 +113,18 @@ def harvest(settings: Settings, url: str | None, set_spec: str | None, from_date
     for line in result.lines(settings.quarantine_dir):
         click.echo(line)
     sys.exit(1 if result.summary.rejected else 0)
+
+
+def _inputs(paths: tuple[str, ...]) -> readers.Inputs:
+    """The files the paths name; a usage error for paths that name nothing, a word for folders
+    that hold no file."""
+    inputs = readers.find_inputs(paths)
+    problem = inputs.nothing_named()
+    if problem:
+        raise click.UsageError(problem)
+    for folder in inputs.empty:
+        click.echo(f"no records in {folder}: it holds no file", err=True)
+    return inputs
 
 
 class _Written:

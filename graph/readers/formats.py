@@ -1,6 +1,6 @@
 """The formats records come in, each a reader module imported when first used (as rdflib's
 parsers are), detected from a file's first bytes when not given; and the files a command's
-paths name (files, folders, globs).
+paths name (files, folders, globs), and which name nothing.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import glob
 import importlib
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -85,22 +86,45 @@ def _folder_files(folder: Path) -> list[Path]:
     return sorted(found)
 
 
-def iter_paths(args: Iterable[str]) -> Iterator[Path]:
+@dataclass(frozen=True)
+class Inputs:
+    """What a command's path arguments name: the files to read, in order, each once; the
+    arguments that name nothing (no such file or folder; a pattern that matches nothing); the
+    folders that hold no file."""
+
+    files: list[Path]
+    missing: list[str]
+    unmatched: list[str]
+    empty: list[str]
+
+    def nothing_named(self) -> str | None:
+        """What names nothing, said in a sentence (None: every argument names something)."""
+        parts = ([f"no such file or folder: {', '.join(map(repr, self.missing))}"]
+                 if self.missing else [])
+        parts += ([f"no file matches {', '.join(map(repr, self.unmatched))}"]
+                  if self.unmatched else [])
+        return "; ".join(parts) or None
+
+
+def find_inputs(args: Iterable[str]) -> Inputs:
     """Expand command-line arguments into files: files as given, folders recursively (sorted,
-    hidden files and folders skipped), glob patterns (sorted). Each file once. An argument that
-    matches nothing is passed on as it is, so that ``read`` reports it."""
-    seen: set[Path] = set()
+    hidden files and folders skipped), glob patterns (sorted)."""
+    files: dict[Path, None] = {}
+    missing: list[str] = []
+    unmatched: list[str] = []
+    empty: list[str] = []
     for arg in args:
         path = Path(arg)
         if path.is_dir():
-            candidates = _folder_files(path)
+            found = _folder_files(path)
+            empty += [] if found else [arg]
         elif path.exists() or not _GLOB_MAGIC.search(arg):
-            candidates = [path]
+            found = [path] if path.exists() else []
+            missing += [] if found else [arg]
         else:
             matches = [Path(m) for m in sorted(glob.glob(arg, recursive=True))]
-            candidates = [f for m in matches for f in (_folder_files(m) if m.is_dir() else [m])]
-            candidates = candidates or [path]
-        for candidate in candidates:
-            if candidate not in seen:
-                seen.add(candidate)
-                yield candidate
+            found = [f for m in matches for f in (_folder_files(m) if m.is_dir() else [m])]
+            unmatched += [] if matches else [arg]
+            empty += [] if found or not matches else [arg]
+        files.update(dict.fromkeys(found))
+    return Inputs(list(files), missing, unmatched, empty)

@@ -91,3 +91,51 @@ def test_an_empty_folder_says_it_had_no_records(vocab_store: Settings, tmp_path:
     assert result.exit_code == 0
     assert f"no records in {tmp_path / 'empty'}: it holds no file" in result.stderr
     assert "no records: nothing to load" in result.stdout
+
+
+DELETED = ('<?xml version="1.0"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
+           '<ListRecords><record><header status="deleted"><identifier>oai:repo:11319/9'
+           '</identifier></header></record></ListRecords></OAI-PMH>')
+COUNTED = ("loaded", "replaced", "unchanged", "deleted", "rejected", "duplicates", "not held")
+
+
+def summary_counts(output: str) -> dict[str, int]:
+    """The counts of the summary line: "read 5, loaded 2, ..." -> {"read": 5, "loaded": 2...}."""
+    line = next(line for line in output.splitlines() if line.startswith("read "))
+    pairs = (part.rsplit(" ", 1) for part in line.split(", "))
+    return {name: int(count) for name, count in pairs}
+
+
+def test_the_summary_accounts_for_every_record_read(vocab_store: Settings, tmp_path: Path):
+    """The same record twice in one load (the later one is loaded), a deletion of a record
+    the store does not hold, a rejected record, and a record loaded."""
+    folder = tmp_path / "in"
+    write(folder, "a-first.txt", page("IDB-LM-00001"))
+    write(folder, "b-again.txt", page("IDB-LM-00001").replace("Caribbean Region", "Andes"))
+    write(folder, "c-deleted.xml", DELETED)
+    write(folder, "d-rejected.txt", page("IDB-LM-00002").replace(
+        "http://dx.doi.org/10.18235/0004771", "not-a-doi"))
+    write(folder, "e-good.txt", page("IDB-LM-00003"))
+    result = load(vocab_store, str(folder))
+    counts = summary_counts(result.stdout)
+    assert counts["read"] == 5 == sum(counts[name] for name in COUNTED if name in counts)
+    assert (counts["loaded"], counts["duplicates"], counts["not held"], counts["rejected"]) == (
+        2, 1, 1, 1)
+    assert (f"{folder / 'a-first.txt'} [a-first]: IDB-LM-00001 is read again later in this "
+            f"load ({folder / 'b-again.txt'} [b-again]): the last one read is loaded"
+            ) in result.stderr
+    assert summary_counts(load(vocab_store, str(folder / "b-again.txt")).stdout)[
+        "unchanged"] == 1  # the later one is what the store holds
+
+
+def test_warnings_count_every_warning_shown_of_a_rejected_record_too(vocab_store: Settings,
+                                                                     tmp_path: Path):
+    long_title = "A " + "very " * 250 + "long title"
+    text = page("IDB-LM-00001").replace(
+        "Mainstreaming the Cluster Approach in the Caribbean Region: The CCPF Cluster "
+        "Capacity Building Initiative", long_title).replace(
+        "http://dx.doi.org/10.18235/0004771", "not-a-doi")
+    result = load(vocab_store, str(write(tmp_path, "long.txt", text)))
+    shown = [line for line in result.stderr.splitlines() if ": Warning: " in line]
+    assert len(shown) == 1 and "dc.title" in shown[0]
+    assert summary_counts(result.stdout)["warnings"] == 1

@@ -182,6 +182,8 @@ class Loader:
                 summary.unmapped.update(unmapped_fields(item, self.mapping))
                 assert keyed is not None  # a record read (not deleted) is keyed
                 key, digest = keyed
+                if key in candidates:  # read twice in the batch: the last one read is loaded
+                    self._duplicate(candidates.pop(key)[0], item, key, summary)
                 if self._known.hash_of(self._record_graph(key)) == digest:
                     summary.unchanged += 1
                     self.quarantine.release(key)
@@ -200,17 +202,25 @@ class Loader:
         accepted = []
         for key, (record, digest) in candidates.items():
             result = prepared[key]
+            summary.warnings += sum(p.severity != "Violation" for p in result.problems)
             if result.rejected:
                 summary.rejected += 1
                 rejection = self.quarantine.reject_record(key, record, result.problems)
                 summary.messages.extend(rejection.lines())
                 continue
-            summary.warnings += len(result.problems)
             summary.messages.extend(
                 f"{record.source} [{key}]: {problem}" for problem in result.problems
             )
             accepted.append((result, digest))
         return accepted
+
+    @staticmethod
+    def _duplicate(earlier: Record, later: Record, key: str, summary: LoadSummary) -> None:
+        """A record that a later one of the same load has the key of: not loaded, said so."""
+        summary.duplicates += 1
+        summary.messages.append(
+            f"{earlier.source} [{earlier.source_id}]: {key} is read again later in this load "
+            f"({later.source} [{later.source_id}]): the last one read is loaded")
 
     def _skip(self, item: NotRecords, summary: LoadSummary) -> None:
         """A file that holds no records: named, not quarantined (and no longer, if it was)."""
@@ -231,6 +241,7 @@ class Loader:
     def _delete(self, record: Record, summary: LoadSummary) -> None:
         graphs = self.store.graphs_with_source(record.source_id)
         if not graphs:
+            summary.not_held += 1
             return
         self._changes()
         for graph in graphs:

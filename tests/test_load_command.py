@@ -139,3 +139,16 @@ def test_warnings_count_every_warning_shown_of_a_rejected_record_too(vocab_store
     shown = [line for line in result.stderr.splitlines() if ": Warning: " in line]
     assert len(shown) == 1 and "dc.title" in shown[0]
     assert summary_counts(result.stdout)["warnings"] == 1
+
+
+def test_a_rejected_record_s_problems_name_the_field_once_and_the_value_as_written(
+        vocab_store: Settings, tmp_path: Path):
+    title = next(line for line in SAMPLE_TEXT.splitlines(True) if line.startswith("dc.title"))
+    text = page("IDB-LM-00001").replace("O32 - Management", "Z99 - Management").replace(
+        title, "")
+    result = load(vocab_store, str(write(tmp_path, "bad.txt", text)))
+    assert result.exit_code == 1
+    assert "Violation: dc.title: a publication needs a title" in result.stderr
+    assert "Violation: dc.subject.jelcode = 'Z99 - Management of Technological Innovation and " \
+        "R&D': JEL code Z99 is not in the JEL classification" in result.stderr
+    assert "dc.title: dc.title" not in result.stderr and "/id/jel/" not in result.stderr

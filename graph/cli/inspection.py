@@ -13,6 +13,7 @@ import pyoxigraph as ox
 from policykg.graph.cli.group import main
 from policykg.graph.config import Settings
 from policykg.graph.loading.quarantine import Quarantine
+from policykg.graph.rdf.namespaces import prefixed
 from policykg.graph.rdf.queries import STORE_QUERIES
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.search.indexing import in_step
@@ -39,7 +40,7 @@ def query(settings: Settings, sparql: str, output: str) -> None:
 
 
 def _print_result(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples,
-                  output: str) -> None:
+                  output: str, short_names: bool = False) -> None:
     if isinstance(result, ox.QueryBoolean):
         click.echo("true" if bool(result) else "false")
         return
@@ -47,11 +48,14 @@ def _print_result(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples,
         ox.serialize(result, sys.stdout.buffer, ox.RdfFormat.TURTLE)
         return
     names = [variable.value for variable in result.variables]
-    rows = [[_text(solution[name]) for name in names] for solution in result]
+    rows = [[_text(solution[name], short_names) for name in names] for solution in result]
     _print_rows(names, rows, output)
 
 
-def _text(term: object) -> str:
+def _text(term: object, short_names: bool = False) -> str:
+    """A term's value; an IRI as a prefixed name when ``short_names``."""
+    if short_names and isinstance(term, ox.NamedNode):
+        return prefixed(term.value)
     return "" if term is None else getattr(term, "value", str(term))
 
 
@@ -92,7 +96,7 @@ def stats(settings: Settings) -> None:
     """Counts of things per class and of graphs and triples per kind of graph."""
     with open_store(settings.store_location, read_only=True, settings=settings) as store:
         for name in ("stats-classes.rq", "stats-graphs.rq"):
-            _print_result(store.query(_stats_query(name)), "table")
+            _print_result(store.query(_stats_query(name)), "table", short_names=True)
             click.echo()
         index = store.text_index()
         state = "in step with the store" if in_step(store, Uris(settings.base)) else (
@@ -142,9 +146,11 @@ def compact(settings: Settings) -> None:
 def validate_command(settings: Settings, output: str) -> None:
     """Validate every record in the store against the shapes."""
     from policykg.graph.loading.maintenance import validate_store
+    from policykg.graph.mapping.rules import Mapping
 
     with open_store(settings.store_location, read_only=True, settings=settings) as store:
-        conforms, report, lines = validate_store(store, Uris(settings.base))
+        conforms, report, lines = validate_store(store, Uris(settings.base),
+                                                 Mapping.load(settings.mapping))
     if output == "ttl":
         click.echo(report.serialize(format="turtle"))
     else:

@@ -10,8 +10,10 @@ from rdflib import Graph
 from policykg.graph import aggregates
 from policykg.graph.inference.vocabularies import vocabulary_graphs
 from policykg.graph.loading.loader import RECORD_KIND, remove_records
+from policykg.graph.mapping.rules import Mapping
 from policykg.graph.rdf.terms import rdflib_graph
 from policykg.graph.rdf.uris import Uris
+from policykg.graph.readers.record import Problem
 from policykg.graph.search.indexing import TextIndexing
 from policykg.graph.store import GraphStore
 from policykg.graph.validation.shacl import Issue, union, validate_with_report
@@ -70,19 +72,27 @@ def record_graphs(store: GraphStore, uris: Uris, batch: int = 500) -> Iterator[d
         yield graphs
 
 
-def validate_store(store: GraphStore, uris: Uris) -> tuple[bool, Graph, list[str]]:
-    """Validate every publication in the store: (conforms, SHACL report graph, readable lines)."""
+def validate_store(store: GraphStore, uris: Uris,
+                   mapping: Mapping) -> tuple[bool, Graph, list[str]]:
+    """Validate every publication in the store: (conforms, SHACL report graph, readable lines
+    naming the DSpace field of the ``mapping``)."""
     reference = union(vocabulary_graphs(uris.base).values())
     report = Graph()
     lines: list[str] = []
     for graphs in record_graphs(store, uris):
         issues, batch_report = validate_with_report(graphs, reference)
         report += batch_report
-        lines.extend(_line(key, issue) for key, found in issues.items() for issue in found)
+        lines.extend(_line(key, issue, uris, mapping) for key, found in issues.items()
+                     for issue in found)
     conforms = not any(": Violation: " in line for line in lines)
     return conforms, report, lines
 
 
-def _line(key: str, issue: Issue) -> str:
-    shown = "" if issue.value is None else f" = {issue.value[:80]!r}"
-    return f"{key}: {issue.severity}: {issue.path or ''}{shown}: {issue.message}"
+def _line(key: str, issue: Issue, uris: Uris, mapping: Mapping) -> str:
+    """An issue as the load tells it: the DSpace field (else the property), and a value the
+    mapping minted an IRI from by the name it has (Z99 for id/jel/Z99)."""
+    fields = mapping.fields_of(issue.path) if issue.path else []
+    minted = issue.value is not None and uris.split(issue.value) is not None
+    value = issue.named if minted else issue.value
+    problem = Problem(issue.severity, fields[0] if fields else issue.path, value, issue.message)
+    return f"{key}: {problem}"

@@ -101,4 +101,5 @@ class Problem:
     def __str__(self) -> str:
         where = self.field or "record"
         shown = "" if self.value is None else f" = {self.value[:80]!r}"
-        return f"{self.severity}: {where}{shown}: {self.message}"
+        message = self.message.removeprefix(f"{self.field}: ") if self.field else self.message
+        return f"{self.severity}: {where}{shown}: {message}"

@@ -66,6 +66,36 @@ def test_a_query_with_a_syntax_error_is_a_usage_error(loaded: Settings) -> None:
     assert result.exit_code == 2 and "SPARQL syntax error" in result.output
 
 
+def test_query_prints_an_ask_as_sparql_json(loaded: Settings) -> None:
+    result = run(loaded, "query", "--format", "json", f"ASK {{ <{PUBLICATION}> ?p ?o }}")
+    assert json.loads(result.output) == {"head": {}, "boolean": True}
+
+
+@pytest.mark.parametrize(("sparql", "pointed"), [
+    ("SELEC ?x WHERE { ?x ?p ?o }",
+     ["  SELEC ?x WHERE { ?x ?p ?o }", "  ^^^^^", "'SELEC': did you mean SELECT?"]),
+    ("PREFIX dcterms: <http://purl.org/dc/terms/>\nSELECT ?t WHERE {\n"
+     "\t?p dcterms:title ?t FILTR(lang(?t) = 'en') }",
+     ["          ?p dcterms:title ?t FILTR(lang(?t) = 'en') }",
+      "                              ^^^^^", "'FILTR': did you mean FILTER?"]),
+], ids=["select", "filter-on-line-3"])
+def test_a_misspelled_keyword_is_pointed_at(loaded: Settings, sparql: str,
+                                            pointed: list[str]) -> None:
+    result = run(loaded, "query", sparql)
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Error: SPARQL syntax"))
+    assert lines[start + 1:start + 4] == pointed, result.output
+
+
+def test_an_option_of_policykg_given_after_the_command_is_told_where_it_goes(
+        loaded: Settings) -> None:
+    result = CliRunner().invoke(main, ["query", "ASK {}", "--home", loaded.home])
+    assert result.exit_code == 2
+    assert ("--home is an option of policykg itself: give it before the command "
+            "(policykg --home VALUE query ...)") in result.output
+
+
 def test_export_writes_the_named_graphs_or_their_union(loaded: Settings, tmp_path: Path) -> None:
     for output in ("nq", "trig", "ttl"):
         path = tmp_path / f"dump.{output}"

@@ -27,6 +27,18 @@ class CommandGroup(click.Group):
     def list_commands(self, context: click.Context) -> list[str]:
         return sorted({*super().list_commands(context), *_plugins()})
 
+    def invoke(self, context: click.Context) -> object:
+        """Run the command; an option of the group given after it is told where it goes."""
+        try:
+            return super().invoke(context)
+        except click.NoSuchOption as error:
+            if error.option_name not in {name for param in self.params for name in param.opts}:
+                raise
+            raise click.UsageError(
+                f"{error.option_name} is an option of policykg itself: give it before the "
+                f"command (policykg {error.option_name} VALUE "
+                f"{context.invoked_subcommand or 'COMMAND'} ...)", error.ctx) from None
+
     def get_command(self, context: click.Context, name: str) -> click.Command | None:
         command = super().get_command(context, name)
         if command is None and name in _plugins():

@@ -15,6 +15,7 @@ from policykg.graph.config import Settings
 from policykg.graph.loading.quarantine import Quarantine
 from policykg.graph.rdf.namespaces import prefixed
 from policykg.graph.rdf.queries import STORE_QUERIES
+from policykg.graph.rdf.sparql_errors import explain
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.search.indexing import in_step
 from policykg.graph.store import (
@@ -35,14 +36,20 @@ def query(settings: Settings, sparql: str, output: str) -> None:
         try:
             result = store.query(sparql)
         except SyntaxError as error:
-            raise click.UsageError(f"SPARQL syntax error: {error}") from error
+            raise click.UsageError(f"SPARQL syntax error, {explain(sparql, str(error))}"
+                                   ) from error
         _print_result(result, output)
 
 
 def _print_result(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples,
                   output: str, short_names: bool = False) -> None:
     if isinstance(result, ox.QueryBoolean):
-        click.echo("true" if bool(result) else "false")
+        if output == "json":  # the SPARQL JSON results of a boolean
+            sparql_json = result.serialize(format=ox.QueryResultsFormat.JSON)
+            assert sparql_json is not None  # no output given: the bytes are returned
+            click.echo(sparql_json.decode("utf-8"))
+        else:
+            click.echo("true" if bool(result) else "false")
         return
     if isinstance(result, ox.QueryTriples):
         ox.serialize(result, sys.stdout.buffer, ox.RdfFormat.TURTLE)

@@ -388,8 +388,32 @@ def test_billion_laughs_is_not_expanded(tmp_path):
     found = items(write(tmp_path, "lol.xml", text + OAI_TAIL))
     assert time.monotonic() - started < 5
     assert len(repr(found)) < 10_000 and "lollol" not in repr(found)
-    # libxml2 refuses the file (entity amplification) rather than reading the bomb record
-    assert errors(found) and not any(r.source_id == "bomb" for r in found if isinstance(r, Record))
+    # libxml2 refuses the bomb record (entity amplification); the record after it is read
+    (error,) = errors(found)
+    assert error.source_id == "bomb" and "record at line 15 not read: the XML parser's " \
+        "limits: Maximum entity amplification factor exceeded" in error.message
+    assert [r.source_id for r in found if isinstance(r, Record)] == ["ok"]
+
+
+def test_a_text_over_the_parser_s_limit_rejects_its_record_and_the_next_are_read(tmp_path):
+    text = OAI_HEAD + oai_record("before", dim_title("Before"))
+    text += oai_record("huge", dim_title("x" * 50_000_000))
+    text += oai_record("after", dim_title("After")) + OAI_TAIL
+    found = items(write(tmp_path, "huge.xml", text))
+    assert [(type(i).__name__, i.source_id) for i in found] == [
+        ("Record", "before"), ("ReadError", "huge"), ("Record", "after")]
+    assert found[1].message == ("record at line 4 not read: the XML parser's limits: "
+                                "Resource limit exceeded: Text node too long")
+
+
+def test_a_malformed_record_rejects_itself_alone_and_the_next_are_read(tmp_path):
+    broken = "<record><header><identifier>bad</identifier></header>\n<metadata>\n</record>\n"
+    text = OAI_HEAD + oai_record("good", dim_title("Good")) + broken
+    text += oai_record("next", dim_title("Next")) + OAI_TAIL
+    found = items(write(tmp_path, "broken.xml", text))
+    assert [(type(i).__name__, i.source_id) for i in found] == [
+        ("Record", "good"), ("ReadError", "bad"), ("Record", "next")]
+    assert found[1].message.startswith("record at line 4 not read: malformed XML at line 6: ")
 
 
 def test_malformed_xml_names_file_and_line(tmp_path):

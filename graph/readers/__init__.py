@@ -1,6 +1,7 @@
 """Readers: DSpace metadata files in, ``Record | ReadError`` out, one reader module per format
 (``dspace_page``, ``oai_xml``, ``csv_export``, ``rest_json``), chosen and detected by
-``formats``; ``common`` holds what they share, ``record`` the type they yield. Imports nothing
+``formats``; ``common`` holds what they share, ``record`` the type they yield,
+``record_starts`` where an XML file's records start (to read on after a bad one). Imports nothing
 of policykg outside this package.
 
 A reader never raises for bad input: a record it cannot read becomes a ``ReadError`` naming

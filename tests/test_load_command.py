@@ -7,14 +7,23 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import resource
 import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from policykg.graph.cli import main
 from policykg.graph.config import Settings
 from policykg.graph.loading.quarantine import Quarantine
+from policykg.graph.store import open_store
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE_TEXT = (FIXTURES / "dspace-page-IDB-LM-00577.txt").read_text("utf-8")
@@ -152,3 +161,74 @@ def test_a_rejected_record_s_problems_name_the_field_once_and_the_value_as_writt
     assert "Violation: dc.subject.jelcode = 'Z99 - Management of Technological Innovation and " \
         "R&D': JEL code Z99 is not in the JEL classification" in result.stderr
     assert "dc.title: dc.title" not in result.stderr and "/id/jel/" not in result.stderr
+
+
+def load_process(settings: Settings, *args: str,
+                 preexec: Callable[[], None] | None = None) -> subprocess.CompletedProcess[str]:
+    """``policykg load`` in a process of its own (``preexec``: run in it before it starts)."""
+    command = [sys.executable, "-m", "policykg.graph.cli", "--home", settings.home,
+               "--store", settings.store_location, "load", "--quiet", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=900, check=False,
+                          preexec_fn=preexec)
+
+
+def test_a_second_writer_is_refused_with_a_message_and_a_status_of_its_own(
+        vocab_store: Settings, tmp_path: Path):
+    good = write(tmp_path / "in", "good.txt", page("IDB-LM-00001"))
+    with open_store(vocab_store.store_location, settings=vocab_store):  # a load running
+        second = load_process(vocab_store, str(good))
+    assert second.returncode == 4, second.stderr
+    assert "is being written by another process" in second.stderr
+    assert "Traceback" not in second.stderr
+
+
+def _file_size_limit() -> None:
+    """In a child process: no file may grow past 1 MB, and growing one is an error (EFBIG), not
+    the signal that would kill the process."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+
+@contextmanager
+def small_disk(kind: str, settings: Settings, tmp_path: Path) -> Iterator[
+        tuple[Settings, Callable[[], None] | None, Callable[[], None]]]:
+    """A place to write with no room for a load: (settings there, what the load process runs
+    first, how to make room). ``file-size-limit``: any machine; ``small-filesystem``: a tmpfs
+    with 1 MB more than the store, where mounting one is allowed (root)."""
+    if kind == "file-size-limit":
+        yield settings, _file_size_limit, lambda: None
+        return
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    store = Path(settings.store_location.removeprefix("oxigraph:"))
+    room = sum(path.stat().st_size for path in store.rglob("*") if path.is_file()) + (1 << 20)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={room // 1024}k", "tmpfs",
+                              str(disk)], capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"no small tmpfs can be mounted here (needs root): {mounted.stderr.strip()}")
+    try:
+        shutil.copytree(store, disk / "store")
+        grow = ["mount", "-o", "remount,size=400m", str(disk)]
+        yield (replace(settings, home=str(disk), store=f"oxigraph:{disk / 'store'}"), None,
+               lambda: subprocess.run(grow, check=True))
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+@pytest.mark.parametrize("kind", ["file-size-limit", "small-filesystem"])
+def test_a_full_disk_stops_a_load_with_a_message_and_a_status_of_its_own_and_loses_nothing(
+        vocab_store: Settings, tmp_path: Path, kind: str):
+    folder = tmp_path / "in"
+    for number in range(60):
+        write(folder, f"{number:03}.txt", page(f"IDB-LM-1{number:04}"))
+    with small_disk(kind, vocab_store, tmp_path) as (settings, preexec, make_room):
+        stopped = load_process(settings, str(folder), preexec=preexec)
+        assert stopped.returncode == 5, stopped.stderr
+        assert "no space left to write" in stopped.stderr
+        assert "run the same load again to complete it" in stopped.stderr
+        assert "Traceback" not in stopped.stderr
+        make_room()
+        again = load_process(settings, str(folder))
+        assert again.returncode == 0, again.stderr
+        counts = summary_counts(again.stdout)
+        assert counts["loaded"] + counts["unchanged"] == 60

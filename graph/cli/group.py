@@ -11,6 +11,7 @@ from importlib.metadata import EntryPoint, entry_points
 
 import click
 
+from policykg.graph.cli.faults import fault
 from policykg.graph.config import load_settings
 
 PLUGINS = "policykg.commands"
@@ -28,7 +29,8 @@ class CommandGroup(click.Group):
         return sorted({*super().list_commands(context), *_plugins()})
 
     def invoke(self, context: click.Context) -> object:
-        """Run the command; an option of the group given after it is told where it goes."""
+        """Run the command; an option of the group given after it is told where it goes, and
+        the faults any command may meet (``faults``) end it with their message and status."""
         try:
             return super().invoke(context)
         except click.NoSuchOption as error:
@@ -38,6 +40,12 @@ class CommandGroup(click.Group):
                 f"{error.option_name} is an option of policykg itself: give it before the "
                 f"command (policykg {error.option_name} VALUE "
                 f"{context.invoked_subcommand or 'COMMAND'} ...)", error.ctx) from None
+        except Exception as error:
+            known = fault(error)
+            if known is None:
+                raise
+            click.echo(known[1], err=True)
+            raise click.exceptions.Exit(known[0]) from None
 
     def get_command(self, context: click.Context, name: str) -> click.Command | None:
         command = super().get_command(context, name)

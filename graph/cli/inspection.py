@@ -137,11 +137,7 @@ def compact(settings: Settings) -> None:
     running; a load may not run meanwhile."""
     if not is_embedded(settings.store_location):
         raise click.UsageError("compact is for the embedded store; a remote store compacts itself")
-    try:
-        store = open_store(settings.store_location)
-    except OSError as error:
-        raise click.ClickException(f"the store is busy (is a load running?): {error}") from None
-    with store:
+    with open_store(settings.store_location) as store:
         seconds = store.compact()
     click.echo(f"store compacted in {seconds:.1f} s")
 

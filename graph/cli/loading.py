@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from policykg.graph import readers
+from policykg.graph.cli import faults
 from policykg.graph.cli.group import main
 from policykg.graph.config import Settings
 from policykg.graph.loading.loader import Loader
@@ -46,10 +47,14 @@ def load(settings: Settings, paths: tuple[str, ...], source_format: str | None,
                 _progress(quiet) as bar:
             loader = Loader.for_settings(store, settings, mapping)
             summary = loader.load(written.track(items), progress=written.counter(bar.update))
-    except (StoreUnavailable, StoreError, WorkerLost) as error:
+    except Exception as error:
+        status = 3 if isinstance(error, StoreUnavailable | StoreError | WorkerLost) else (
+            faults.DISK_FULL if faults.disk_full(error) else None)
+        if status is None:
+            raise
         for line in written.report(error, settings):
             click.echo(line, err=True)
-        sys.exit(3)
+        sys.exit(status)
     if not quiet:
         for message in summary.messages:
             click.echo(message, err=True)
@@ -152,15 +157,20 @@ class _Written:
         """What to tell the steward, and the lists of records written and not, in a file."""
         done, rest = self.read[:self.written], self.read[self.written:]
         path = Path(settings.home) / "load-interrupted.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join([f"written {r}\n" for r in done] +
-                                [f"not-written {r}\n" for r in rest]), encoding="utf-8")
-        lines = [f"the load stopped: {error}",
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join([f"written {r}\n" for r in done] +
+                                    [f"not-written {r}\n" for r in rest]), encoding="utf-8")
+            listed = f"(each record written or not is listed in {path})"
+        except OSError as unwritten:  # the disk that is full, say
+            listed = f"(the list of the records written or not could not be written: {unwritten})"
+        known = faults.fault(error)
+        lines = [known[1] if known else f"the load stopped: {error}",
                  f"written: {len(done)} record(s)"
                  + (f", {done[0]} .. {done[-1]}" if done else ""),
                  f"not written: the batch being written when the load stopped and what "
                  f"follows, from {rest[0]} on" if rest else "not written: none",
-                 f"(each record written or not is listed in {path})",
+                 listed,
                  "run the same load again to complete it: the records written are skipped "
                  "as unchanged, the others loaded, none twice"]
         return lines

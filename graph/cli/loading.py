@@ -14,6 +14,7 @@ import click
 from policykg.graph import readers
 from policykg.graph.cli import faults
 from policykg.graph.cli.group import main
+from policykg.graph.cli.progress import progress_bar, settle, shown
 from policykg.graph.config import Settings
 from policykg.graph.loading.loader import Loader
 from policykg.graph.loading.workers import WorkerLost
@@ -41,12 +42,15 @@ def load(settings: Settings, paths: tuple[str, ...], source_format: str | None,
         click.echo("no records: nothing to load")
         return
     items = (item for path in inputs.files for item in readers.read(path, source_format))
+    total = sum(readers.count(path, source_format) for path in inputs.files) \
+        if shown(quiet) else None
     written = _Written()
     try:
         with open_store(settings.store_location, settings=settings) as store, \
-                _progress(quiet) as bar:
+                _progress(quiet, total) as bar:
             loader = Loader.for_settings(store, settings, mapping)
             summary = loader.load(written.track(items), progress=written.counter(bar.update))
+            settle(bar)
     except Exception as error:
         status = 3 if isinstance(error, StoreUnavailable | StoreError | WorkerLost) else (
             faults.DISK_FULL if faults.disk_full(error) else None)
@@ -176,22 +180,24 @@ class _Written:
         return lines
 
 
-def _progress(quiet: bool):
-    from tqdm import tqdm
-
-    return tqdm(unit=" records", disable=True if quiet else None, file=sys.stderr,
-                smoothing=0.1)
+def _progress(quiet: bool, total: int | None = None) -> Any:
+    """The bar of a load (its total: the records counted in the files) or a harvest (its
+    total: what the endpoint says its list holds, once it says)."""
+    return progress_bar(total, quiet)
 
 
 @main.command()
 @click.argument("identifiers", nargs=-1, required=True)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_obj
-def remove(settings: Settings, identifiers: tuple[str, ...]) -> None:
+def remove(settings: Settings, identifiers: tuple[str, ...], quiet: bool) -> None:
     """Remove publications by key (IDB-LM-00577), IRI, or source identifier (oai:...)."""
     from policykg.graph.loading.maintenance import remove_publications
 
-    with open_store(settings.store_location, settings=settings) as store:
-        removed, missing = remove_publications(store, Uris(settings.base), list(identifiers))
+    with open_store(settings.store_location, settings=settings) as store, \
+            progress_bar(len(identifiers), quiet, " publications") as bar:
+        removed, missing = remove_publications(store, Uris(settings.base), list(identifiers),
+                                               progress=bar.update)
     for key in removed:
         click.echo(f"removed {key}")
     for identifier in missing:
@@ -205,16 +211,13 @@ def remove(settings: Settings, identifiers: tuple[str, ...]) -> None:
 def reindex(settings: Settings, quiet: bool) -> None:
     """Rebuild the text index from the records in the store (a load does it by itself when it
     finds the index out of step)."""
-    from tqdm import tqdm
-
     from policykg.graph.search.indexing import reindex as rebuild
     from policykg.graph.search.rebuild import record_graph_names
 
     uris = Uris(settings.base)
     with open_store(settings.store_location, settings=settings) as store:
         total = len(record_graph_names(store, uris))
-        with tqdm(total=total, unit=" records", disable=True if quiet else None,
-                  file=sys.stderr) as bar:
+        with progress_bar(total, quiet) as bar:
             summary = rebuild(store, uris, progress=_updater(bar))
     if summary.rebuilt is None:
         click.echo("the store searches its own texts: there is no index to rebuild")

@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, islice
+from typing import TypeVar
 
 from policykg.graph import aggregates
 from policykg.graph.aggregates.pair_counts import Members
@@ -41,6 +42,7 @@ from policykg.graph.search.indexing import TextIndexing
 from policykg.graph.store import GraphStore, WriteBatch
 
 Item = Record | ReadError | NotRecords
+T = TypeVar("T")
 
 
 @dataclass
@@ -102,14 +104,15 @@ class Loader:
         iterator = iter(items)
         first = list(islice(iterator, self.batch_size))
         following = list(islice(iterator, 1))
-        batches = _batches(chain(following, iterator), self.batch_size)
+        stream = batches(chain(first, following, iterator), self.batch_size) if following \
+            else iter([first] if first else [])
         workers = default_workers() if self.workers is None else self.workers
         preparer = Preparers(self._context, workers if following else 0)
         writer = BatchWriter(self.store, progress, self._aggregates, self._texts)
         failed = True
         try:
             in_flight: deque[_Batch] = deque()
-            for batch in chain([first] if first else [], batches):
+            for batch in stream:
                 in_flight.append(self._submit(batch, preparer))
                 if len(in_flight) >= preparer.depth:
                     self._settle_next(in_flight, preparer, summary, writer)
@@ -350,7 +353,18 @@ class _Known:
             self.graphs[graph] = False
 
 
-def _batches(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
+RAMP = (8, 4, 2)  # the first batches of a long run: 1/8, 1/4 and 1/2 of the batch size
+
+
+def batches(items: Iterator[T], size: int) -> Iterator[list[T]]:
+    """Lists of ``size`` items, the first ones smaller (RAMP): a long run's progress shows
+    within seconds of its start, not after a whole batch."""
+    for divisor in RAMP:
+        if size // divisor:
+            batch = list(islice(items, size // divisor))
+            if not batch:
+                return
+            yield batch
     while batch := list(islice(items, size)):
         yield batch
 

@@ -31,12 +31,13 @@ from policykg.graph.readers.common import (
     utf8_lines,
     utf8_text,
 )
-from policykg.graph.readers.formats import FORMATS, Inputs, detect, find_inputs, read
+from policykg.graph.readers.formats import FORMATS, Inputs, count, detect, find_inputs, read
 from policykg.graph.readers.record import NotRecords
 
 __all__ = [
     "FORMATS", "BadRecord", "FileError", "FileItem", "Inputs", "Item", "NotRecords",
-    "Registry", "bad_record", "canonical_field", "clean_language", "detect", "field_value",
+    "Registry", "bad_record", "canonical_field", "clean_language", "count", "detect",
+    "field_value",
     "file_problem", "file_reader", "find_inputs", "parse_registry", "read", "registry",
     "utf8_lines", "utf8_text",
 ]

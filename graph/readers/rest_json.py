@@ -110,6 +110,12 @@ def _record(path: Path, item: Any, number: int) -> Item | None:
     return Record(str(path), source_id, FORMAT, fields)
 
 
+def count(path: Path) -> int:
+    """How many items ``read`` gives: the items of the parsed JSON."""
+    items = _items(json.loads(path.read_bytes()))
+    return len(items) if items else 1
+
+
 @file_reader(FORMAT)
 def read(path: Path) -> Iterator[FileItem]:
     """The file's items, one Record or ReadError each; one NotRecords for JSON that holds no

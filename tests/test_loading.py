@@ -184,7 +184,6 @@ def test_a_record_with_a_violation_is_quarantined_and_the_rest_loads(vocab_store
 
 BAD_INPUTS = {
     "malformed.xml": (b"<?xml version='1.0'?><OAI-PMH><ListRecords><record>", "malformed.xml"),
-    "unknown.bin": (b"\x89PNG\r\n\x1a\n\x00\x00", "unknown.bin"),
     "latin1.txt": (page("IDB-X-1", **{"Rabellotti": "Rabellott\xed"}).encode("latin-1"),
                    "latin1.txt"),
     "empty.txt": (b"", "empty.txt"),

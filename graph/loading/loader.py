@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, islice
+from typing import TypeVar
 
 from policykg.graph import aggregates
 from policykg.graph.aggregates.pair_counts import Members
@@ -35,13 +36,14 @@ from policykg.graph.loading.summary import LoadSummary
 from policykg.graph.loading.workers import Pending, Preparers, default_workers
 from policykg.graph.mapping.rules import Mapping, record_key, unmapped_fields
 from policykg.graph.rdf.uris import Uris
-from policykg.graph.readers.record import ReadError, Record
+from policykg.graph.readers.record import NotRecords, ReadError, Record
 from policykg.graph.search.document import SearchDocument
 from policykg.graph.search.indexing import TextIndexing
 from policykg.graph.store import GraphStore, WriteBatch
 from policykg.graph.store.ledger import claim_base
 
-Item = Record | ReadError
+Item = Record | ReadError | NotRecords
+T = TypeVar("T")
 
 
 @dataclass
@@ -104,14 +106,15 @@ class Loader:
         iterator = iter(items)
         first = list(islice(iterator, self.batch_size))
         following = list(islice(iterator, 1))
-        batches = _batches(chain(following, iterator), self.batch_size)
+        stream = batches(chain(first, following, iterator), self.batch_size) if following \
+            else iter([first] if first else [])
         workers = default_workers() if self.workers is None else self.workers
         preparer = Preparers(self._context, workers if following else 0)
         writer = BatchWriter(self.store, progress, self._aggregates, self._texts)
         failed = True
         try:
             in_flight: deque[_Batch] = deque()
-            for batch in chain([first] if first else [], batches):
+            for batch in stream:
                 in_flight.append(self._submit(batch, preparer))
                 if len(in_flight) >= preparer.depth:
                     self._settle_next(in_flight, preparer, summary, writer)
@@ -146,7 +149,7 @@ class Loader:
         keys: list[tuple[str, str] | None] = []
         sent: dict[str, RecordJob] = {}
         for item in items:
-            if isinstance(item, ReadError) or item.deleted:
+            if not isinstance(item, Record) or item.deleted:
                 keys.append(None)
                 continue
             key, digest = record_key(item, self.mapping), item.content_hash(self._salt)
@@ -170,6 +173,9 @@ class Loader:
         prepared = {p.key: p for p in batch.pending()}
         candidates: dict[str, tuple[Record, str]] = {}
         for item, keyed in zip(batch.items, batch.keys, strict=True):
+            if isinstance(item, NotRecords):
+                self._skip(item, summary)
+                continue
             summary.read += 1
             if isinstance(item, ReadError):
                 self._reject_input(item, summary)
@@ -181,6 +187,8 @@ class Loader:
                 summary.unmapped.update(unmapped_fields(item, self.mapping))
                 assert keyed is not None  # a record read (not deleted) is keyed
                 key, digest = keyed
+                if key in candidates:  # read twice in the batch: the last one read is loaded
+                    self._duplicate(candidates.pop(key)[0], item, key, summary)
                 if self._known.hash_of(self._record_graph(key)) == digest:
                     summary.unchanged += 1
                     self.quarantine.release(key)
@@ -199,17 +207,31 @@ class Loader:
         accepted = []
         for key, (record, digest) in candidates.items():
             result = prepared[key]
+            summary.warnings += sum(p.severity != "Violation" for p in result.problems)
             if result.rejected:
                 summary.rejected += 1
                 rejection = self.quarantine.reject_record(key, record, result.problems)
                 summary.messages.extend(rejection.lines())
                 continue
-            summary.warnings += len(result.problems)
             summary.messages.extend(
                 f"{record.source} [{key}]: {problem}" for problem in result.problems
             )
             accepted.append((result, digest))
         return accepted
+
+    @staticmethod
+    def _duplicate(earlier: Record, later: Record, key: str, summary: LoadSummary) -> None:
+        """A record that a later one of the same load has the key of: not loaded, said so."""
+        summary.duplicates += 1
+        summary.messages.append(
+            f"{earlier.source} [{earlier.source_id}]: {key} is read again later in this load "
+            f"({later.source} [{later.source_id}]): the last one read is loaded")
+
+    def _skip(self, item: NotRecords, summary: LoadSummary) -> None:
+        """A file that holds no records: named, not quarantined (and no longer, if it was)."""
+        summary.skipped.append(item)
+        summary.messages.append(str(item))
+        self.quarantine.release_input(item.source, None)
 
     def _reject_input(self, error: ReadError, summary: LoadSummary) -> None:
         summary.rejected += 1
@@ -224,6 +246,7 @@ class Loader:
     def _delete(self, record: Record, summary: LoadSummary) -> None:
         graphs = self.store.graphs_with_source(record.source_id)
         if not graphs:
+            summary.not_held += 1
             return
         self._changes()
         for graph in graphs:
@@ -332,7 +355,18 @@ class _Known:
             self.graphs[graph] = False
 
 
-def _batches(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
+RAMP = (8, 4, 2)  # the first batches of a long run: 1/8, 1/4 and 1/2 of the batch size
+
+
+def batches(items: Iterator[T], size: int) -> Iterator[list[T]]:
+    """Lists of ``size`` items, the first ones smaller (RAMP): a long run's progress shows
+    within seconds of its start, not after a whole batch."""
+    for divisor in RAMP:
+        if size // divisor:
+            batch = list(islice(items, size // divisor))
+            if not batch:
+                return
+            yield batch
     while batch := list(islice(items, size)):
         yield batch
 

@@ -168,7 +168,7 @@ def _no_cycle_collection() -> Iterator[None]:
 
 def _prepared(job: RecordJob, mapped: MappedRecord, issues: list[Issue],
               context: Context) -> Prepared:
-    problems = mapped.problems + [_problem(issue, context.mapping) for issue in issues]
+    problems = mapped.problems + [_problem(issue, mapped, context.mapping) for issue in issues]
     if any(problem.severity == "Violation" for problem in problems):
         return Prepared(mapped.key, problems, True, [])
     found = _document(mapped, context)
@@ -209,8 +209,13 @@ def _members(mapped: MappedRecord, context: Context) -> Members:
     return members
 
 
-def _problem(issue: Issue, mapping: Mapping) -> Problem:
+def _problem(issue: Issue, mapped: MappedRecord, mapping: Mapping) -> Problem:
+    """A SHACL issue as the librarian reads it: the DSpace field and the value as the record
+    wrote it (not the term the mapping made of it), where they are known."""
     fields = mapping.fields_of(issue.path) if issue.path else []
+    written = mapped.written(issue.value, fields) if issue.value is not None else None
+    if written is not None:
+        return Problem(issue.severity, written.field, written.value, issue.message)
     return Problem(issue.severity, fields[0] if fields else None, issue.value, issue.message)
 
 

@@ -17,6 +17,7 @@ from urllib.parse import quote, unquote
 
 from rdflib import RDF, RDFS, SKOS, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import FOAF, XSD
+from rdflib.term import Node
 
 from policykg.graph.mapping import normalise
 from policykg.graph.mapping.normalise import DoubtfulValue, InvalidValue
@@ -180,6 +181,15 @@ class MappedRecord:
     triples: set[Triple]
     problems: list[Problem] = field(default_factory=list)
     unmapped_fields: list[str] = field(default_factory=list)
+    # the field values each term (as text) was made from: a problem SHACL finds with an IRI
+    # the mapping minted (id/jel/Z99) is told with the value as written ("Z99 - Management")
+    sources: dict[str, list[FieldValue]] = field(default_factory=dict)
+
+    def written(self, term: str, fields: list[str]) -> FieldValue | None:
+        """The value, of one of ``fields`` (any, if none is given), that ``term`` was made
+        from; None if none was."""
+        return next((fv for fv in self.sources.get(term, ())
+                     if not fields or fv.field in fields), None)
 
     @cached_property
     def graph(self) -> Graph:
@@ -197,12 +207,22 @@ class _Emitter:
     lookups: Lookups
     language: str | None
     lists: dict[URIRef, list[URIRef]] = field(default_factory=dict)
+    sources: dict[str, list[FieldValue]] = field(default_factory=dict)
+    current: FieldValue | None = None  # the value being mapped
 
     def add(self, predicate: URIRef, obj: URIRef | Literal | BNode) -> None:
         self.triples.add((self.subject, predicate, obj))
+        self._source(obj)
 
     def about(self, subject: URIRef, predicate: URIRef, obj: URIRef | Literal) -> None:
         self.triples.add((subject, predicate, obj))
+        self._source(obj)
+
+    def _source(self, obj: Node) -> None:
+        if self.current is not None:
+            found = self.sources.setdefault(str(obj), [])
+            if self.current not in found:
+                found.append(self.current)
 
     def text(self, fv: FieldValue, value: str | None = None) -> Literal:
         """A value as a literal in the value's language, else the record's (if any is a tag)."""
@@ -220,13 +240,14 @@ def map_record(record: Record, mapping: Mapping, uris: Uris, lookups: Lookups) -
     subject = uris.id("publication", key)
     triples: set[Triple] = set()
     emitter = _Emitter(triples, subject, uris, lookups, _record_language(record, mapping))
-    mapped = MappedRecord(record, key, subject, triples)
+    mapped = MappedRecord(record, key, subject, triples, sources=emitter.sources)
     triples.add((subject, _TYPE, mapping.record_class))
     for fv in record.fields:
         if normalise.control_characters(fv.value):
             mapped.problems.append(Problem("Violation", fv.field, fv.value,
                                            "contains control characters"))
             continue
+        emitter.current = fv
         try:
             _map_value(emitter, mapping, mapped, fv)
         except DoubtfulValue as error:
@@ -239,6 +260,7 @@ def map_record(record: Record, mapping: Mapping, uris: Uris, lookups: Lookups) -
             mapped.problems.append(Problem(
                 "Violation", fv.field, fv.value,
                 f"could not be mapped ({type(error).__name__}: {error}); please report it"))
+    emitter.current = None
     labels = _list_labels(key)
     for number, (predicate, members) in enumerate(emitter.lists.items()):
         emitter.add(predicate, _rdf_list(triples, members, f"{labels}x{number}"))

@@ -9,7 +9,9 @@ import csv
 import io
 import json
 import re
+from collections import Counter
 from html import unescape
+from itertools import combinations
 from urllib.parse import unquote
 
 from test_linked_data import SCRIPT_TITLE, TITLE, Site
@@ -267,3 +269,26 @@ def test_only_pages_with_a_chart_load_the_charts_script(site):
     assert "/static/charts.js" in html(site, "/doc/org/ifd-cti")
     publication = html(site, "/doc/publication/IDB-LM-00577")
     assert "charts.js" not in publication and "chart.umd" not in publication
+
+
+def test_the_coauthors_among_a_search_pages_hits_are_a_network_of_pairs(site):
+    page = html(site, "/search?author=rabellotti-roberta")
+    hits = site.client.get("/api/search?author=rabellotti-roberta").get_json()["hits"]
+    pairs = Counter(pair for hit in hits
+                    for pair in combinations(sorted({a["name"] for a in hit["authors"]}), 2))
+    assert pairs[("Elisa Conz", "Roberta Rabellotti")] == 1
+    assert sorted(chart_rows(page, "network")) == sorted(
+        (f"{a} and {b}", str(count)) for (a, b), count in pairs.items())
+
+
+def test_the_home_page_charts_the_whole_collection_per_year_jel_area_and_division(site):
+    page = html(site, "/")
+    every = site.client.get("/api/search").get_json()["facets"]
+    years = {value["value"]: str(value["count"]) for value in every["year"]}
+    assert chart_rows(page, "years") == sorted(years.items())
+    top = {value["label"]: value["count"] for value in every["jel"] if "parent" not in value}
+    assert sorted(int(count) for _, count in chart_rows(page, "jel")) == sorted(top.values())
+    divisions = dict(chart_rows(page, "division"))
+    assert "Inter-American Development Bank" not in divisions  # the level that parts them
+    assert divisions and all(int(count) > 0 for count in divisions.values())
+    assert "/static/charts.js" in page

@@ -29,6 +29,11 @@
     };
   }
 
+  function shortLabel(value) {  // a long name cut on the axis (whole in the tooltip)
+    var label = this.getLabelForValue(value);
+    return label.length > 26 ? label.slice(0, 25) + "…" : label;
+  }
+
   function bars(canvas, data) {
     var years = data.kind === "years";
     var shown = years ? yearsFilled(data) : { labels: data.labels, values: data.values };
@@ -40,7 +45,9 @@
         indexAxis: years ? "x" : "y", maintainAspectRatio: false,
         onClick: years ? undefined : follow(data),
         plugins: { legend: { display: false } },
-        scales: { [years ? "y" : "x"]: { beginAtZero: true, ticks: { precision: 0 } } }
+        scales: years ? { y: { beginAtZero: true, ticks: { precision: 0 } } }
+          : { x: { beginAtZero: true, ticks: { precision: 0 } },
+              y: { ticks: { callback: shortLabel } } }
       }
     });
   }
@@ -53,7 +60,9 @@
       context.font = "11px " + Chart.defaults.font.family;
       context.fillStyle = "#222";
       chart.getDatasetMeta(0).data.forEach(function (point, index) {
-        context.fillText(chart.data.labels[index], point.x + 7, point.y + 4);
+        var right = point.x > chart.width / 2;  // names run inwards: they stay on the canvas
+        context.textAlign = right ? "right" : "left";
+        context.fillText(chart.data.labels[index], point.x + (right ? -8 : 8), point.y - 6);
       });
       context.restore();
     }

@@ -267,5 +267,5 @@ def home() -> str:
         "site_home.html", title=dataset_text(base, "title"),
         description=dataset_text(base, "description"), stats=stats, counts=counts,
         examples=examples, base=base, root=request.script_root, dump_path=DUMP_PATH,
-        charts=collection_charts(),
+        charts=collection_charts(stats),
     )

@@ -1,11 +1,13 @@
 """The collection at a glance, for the home page: its publications per year, per JEL area
-and per division, counted by the text index's facets over every publication (one search,
-no hit fetched).
+and per division, counted by the text index's facets over every publication (one search),
+counted again only when the home page's statistics are (dataset.py: the store has changed).
 
-    charts = collection_charts()   # [] while the graph holds no publication
+    charts = collection_charts(statistics())   # [] while the graph holds no publication
 """
 
 from __future__ import annotations
+
+from flask import current_app
 
 from policykg.graph.search.request import SearchRequest
 from policykg.graph.search.service import FacetValue
@@ -17,9 +19,20 @@ from policykg.webapp.discovery.search_page import doc_href
 from policykg.webapp.discovery.state import shortener
 
 COUNTED = ("year", "jel", "division")
+CACHE = "policykg.glance"
 
 
-def collection_charts(language: str = "en") -> list[Chart]:
+def collection_charts(statistics: object) -> list[Chart]:
+    """The charts of the collection whose ``statistics`` these are: counted once for them."""
+    cached = current_app.extensions.get(CACHE)
+    if cached is not None and cached[0] is statistics:
+        return cached[1]
+    charts = count_charts()
+    current_app.extensions[CACHE] = (statistics, charts)
+    return charts
+
+
+def count_charts(language: str = "en") -> list[Chart]:
     """Publications per year, by JEL area and by division (each bar links to its page)."""
     found = app_search().search(SearchRequest(sort="newest", size=1, counted=COUNTED),
                                 language)

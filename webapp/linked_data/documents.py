@@ -36,9 +36,9 @@ from policykg.graph.rdf.namespaces import FOAF, HYDRA, RDF
 from policykg.graph.rdf.terms import serialized, value_of
 from policykg.webapp.citations import variants
 from policykg.webapp.citations.styles import UnknownStyle
-from policykg.webapp.context import app_store, app_uris
+from policykg.webapp.context import app_store, app_uris, served_root
 from policykg.webapp.discovery import lists
-from policykg.webapp.linked_data import jsonld, pages
+from policykg.webapp.linked_data import jsonld, pages, refusals
 from policykg.webapp.linked_data.describe import (
     GENERATED_AT,
     PER_PAGE,
@@ -62,6 +62,7 @@ for _helper in (term_html, terms_html, chain_html, placed_html):
 SKOS_NOTATION = "http://www.w3.org/2004/02/skos/core#notation"
 SORTED_LISTINGS = ("jel", "region", "org", "doctype", "scheme")  # vocabularies: listed in order
 GRAPH_PAGE = 500  # triples per HTML page of a named graph (RDF variants hold the whole graph)
+REDIRECT_MAX_AGE = 3600  # seconds a 303 from /id/ may be cached
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def _kinds() -> dict[str, dict]:
 
 
 def _page() -> int:
-    return max(1, request.args.get("page", 1, type=int))
+    return refusals.page_number(request.args)  # BadParameter: 400 (bad_request)
 
 
 def _per_page() -> int:
@@ -191,6 +192,8 @@ def thing(kind: str, key: str) -> WerkzeugResponse:
         return not_found(iri, kind, negotiate(), negotiated=True)
     response = current_app.redirect(_local(_doc_path(iri)), 303)
     response.headers["Link"] = f'<{_local(_doc_path(iri))}>; rel="describedby"'
+    response.cache_control.public = True  # the same for every client: it does not negotiate
+    response.cache_control.max_age = REDIRECT_MAX_AGE
     return response
 
 
@@ -418,7 +421,7 @@ def serialize(triples: list[ox.Triple], fmt: Format, topic: ox.NamedNode | None 
     JSON-LD compacted with the app's context (jsonld.py). The same triples in any order give
     the same bytes (the ETag is their hash), the topic's first."""
     if fmt.rdf == ox.RdfFormat.JSON_LD:
-        return jsonld.compacted(triples, _queries().base + jsonld.CONTEXT_FILE,
+        return jsonld.compacted(triples, served_root() + jsonld.CONTEXT_FILE,
                                 topic.value if topic else None)
     prefixes = _queries().prefixes if fmt.extension in ("ttl", "rdf") else None
     ordered = sorted(triples, key=lambda t: (t.subject != topic, str(t.subject),
@@ -474,16 +477,19 @@ def finish(body: bytes, fmt: Format, negotiated: bool, links: list[str],
 
 
 def not_found(iri: str, kind: str | None, fmt: Format | None, negotiated: bool) -> Response:
-    """404: an HTML page for browsers, commented Turtle for RDF clients; both say where to go."""
+    """404: an HTML page for browsers, a hydra:Error in the RDF syntax asked for by RDF clients
+    (refusals.py); both say where to go."""
     hints = _hints(kind)
     if fmt is HTML or fmt is None:
         body = render_template("ld_not_found.html", iri=iri, hints=hints, title="Not found",
                                search=_search(kind))
         response = Response(body, status=404, mimetype="text/html")
     else:
-        lines = [f"# 404 Not Found: nothing is known about <{iri}>.",
-                 *(f"# {text}: {request.host_url.rstrip('/')}{href}" for text, href in hints)]
-        response = Response("\n".join(lines) + "\n", status=404, mimetype="text/turtle")
+        fmt = fmt if fmt.rdf is not None else TURTLE  # a citation format: Turtle
+        urls = [(label, request.host_url.rstrip("/") + href) for label, href in hints]
+        rdf = refusals.not_found_comments(iri, urls) if fmt.extension in ("ttl", "nt") else b""
+        rdf += serialize(refusals.not_found_triples(iri, urls), fmt)
+        response = Response(rdf, status=404, mimetype=fmt.media_type)
     if negotiated:
         response.vary.add("Accept")
     return response
@@ -505,7 +511,8 @@ def _search(kind: str | None) -> dict[str, str]:
     return {"action": f"{request.script_root}/search", "parameter": "q", "label": label}
 
 
-def bad_request(message: str) -> Response:
+@blueprint.errorhandler(refusals.BadParameter)
+def bad_request(message: str | Exception) -> Response:
     """400, with the message that names the parameter."""
     return Response(f"400 Bad Request. {message}\n", status=400, mimetype="text/plain")
 

@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import pyoxigraph as ox
 
@@ -109,6 +109,9 @@ class View:
     def link(self, term: Term, text: str | None = None) -> dict:
         """A term as a link (IRI), a value (literal) or a bracket (blank node)."""
         if isinstance(term, ox.NamedNode):
+            file_name = _source(term.value) if term.value.startswith("file:") else None
+            if file_name is not None:  # never the server's folders (_source)
+                return {"value": file_name, "lang": None, "datatype": None}
             return {"iri": term.value, "href": self.href(term.value),
                     "label": text or self.label(term)}
         if isinstance(term, ox.Literal):
@@ -294,12 +297,20 @@ def _provenance(view: View) -> list[dict]:
             return value_of(values[0]) if values else None
 
         records.append({
-            "graph": view.link(graph), "source": first(PROV + "wasDerivedFrom"),
+            "graph": view.link(graph), "source": _source(first(PROV + "wasDerivedFrom")),
             "format": first(PKG + "sourceFormat"), "identifier": first(PKG + "sourceIdentifier"),
             "loaded": first(PROV + "generatedAtTime"), "hash": first(PKG + "contentHash"),
             "mapping": first(PKG + "mapping"),
         })
     return [r for r in records if r["loaded"] or r["source"]]
+
+
+def _source(iri: str | None) -> str | None:
+    """Where a record came from, as a page shows it: a file by its name alone (the folders
+    it was loaded from are the server's own), anything else as it is."""
+    if iri is None or not iri.startswith("file:"):
+        return iri
+    return unquote(urlsplit(iri).path.rstrip("/").rsplit("/", 1)[-1]) or None
 
 
 def person(store, view: View, listing: PublicationList | None = None) -> dict:

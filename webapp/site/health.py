@@ -17,7 +17,9 @@ check waits at most a second). The text index is looked at with the counts: its 
 embedded store's tantivy index, or the remote store's own), how many publications it holds,
 its bytes beside the store, and whether it is in step with the store (``policykg reindex``
 rebuilds it when not). The body names the kind of store, never its address or
-credentials.
+credentials. It names the base of the IRIs: the store's, the one served, the configured one
+and the address the check came to; when they disagree (site/bases.py), the status is
+"warning" and ``warnings`` says what to do (still 200: the store answers).
 
 Every page of the app shares the handler of ``StoreUnavailable`` registered here: 503 with a
 clear message (HTML for browsers, text otherwise) and ``Retry-After``; nothing is cached about
@@ -36,7 +38,9 @@ from policykg.graph.rdf.uris import Uris
 from policykg.graph.search.indexing import in_step
 from policykg.graph.store import StoreError, StoreUnavailable
 from policykg.graph.store.embedded.folder import compacted_away
-from policykg.webapp.context import app_store, app_uris
+from policykg.graph.store.ledger import stored_base
+from policykg.webapp.context import answering_root, app_settings, app_store, app_uris
+from policykg.webapp.site.bases import base_warnings
 from policykg.webapp.site.dataset import marker
 
 blueprint = Blueprint("health", __name__)
@@ -150,11 +154,20 @@ def healthz() -> Response:
         response.status_code = 503
         response.headers["Retry-After"] = RETRY_AFTER
         return _no_store(response)
-    body = {"status": "ok", "store": {"kind": kind, "reachable": True,
-                                      "latency_ms": round(latency, 1)},
+    iris, warnings = _addresses(store)
+    body = {"status": "warning" if warnings else "ok",
+            "store": {"kind": kind, "reachable": True, "latency_ms": round(latency, 1)},
             "counts": counts, "counts_age_s": round(age, 1) if counts is not None else None,
-            "text_index": text_index}
+            "text_index": text_index, "iris": iris, "warnings": warnings}
     return _no_store(jsonify(body))
+
+
+def _addresses(store) -> tuple[dict[str, str | None], list[str]]:
+    """The bases in play (site/bases.py), and what disagrees among them."""
+    iris = {"store_base": stored_base(store), "served_base": app_uris().base,
+            "configured_base": app_settings().base, "answering_at": answering_root()}
+    return iris, base_warnings(iris["store_base"], app_uris().base, app_settings().base,
+                               iris["answering_at"])
 
 
 def _no_store(response: Response) -> Response:

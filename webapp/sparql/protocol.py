@@ -19,7 +19,7 @@ import time
 from flask import Blueprint, Response, g, request
 
 from policykg.graph.rdf.sparql_text import has_dataset_clause
-from policykg.webapp.context import app_settings
+from policykg.webapp.context import app_settings, app_uris
 from policykg.webapp.sparql.description import describe_service
 from policykg.webapp.sparql.evaluation import Answer, QueryJob
 from policykg.webapp.sparql.executor import app_executor
@@ -67,7 +67,7 @@ def query() -> Response:
     g.sparql_log = ("query", text, time.monotonic())
     formats = result_formats(params)
     check_safety(text, update=False)
-    job = QueryJob("query", text, base_iri=app_settings().base, union=not has_dataset_clause(text),
+    job = QueryJob("query", text, base_iri=app_uris().base, union=not has_dataset_clause(text),
               formats=formats, max_rows=app_settings().max_rows,
               timeout=app_settings().query_timeout, **dataset_of(params))
     answer = app_executor().readers.submit(job, app_settings().query_timeout)
@@ -82,7 +82,12 @@ def _respond(answer: Answer, text: str) -> Response:
         if answer.status == 400 and _looks_like_update(text):
             message += "\n(updates are POSTed to /sparql/update)"
         return _text(answer.status, message)
-    response = Response(answer.chunks, 200, content_type=MEDIA_TYPES[head.format])
+    body = answer.chunks
+    if request.method == "HEAD":  # GET's headers; reading the body to its end frees the worker
+        for _ in body:
+            pass
+        body = iter(())
+    response = Response(body, 200, content_type=MEDIA_TYPES[head.format])
     response.headers["Vary"] = "Accept"
     if head.truncated:
         limit = app_settings().max_rows
@@ -113,7 +118,7 @@ def update() -> Response:
     if writer is None:
         raise ProtocolError(501, "this store does not support SPARQL Update")
     timeout = app_settings().update_timeout
-    answer = writer.submit(QueryJob("update", text, base_iri=app_settings().base, timeout=timeout),
+    answer = writer.submit(QueryJob("update", text, base_iri=app_uris().base, timeout=timeout),
                            timeout)
     _log(*_logged(), answer.status if answer.status != 200 else 204)
     if answer.status != 200:

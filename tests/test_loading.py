@@ -109,6 +109,37 @@ def test_a_person_named_by_two_records_is_described_once(vocab_store: Settings,
     assert names == [{"n": "Roberta Rabellotti"}]
 
 
+def test_a_corporate_author_is_an_organisation_the_vocabulary_s_when_it_has_it(
+        vocab_store: Settings, tmp_path: Path):
+    authors = ("dc.contributor.authorInter-American Development Bank\n"
+               "dc.contributor.authorRabellotti, Roberta\n"
+               "dc.contributor.authorCaribbean Development Bank\n")
+    text = page(**{"dc.contributor.authorRabellotti, Roberta\ndc.contributor.authorConz, "
+                   "Elisa\n": authors})
+    result = run(vocab_store, "load", str(write(tmp_path, "a.txt", text)))
+    assert "loaded 1" in result.output, result.output
+    rows = query(vocab_store, f"""
+        PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+        SELECT ?author ?type WHERE {{
+          <{BASE}id/publication/IDB-LM-00577> <http://purl.org/dc/terms/creator> ?author .
+          ?author a ?type . FILTER(?type IN (foaf:Person, foaf:Organization))
+        }}""")
+    assert {(row["author"][len(BASE):], row["type"].rsplit("/", 1)[-1]) for row in rows} == {
+        ("id/org/idb", "Organization"),  # the vocabulary's
+        ("id/org/caribbean-development-bank", "Organization"),
+        ("id/person/rabellotti-roberta", "Person"),
+    }
+    assert query(vocab_store, f"SELECT ?name {{ <{BASE}id/org/caribbean-development-bank> "
+                              "<http://www.w3.org/2000/01/rdf-schema#label> ?name }") == [
+        {"name": "Caribbean Development Bank"}]
+    order = query(vocab_store, f"""
+        PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+        SELECT ?author WHERE {{ <{BASE}id/publication/IDB-LM-00577>
+          <http://purl.org/ontology/bibo/authorList>/rdf:rest*/rdf:first ?author }}""")
+    assert sorted(row["author"][len(BASE):] for row in order) == [  # in the author list
+        "id/org/caribbean-development-bank", "id/org/idb", "id/person/rabellotti-roberta"]
+
+
 def test_removing_a_publication_removes_its_graphs(vocab_store: Settings, tmp_path: Path):
     run(vocab_store, "load", str(write(tmp_path, "a.txt", page())))
     result = run(vocab_store, "remove", "IDB-LM-00577")

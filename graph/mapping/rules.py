@@ -27,6 +27,9 @@ from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers.record import FieldValue, Problem, Record
 
 DEFAULT_MAPPING = "mapping-idb.toml"
+ORGANISATION_WORDS = frozenset(tomllib.loads(
+    (resources.files("policykg.graph") / "data" / "organisation-words.toml").read_text("utf-8")
+)["words"])
 # The terms every record uses, looked up once: rdflib's namespace classes check each
 # attribute access (half a microsecond, a few hundred times a record).
 _TYPE, _FIRST, _REST, _NIL = RDF.type, RDF.first, RDF.rest, RDF.nil
@@ -359,6 +362,11 @@ def _language(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
 
 
 def _person(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+    if "organisations" in rule.options:
+        organisation = _corporate(out, rule.options["organisations"], fv)
+        if organisation is not None:
+            _in_order(out, rule, organisation)
+            return
     family, given, display = normalise.person_name(fv.value)
     if not _slug(display):
         raise InvalidValue(f"'{fv.value}' is not a person's name")
@@ -368,20 +376,45 @@ def _person(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     out.about(person, _FAMILY_NAME, Literal(family))
     if given:
         out.about(person, _GIVEN_NAME, Literal(given))
-    out.add(rule.property, person)
+    _in_order(out, rule, person)
+
+
+def _in_order(out: _Emitter, rule: FieldRule, agent: URIRef) -> None:
+    """An author (or editor), in the list that keeps their order when the rule has one."""
+    out.add(rule.property, agent)
     if "ordered" in rule.options:
         members = out.lists.setdefault(URIRef(rule.options["ordered"]), [])
-        if person not in members:
-            members.append(person)
+        if agent not in members:
+            members.append(agent)
+
+
+def _corporate(out: _Emitter, vocabulary: str, fv: FieldValue) -> URIRef | None:
+    """The organisation an author's name is, if it is one's: the vocabulary's, found by any
+    of its names, else one minted from the name when its words say it is an organisation's
+    (graph/data/organisation-words.toml); None for a person's name."""
+    name = normalise.tidy(fv.value)
+    found = out.lookups.find(vocabulary, name)
+    if found is not None:
+        return found
+    words = normalise.slug(name).split("-")
+    if ("," in name and len(words) <= 3) or not ORGANISATION_WORDS.intersection(words):
+        return None
+    return _minted_organisation(out, fv, name)
+
+
+def _minted_organisation(out: _Emitter, fv: FieldValue, name: str) -> URIRef:
+    """An organisation the vocabularies do not have, under id/org/ by its name."""
+    found = out.uris.id("org", _slug(name))
+    out.about(found, _TYPE, FOAF.Organization)
+    out.about(found, _LABEL, out.label(fv, name))
+    return found
 
 
 def _organisation(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     name = normalise.tidy(fv.value)
     found = out.lookups.find(rule.options.get("vocabulary", "org"), name)
     if found is None:
-        found = out.uris.id("org", _slug(name))
-        out.about(found, _TYPE, FOAF.Organization)
-        out.about(found, _LABEL, out.label(fv, name))
+        found = _minted_organisation(out, fv, name)
     out.add(rule.property, found)
 
 

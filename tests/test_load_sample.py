@@ -9,7 +9,8 @@ import pytest
 from policykg.graph.inference.reference import prepare
 from policykg.graph.loading.loader import Loader
 from policykg.graph.loading.quarantine import Quarantine
-from policykg.graph.mapping.rules import Lookups, Mapping, map_record
+from policykg.graph.mapping.lookups import Lookups
+from policykg.graph.mapping.rules import Mapping, map_record
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers import read
 from policykg.graph.readers.record import FieldValue, Record

@@ -140,6 +140,59 @@ def test_a_corporate_author_is_an_organisation_the_vocabulary_s_when_it_has_it(
         "id/org/caribbean-development-bank", "id/org/idb", "id/person/rabellotti-roberta"]
 
 
+QDC_TEXT = (FIXTURES / "qdc-IDB-LM-00577.xml").read_text("utf-8")
+DOI = "http://dx.doi.org/10.18235/0004771"
+HANDLE = "https://hdl.handle.net/11319/577"
+OAI_ID = "oai:localhost:123456789/577"
+
+
+def publications(settings: Settings) -> list[str]:
+    """The publications of the store, by their IRI's path."""
+    return sorted(row["p"][len(BASE):] for row in query(
+        settings, "SELECT ?p { ?p a <https://w3id.org/policykg/ontology#Publication> }"))
+
+
+@pytest.mark.parametrize("first, then, iri", [
+    ("page", "qdc", "id/publication/IDB-LM-00577"),  # qdc drops the publication number
+    ("qdc", "page", "id/publication/doi-10.18235_0004771"),  # the IRI first minted stays
+])
+def test_a_record_read_in_another_format_updates_the_publication_its_doi_names(
+        first: str, then: str, iri: str, vocab_store: Settings, tmp_path: Path):
+    texts = {"page": ("a.txt", SAMPLE_TEXT), "qdc": ("a.xml", QDC_TEXT)}
+    run(vocab_store, "load", str(write(tmp_path, *texts[first])))
+    result = run(vocab_store, "load", str(write(tmp_path, *texts[then])))
+    assert "replaced 1" in result.output, result.output
+    assert publications(vocab_store) == [iri]
+
+
+@pytest.mark.parametrize("named_by, changes", [
+    ("its handle", {DOI: HANDLE, OAI_ID: "oai:elsewhere:9"}),
+    ("its OAI identifier", {DOI: "https://example.org/elsewhere"}),
+])
+def test_a_record_without_a_doi_updates_the_publication_its_handle_or_oai_identifier_names(
+        named_by: str, changes: dict[str, str], vocab_store: Settings, tmp_path: Path):
+    held = QDC_TEXT.replace(f"<dc:identifier>{DOI}</dc:identifier>",
+                            f"<dc:identifier>{DOI}</dc:identifier>"
+                            f"<dc:identifier>{HANDLE}</dc:identifier>")
+    run(vocab_store, "load", str(write(tmp_path, "held.xml", held)))
+    again = held.replace(f"<dc:identifier>{HANDLE}</dc:identifier>", "")
+    for old, new in changes.items():
+        again = again.replace(old, new)
+    result = run(vocab_store, "load", str(write(tmp_path, "again.xml", again)))
+    assert "replaced 1" in result.output, (named_by, result.output)
+    assert publications(vocab_store) == ["id/publication/doi-10.18235_0004771"]
+
+
+def test_two_formats_of_one_publication_in_one_load_are_one_publication(
+        vocab_store: Settings, tmp_path: Path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    write(folder, "a.txt", SAMPLE_TEXT)
+    write(folder, "b.xml", QDC_TEXT)
+    run(vocab_store, "load", str(folder))
+    assert publications(vocab_store) == ["id/publication/IDB-LM-00577"]
+
+
 def test_removing_a_publication_removes_its_graphs(vocab_store: Settings, tmp_path: Path):
     run(vocab_store, "load", str(write(tmp_path, "a.txt", page())))
     result = run(vocab_store, "remove", "IDB-LM-00577")

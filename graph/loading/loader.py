@@ -1,8 +1,8 @@
 """Loading: records in, validated and inferred graphs out, one batch at a time.
 
-read -> (unchanged? skip) -> prepare: map, validate (SHACL, batched), materialise entailments
-(``prepare``, in worker processes) -> quarantine the rejected -> write each record's
-graphs, replacing what was there.
+read -> key (the publication it updates: ``identity``) -> (unchanged? skip) -> prepare: map,
+validate (SHACL, batched), materialise entailments (``prepare``, in worker processes) ->
+quarantine the rejected -> write each record's graphs, replacing what was there.
 
 Three things run at once: worker processes prepare the next batches, the loading process reads
 records and settles each prepared batch in order (quarantine, unchanged records, which graphs to
@@ -29,6 +29,7 @@ from policykg.graph.aggregates.pair_counts import Members
 from policykg.graph.config import Settings
 from policykg.graph.inference.reference import Reference
 from policykg.graph.inference.reference import prepare as prepare_reference
+from policykg.graph.loading.identity import Identities
 from policykg.graph.loading.prepare import RECORD_KIND, Context, Prepared, RecordJob, prepare
 from policykg.graph.loading.quarantine import Quarantine
 from policykg.graph.loading.summary import LoadSummary
@@ -91,6 +92,8 @@ class Loader:
                                    self._aggregates.texts)
         self._salt = f"{self.mapping.digest}|{self.uris.base}|{self.reference.digest}"
         self._known = _Known(self.store, self.uris)
+        self._identities = Identities(self.store, self.uris, self.mapping,
+                                      self.reference.lookups)
 
     def load(self, items: Iterable[Item],
              progress: Callable[[int], None] | None = None) -> LoadSummary:
@@ -147,7 +150,8 @@ class Loader:
             if isinstance(item, ReadError) or item.deleted:
                 keys.append(None)
                 continue
-            key, digest = record_key(item, self.mapping), item.content_hash(self._salt)
+            key = self._identities.key_for(item, record_key(item, self.mapping), self._held)
+            digest = item.content_hash(self._salt)
             keys.append((key, digest))
             if self._known.hash_of(self._record_graph(key)) != digest:
                 sent[key] = RecordJob(item, key, digest, generated)
@@ -288,6 +292,10 @@ class Loader:
 
     def _record_graph(self, key: str) -> str:
         return str(self.uris.graph(RECORD_KIND, key))
+
+    def _held(self, key: str) -> bool:
+        """Whether the store holds (or this load has written) the publication of a key."""
+        return self._known.hash_of(self._record_graph(key)) is not None
 
 
 class _Known:

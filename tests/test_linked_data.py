@@ -334,11 +334,13 @@ def test_unknown_iris_get_a_helpful_404(site):
 
 def test_the_404_page_suggestions_lead_somewhere(site):
     page = site.client.get("/id/person/nobody", headers={"Accept": "text/html"}).text
-    assert 'action="/api/queries/persons-by-name"' in page and 'name="name"' in page
-    found = site.client.get("/api/queries/persons-by-name", query_string={"name": "rabellotti"})
-    assert found.status_code == 200 and "rabellotti-roberta" in found.text
+    assert '<form class="search" action="/search" method="get">' in page
+    assert 'name="q"' in page and "by name" in page
+    found = site.client.get("/search", query_string={"q": "rabellotti"})
+    assert found.status_code == 200 and 'href="/doc/person/rabellotti-roberta"' in found.text
     assert "Roberta Rabellotti" in site.client.get("/doc/person/").text
     other = site.client.get("/doc/jel/ZZZ", headers={"Accept": "text/html"}).text
-    assert 'action="/api/queries/word-search"' in other and 'href="/doc/jel/"' in other
-    words = site.client.get("/api/queries/word-search", query_string={"words": "cluster"})
-    assert words.status_code == 200
+    assert '<form class="search" action="/search" method="get">' in other
+    assert 'href="/doc/jel/"' in other
+    words = site.client.get("/search", query_string={"q": "cluster"})
+    assert words.status_code == 200 and "/doc/publication/IDB-LM-00577" in words.text

@@ -223,6 +223,22 @@ def test_a_filter_that_names_nothing_is_a_400_naming_the_value_and_what_to_give(
                                             "the graph; give ")
 
 
+
+def test_a_search_counts_only_the_facets_it_asks_for(corpus: Settings):
+    from policykg.graph.rdf.uris import Uris
+    from policykg.graph.search.request import SearchRequest
+    from policykg.graph.search.service import Search
+    from policykg.graph.store import open_store
+
+    with open_store(corpus.store_location, read_only=True, settings=corpus) as store:
+        search = Search(store, store.text_index(), Uris(corpus.base))
+        found = search.search(SearchRequest(filters={"jel": (ID + "jel/J",)},
+                                            counted=("year", "author")))
+    assert set(found.facets) == {"year", "author"}
+    assert {value.value: value.count for value in found.facets["year"]} \
+        == {"2020": 1, "2019": 1, "2018": 1}
+
+
 @pytest.mark.parametrize("parameter, value", [
     ("sort", "best"), ("size", "101"), ("size", "0"), ("page", "0"), ("page", "x"),
     ("year_from", "20"), ("jel", "Z99"), ("region", "Atlantis"), ("facets", "maybe"),

@@ -20,10 +20,11 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
                                                         read_only=True, settings=settings)
     app.extensions[context.URIS] = Uris(settings.base)
     from policykg.webapp.api import routes
+    from policykg.webapp.discovery import search_page
     from policykg.webapp.linked_data import documents
     from policykg.webapp.site import dataset, health
     from policykg.webapp.sparql import protocol
 
-    for area in (protocol, documents, routes, dataset, health):
+    for area in (protocol, documents, routes, dataset, health, search_page):
         app.register_blueprint(area.blueprint)
     return app

@@ -133,7 +133,7 @@ class StoreTextIndex:
         if not total:
             return SearchResult(0, [], {})
         hits = self._hits(match, request)
-        facets = {name: self._facet(match, name) for name in PATTERNS} if request.facets else {}
+        facets = {name: self._facet(match, name) for name in PATTERNS if request.counts(name)}
         return SearchResult(total, hits, facets)
 
     def matches(self, text: str, limit: int) -> list[Hit]:

@@ -151,7 +151,7 @@ class TantivyIndex:
                                     order_by_field=order[0], order=order[1])
         hits = [Hit(_iri(searcher, address), float(score or 0.0)) for score, address in found.hits]
         total = _count(found)
-        facets = self._facets(searcher, query) if request.facets and total else {}
+        facets = self._facets(searcher, query, request) if request.facets and total else {}
         return SearchResult(total, hits, facets)
 
     def matches(self, text: str, limit: int) -> list[Hit]:
@@ -183,10 +183,14 @@ class TantivyIndex:
             return str(value) if value is not None else None
         return None
 
-    def _facets(self, searcher: tantivy.Searcher, query: Query) -> dict[str, list[tuple[str, int]]]:
+    def _facets(self, searcher: tantivy.Searcher, query: Query,
+                asked: SearchRequest) -> dict[str, list[tuple[str, int]]]:
         request: dict[str, Any] = {"year": {"terms": {"field": "year", "size": 1000}}}
         request.update({name: {"terms": {"field": f"f_{name}", "size": size}}
                         for name, size in FACET_SIZES.items()})
+        request = {name: counted for name, counted in request.items() if asked.counts(name)}
+        if not request:
+            return {}
         answer = searcher.aggregate(query, request)
         return {name: [(str(bucket["key"]), int(bucket["doc_count"]))
                        for bucket in answer.get(name, {}).get("buckets", [])]

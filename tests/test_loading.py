@@ -193,6 +193,23 @@ def test_two_formats_of_one_publication_in_one_load_are_one_publication(
     assert publications(vocab_store) == ["id/publication/IDB-LM-00577"]
 
 
+def test_a_keyword_keeps_a_label_in_each_language_records_give_it(vocab_store: Settings,
+                                                                  tmp_path: Path):
+    keywords = "Caribbean;regional ecosystem;national ecosystem;cluster;innovation"
+    for number, (language, keyword) in enumerate([("es", "Economía"), ("pt", "Economia"),
+                                                  ("es", "economía")]):
+        text = page(f"IDB-LM-0000{number}", **{keywords: keyword, "0004771": f"000{number}",
+                                               "dc.language.isoen": f"dc.language.iso{language}"})
+        result = run(vocab_store, "load", str(write(tmp_path, f"{number}.txt", text)))
+        assert "loaded 1" in result.output, result.output
+    rows = query(vocab_store, f"SELECT ?label {{ <{BASE}id/keyword/economia> "
+                              "<http://www.w3.org/2004/02/skos/core#prefLabel> ?label }")
+    assert sorted(row["label"] for row in rows) == ["Economia", "Economía"]  # one a language
+    languages = query(vocab_store, f"SELECT (LANG(?label) AS ?l) {{ <{BASE}id/keyword/economia> "
+                                   "<http://www.w3.org/2000/01/rdf-schema#label> ?label }")
+    assert sorted(row["l"] for row in languages) == ["es", "pt"]  # with their entailments
+
+
 def test_removing_a_publication_removes_its_graphs(vocab_store: Settings, tmp_path: Path):
     run(vocab_store, "load", str(write(tmp_path, "a.txt", page())))
     result = run(vocab_store, "remove", "IDB-LM-00577")

@@ -29,6 +29,7 @@ from policykg.graph.aggregates.pair_counts import Members
 from policykg.graph.config import Settings
 from policykg.graph.inference.reference import Reference
 from policykg.graph.inference.reference import prepare as prepare_reference
+from policykg.graph.loading import labels
 from policykg.graph.loading.identity import Identities
 from policykg.graph.loading.prepare import RECORD_KIND, Context, Prepared, RecordJob, prepare
 from policykg.graph.loading.quarantine import Quarantine
@@ -92,6 +93,7 @@ class Loader:
                                    self._aggregates.texts)
         self._salt = f"{self.mapping.digest}|{self.uris.base}|{self.reference.digest}"
         self._known = _Known(self.store, self.uris)
+        self._labels = labels.EntityLabels(self.store)
         self._identities = Identities(self.store, self.uris, self.mapping,
                                       self.reference.lookups)
 
@@ -250,6 +252,7 @@ class Loader:
         records: list[str] = []
         members: dict[str, Members] = {}
         documents: list[SearchDocument] = []
+        undo: list[str] = []  # takes out labels added to graphs the batch does not write whole
         for result, digest in accepted:
             record_graph = self._record_graph(result.key)
             records.append(record_graph)
@@ -268,9 +271,14 @@ class Loader:
             chunks = []
             for chunk in result.chunks:
                 if chunk.entity:
-                    if self._known.has_graph(chunk.graph):
+                    if self._known.has_graph(chunk.graph):  # its labels in other languages
+                        added = self._labels.missing(chunk.graph, chunk.nquads)
+                        if added:
+                            chunks.append("".join(f"{quad} .\n" for quad in added))
+                            undo.append(labels.undo(added))
                         continue
                     self._known.graphs[chunk.graph] = True
+                    self._labels.written(chunk.graph, chunk.nquads)
                 chunks.append(chunk.nquads)
                 written += [chunk.graph, inferred_graph_of(chunk.graph)]
             texts.append("".join(chunks))
@@ -280,7 +288,7 @@ class Loader:
             self.quarantine.release(result.key)
         batch = Written(WriteBatch(
             remove=remove, records=texts, derived=list(zip(derived, stamps, strict=True)),
-            graphs=written), members, documents)
+            graphs=written, undo=undo), members, documents)
         if not previous:
             writer.submit(batch, count)
             return

@@ -183,6 +183,15 @@ def test_a_record_without_a_doi_updates_the_publication_its_handle_or_oai_identi
     assert publications(vocab_store) == ["id/publication/doi-10.18235_0004771"]
 
 
+def test_two_publication_numbers_sharing_a_doi_are_two_publications(vocab_store: Settings,
+                                                                    tmp_path: Path):
+    run(vocab_store, "load", str(write(tmp_path, "a.txt", page("IDB-LM-00001"))))
+    result = run(vocab_store, "load", str(write(tmp_path, "b.txt", page("IDB-LM-00002"))))
+    assert "loaded 1" in result.output, result.output
+    assert publications(vocab_store) == ["id/publication/IDB-LM-00001",
+                                         "id/publication/IDB-LM-00002"]
+
+
 def test_two_formats_of_one_publication_in_one_load_are_one_publication(
         vocab_store: Settings, tmp_path: Path):
     folder = tmp_path / "corpus"

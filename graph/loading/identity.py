@@ -9,6 +9,10 @@ but the same publication read in another format may lack the field its IRI was m
 3. else the publication read from the same OAI identifier (a record of the OAI-PMH formats);
 4. else it is a new publication under its own key.
 
+Two records with different publication numbers are two publications even when they share a
+DOI or handle (one recorded on two publications is a data error, not one publication): an
+identifier's holder is taken only when the record or the holder has no publication number key.
+
 What the store holds is asked as the loader's ``_Known`` asks it: identifier by identifier on
 an embedded store (index seeks), all at once at the start on a remote one. Records keyed
 during the load are remembered, so that two formats of one publication in one load are one.
@@ -23,7 +27,7 @@ from rdflib import Literal, URIRef
 
 from policykg.graph.loading.prepare import RECORD_KIND
 from policykg.graph.mapping.lookups import Lookups
-from policykg.graph.mapping.rules import Mapping, identifiers
+from policykg.graph.mapping.rules import Mapping, identifiers, is_number_key
 from policykg.graph.rdf.terms import to_ox
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers.record import Record
@@ -66,7 +70,9 @@ class Identities:
         for identifier, term in named:
             if key is not None:
                 break
-            key = self._holder(identifier, term)
+            holder = self._holder(identifier, term)
+            if holder is not None and not (is_number_key(own_key) and is_number_key(holder)):
+                key = holder
         key = key or own_key
         for identifier, _ in named:
             if self._held.get(identifier) is None:

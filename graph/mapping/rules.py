@@ -300,6 +300,12 @@ def identifiers(record: Record, mapping: Mapping, uris: Uris,
     return found
 
 
+def is_number_key(key: str) -> bool:
+    """Whether a publication key was minted from a field as recorded (the publication number),
+    not from a DOI ("doi-...") or a hash of the source ("h-...")."""
+    return not key.startswith(("doi-", "h-"))
+
+
 def _record_language(record: Record, mapping: Mapping) -> str | None:
     """The language tag of the record's texts that have none: the primary subtag of its
     language field ('es_AR' -> 'es'), or the code of the language it names ('Español' ->

@@ -17,7 +17,7 @@ from policykg.graph.inference.vocabularies import (
     vocabulary_graphs,
     vocabulary_quads,
 )
-from policykg.graph.mapping.rules import Lookups
+from policykg.graph.mapping.lookups import Lookups
 from policykg.graph.rdf.terms import rdflib_graph, triple_quads
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.store import GraphStore

@@ -1,8 +1,8 @@
 """Loading: records in, validated and inferred graphs out, one batch at a time.
 
-read -> (unchanged? skip) -> prepare: map, validate (SHACL, batched), materialise entailments
-(``prepare``, in worker processes) -> quarantine the rejected -> write each record's
-graphs, replacing what was there.
+read -> key (the publication it updates: ``identity``) -> (unchanged? skip) -> prepare: map,
+validate (SHACL, batched), materialise entailments (``prepare``, in worker processes) ->
+quarantine the rejected -> write each record's graphs, replacing what was there.
 
 Three things run at once: worker processes prepare the next batches, the loading process reads
 records and settles each prepared batch in order (quarantine, unchanged records, which graphs to
@@ -30,6 +30,8 @@ from policykg.graph.aggregates.pair_counts import Members
 from policykg.graph.config import Settings
 from policykg.graph.inference.reference import Reference
 from policykg.graph.inference.reference import prepare as prepare_reference
+from policykg.graph.loading import labels
+from policykg.graph.loading.identity import Identities
 from policykg.graph.loading.prepare import RECORD_KIND, Context, Prepared, RecordJob, prepare
 from policykg.graph.loading.quarantine import Quarantine
 from policykg.graph.loading.summary import LoadSummary
@@ -95,6 +97,9 @@ class Loader:
                                    self._aggregates.texts)
         self._salt = f"{self.mapping.digest}|{self.uris.base}|{self.reference.digest}"
         self._known = _Known(self.store, self.uris)
+        self._labels = labels.EntityLabels(self.store)
+        self._identities = Identities(self.store, self.uris, self.mapping,
+                                      self.reference.lookups)
 
     def load(self, items: Iterable[Item],
              progress: Callable[[int], None] | None = None) -> LoadSummary:
@@ -152,7 +157,8 @@ class Loader:
             if not isinstance(item, Record) or item.deleted:
                 keys.append(None)
                 continue
-            key, digest = record_key(item, self.mapping), item.content_hash(self._salt)
+            key = self._identities.key_for(item, record_key(item, self.mapping), self._held)
+            digest = item.content_hash(self._salt)
             keys.append((key, digest))
             if self._known.hash_of(self._record_graph(key)) != digest:
                 sent[key] = RecordJob(item, key, digest, generated)
@@ -271,6 +277,7 @@ class Loader:
         records: list[str] = []
         members: dict[str, Members] = {}
         documents: list[SearchDocument] = []
+        undo: list[str] = []  # takes out labels added to graphs the batch does not write whole
         for result, digest in accepted:
             record_graph = self._record_graph(result.key)
             records.append(record_graph)
@@ -289,9 +296,14 @@ class Loader:
             chunks = []
             for chunk in result.chunks:
                 if chunk.entity:
-                    if self._known.has_graph(chunk.graph):
+                    if self._known.has_graph(chunk.graph):  # its labels in other languages
+                        added = self._labels.missing(chunk.graph, chunk.nquads)
+                        if added:
+                            chunks.append("".join(f"{quad} .\n" for quad in added))
+                            undo.append(labels.undo(added))
                         continue
                     self._known.graphs[chunk.graph] = True
+                    self._labels.written(chunk.graph, chunk.nquads)
                 chunks.append(chunk.nquads)
                 written += [chunk.graph, inferred_graph_of(chunk.graph)]
             texts.append("".join(chunks))
@@ -301,7 +313,7 @@ class Loader:
             self.quarantine.release(result.key)
         batch = Written(WriteBatch(
             remove=remove, records=texts, derived=list(zip(derived, stamps, strict=True)),
-            graphs=written), members, documents)
+            graphs=written, undo=undo), members, documents)
         if not previous:
             writer.submit(batch, count)
             return
@@ -313,6 +325,10 @@ class Loader:
 
     def _record_graph(self, key: str) -> str:
         return str(self.uris.graph(RECORD_KIND, key))
+
+    def _held(self, key: str) -> bool:
+        """Whether the store holds (or this load has written) the publication of a key."""
+        return self._known.hash_of(self._record_graph(key)) is not None
 
 
 class _Known:

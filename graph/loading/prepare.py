@@ -33,7 +33,8 @@ from policykg.graph.aggregates import (
 from policykg.graph.aggregates.pair_counts import Members, members_of
 from policykg.graph.inference.entailment import Entailment
 from policykg.graph.inference.reference import Reference
-from policykg.graph.mapping.rules import Lookups, MappedRecord, Mapping, map_record
+from policykg.graph.mapping.lookups import Lookups
+from policykg.graph.mapping.rules import MappedRecord, Mapping, map_record
 from policykg.graph.rdf.namespaces import PKG
 from policykg.graph.rdf.terms import Triple, nquads
 from policykg.graph.rdf.uris import Uris
@@ -144,8 +145,8 @@ def prepare(jobs: list[RecordJob], context: Context) -> list[Prepared]:
     if not jobs:
         return []
     with _no_cycle_collection():
-        mapped = [map_record(job.record, context.mapping, context.uris, context.lookups)
-                  for job in jobs]
+        mapped = [map_record(job.record, context.mapping, context.uris, context.lookups,
+                             job.key) for job in jobs]
         issues = validate({m.key: m.triples for m in mapped}, context.shacl_reference)
         return [_prepared(job, m, issues.get(m.key, []), context)
                 for job, m in zip(jobs, mapped, strict=True)]

@@ -230,7 +230,7 @@ def test_example_text_answers_as_the_bound_query(store: OxigraphStore, name: str
     query = QUERIES[name]
     example = query.example(Uris(BASE))
     assert INJECTION not in example
-    rows = list(store.query(expand_matches(example, store.text_index().matches)))
+    rows = list(store.query(expand_matches(example, store.text_index().sparql_pattern).text))
     bound = cat.run(query, store, {}, Uris(BASE), 100)
     assert [tuple(None if r[v] is None else r[v].value for v in bound.variables)
             for r in rows] == values(bound)

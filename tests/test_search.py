@@ -278,6 +278,31 @@ def test_pkg_matches_joins_the_text_index_into_a_query(server: LiveServer):
     assert all(float(row["score"]["value"]) > 0 for row in rows)
 
 
+def test_pkg_matches_keeps_out_of_the_way_of_the_query_s_own_variables(server: LiveServer):
+    """Written with the full IRI, no prefix declared, and variables any query might use."""
+    query = """SELECT ?p ?score ?text WHERE {
+      (?p ?score) <https://w3id.org/policykg/ontology#matches> "pension" .
+      ?p <http://purl.org/dc/terms/title> ?text } ORDER BY DESC(?score) ?p"""
+    reply = fetch(server.url + "/sparql", params={"query": query},
+                  headers={"Accept": "application/sparql-results+json"})
+    assert reply.status == 200, reply.text
+    rows = reply.json()["results"]["bindings"]
+    assert {short(row["p"]["value"]) for row in rows} == {"1", "2", "3", "6"}
+    assert all(set(row) == {"p", "score", "text"} for row in rows)
+
+
+def test_a_store_s_own_index_matches_pkg_matches_inside_the_query_it_is_sent():
+    """No list of hits goes to a shared store (Virtuoso refuses a query that lists thousands):
+    the words do, as its free-text pattern, whatever the number of hits."""
+    from policykg.graph.search.store_index import StoreTextIndex
+
+    pattern = StoreTextIndex(store=None).sparql_pattern(  # type: ignore[arg-type]
+        ["publication", "score"], "informal employment", 1_000_000)
+    (placeholder, sent), = pattern.dialect.items()
+    assert placeholder in pattern.text and "VALUES" not in pattern.text
+    assert "bif:contains" in sent and "informal" in sent
+
+
 def test_a_malformed_pkg_matches_is_a_400(server: LiveServer):
     query = "PREFIX pkg: <https://w3id.org/policykg/ontology#> SELECT * { ?p pkg:matches 42 }"
     assert fetch(server.url + "/sparql", params={"query": query}).status == 400

@@ -4,11 +4,12 @@ embedded store (``tantivy_index``), or a remote store's own free-text index (``s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from policykg.graph.search.document import SearchDocument
 from policykg.graph.search.request import Hit, SearchRequest, SearchResult
+from policykg.graph.search.sparql import MatchPattern
 
 
 class TextIndex(Protocol):
@@ -23,6 +24,10 @@ class TextIndex(Protocol):
 
     def matches(self, text: str, limit: int) -> list[Hit]:
         """The publications that match a query text, best first, ``limit`` at most."""
+
+    def sparql_pattern(self, variables: Sequence[str], text: str, limit: int) -> MatchPattern:
+        """What stands in a SPARQL query for ``pkg:matches``: a group pattern binding the
+        variables (the publication, and its score if two) to the ``limit`` best matches."""
 
     def token(self) -> str | None:
         """The token of the last commit: what changes whenever the documents do."""

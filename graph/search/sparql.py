@@ -10,11 +10,19 @@ query as a ``VALUES`` block in its place, so the store evaluates the rest unchan
 The text is in the search syntax (``syntax``); the hits come best first, at most the limit
 given or ``DEFAULT_LIMIT``. ``pkg:`` must be declared as the policykg namespace, or the full IRI
 written.
+
+How a pattern is answered is the text index's (``TextIndex.sparql_pattern``): an index beside
+the store gives the VALUES of its hits; a store's own free-text index gives a sub-query in the
+store's dialect, so that the store matches the words itself and no list of hits is sent.
+Dialect is no SPARQL a parser checks: the sub-query holds a placeholder triple pattern, and
+``Expanded.dialect`` says what the store is sent in its place once the query is checked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -26,7 +34,34 @@ MATCHES = PKG + "matches"
 DEFAULT_LIMIT = 10_000
 MAX_LIMIT = 1_000_000
 
-Matcher = Callable[[str, int], list[Hit]]
+PLACEHOLDER = "urn:x-policykg:matches:"  # the property of a placeholder's triple pattern
+
+
+@dataclass(frozen=True)
+class MatchPattern:
+    """What stands for one ``pkg:matches`` pattern: a group pattern in SPARQL, and the store's
+    own patterns to send in place of placeholders in it (none from an index beside the store)."""
+
+    text: str
+    dialect: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Expanded:
+    """A query with its ``pkg:matches`` patterns answered: ``text`` is SPARQL, checked as any
+    query is; ``dialect`` maps each placeholder in it to what the store is sent instead."""
+
+    text: str
+    dialect: dict[str, str] = field(default_factory=dict)
+
+    def store_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``GraphStore.query``: the dialect, when there is one (only a
+        remote store's own index writes any)."""
+        return {"dialect": self.dialect} if self.dialect else {}
+
+
+# (the variables of the publication and score, the query text, the most hits) -> the pattern
+Answerer = Callable[[Sequence[str], str, int], MatchPattern]
 
 
 class MatchError(ValueError):
@@ -38,28 +73,30 @@ def mentions_matches(text: str) -> bool:
     return "matches" in text
 
 
-def expand_matches(text: str, matches: Matcher, default_limit: int = DEFAULT_LIMIT,
-                   bindings: Mapping[str, str] | None = None) -> str:
-    """The query with each ``pkg:matches`` pattern replaced by the VALUES of its hits
-    (``bindings``: the texts of variables the caller binds, for a pattern whose object is
-    one)."""
+def expand_matches(text: str, answer: Answerer, default_limit: int = DEFAULT_LIMIT,
+                   bindings: Mapping[str, str] | None = None) -> Expanded:
+    """The query with each ``pkg:matches`` pattern replaced by what the text index answers for
+    it (``answer``: ``TextIndex.sparql_pattern``; ``bindings``: the texts of variables the
+    caller binds, for a pattern whose object is one)."""
     if not mentions_matches(text):
-        return text
+        return Expanded(text)
     found = tokens(text)
     prefixes = _prefixes(found)
     pieces, last = [], 0
+    dialect: dict[str, str] = {}
     for index, token in enumerate(found):
         if not _is_matches(token, prefixes):
             continue
         start, variables = _subject(found, index)
         end, query, limit = _object(found, index, bindings or {})
-        hits = matches(query, limit or default_limit)
-        pieces += [text[last:found[start].start], _values(variables, hits)]
+        pattern = answer(variables, query, limit or default_limit)
+        dialect.update(pattern.dialect)
+        pieces += [text[last:found[start].start], pattern.text]
         last = found[end].end
         if end + 1 < len(found) and found[end + 1].word == ";":
             pieces.append(" . " + text[found[start].start:found[index].start].strip("() "))
             last = found[end + 1].end
-    return "".join([*pieces, text[last:]])
+    return Expanded("".join([*pieces, text[last:]]), dialect)
 
 
 def _prefixes(found: list[Token]) -> dict[str, str]:
@@ -127,7 +164,7 @@ def _string(token: Token) -> str:
     return str(literal.value) if literal is not None else ""
 
 
-def _values(variables: list[str], hits: list[Hit]) -> str:
+def values_block(variables: Sequence[str], hits: list[Hit]) -> str:
     """A VALUES block binding the publication (and score) variables to the hits."""
     if len(variables) == 1:
         rows = " ".join(str(ox.NamedNode(hit.iri)) for hit in hits)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable
+import re
+import uuid
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -31,6 +33,7 @@ from policykg.graph.search.request import (
     SearchRequest,
     SearchResult,
 )
+from policykg.graph.search.sparql import PLACEHOLDER, MatchPattern, values_block
 
 if TYPE_CHECKING:
     from policykg.graph.store.remote import RemoteStore
@@ -41,6 +44,7 @@ FIELDS = {None: "searchText", "title": "searchTitle", "abstract": "searchAbstrac
 SEARCH_PROPERTIES = tuple(PKG + name for name in FIELDS.values())
 PREFIX_LEADING = 4  # characters a prefix needs before its '*' (Virtuoso's rule)
 TAG = "lg"  # before a stemmed word's language code
+HIDDEN = "pkgMatch_"  # before the variables of a pkg:matches sub-query, out of a query's way
 SEARCH_THREADS = 12  # a search's queries in flight at once: its total, hits and facets
 # How each filter and facet reads a publication's values (?p: the publication).
 PATTERNS = {
@@ -151,6 +155,22 @@ class StoreTextIndex:
             return []
         return self._hits(match, SearchRequest(q=text, size=1, facets=False), limit)
 
+    def sparql_pattern(self, variables: Sequence[str], text: str, limit: int) -> MatchPattern:
+        """A sub-query in which the store matches the words itself (its text as a placeholder,
+        the store's pattern in ``dialect``), binding the variables to its best matches."""
+        match = self.pattern(SearchRequest(q=text, facets=False))
+        if match is None or not text.strip():
+            return MatchPattern(values_block(variables, []))
+        publication, score = f"?{HIDDEN}p", f"?{HIDDEN}score"
+        placeholder = f"{publication} <{PLACEHOLDER}{uuid.uuid4().hex}> {score} ."
+        projection, order = f"({publication} AS ?{variables[0]})", f"DESC(MAX({score}))"
+        if len(variables) > 1:
+            projection += f" (MAX({score}) AS ?{variables[1]})"
+            order = f"DESC(?{variables[1]})"
+        subquery = (f"{{ SELECT {projection} WHERE {{ {placeholder} }} GROUP BY {publication} "
+                    f"ORDER BY {order} {publication} LIMIT {limit} }}")
+        return MatchPattern(subquery, {placeholder: _hidden(match)})
+
     # --- the pattern of a request -------------------------------------------------------------
 
     def pattern(self, request: SearchRequest, ranked: bool = True) -> str | None:
@@ -244,6 +264,14 @@ def _pool() -> ThreadPoolExecutor:
 @functools.cache
 def _process_pool(pid: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="search")
+
+
+def _hidden(pattern: str) -> str:
+    """A pattern with its variables renamed out of the way of a query's own, and its ``pkg:``
+    names written whole (a query need not declare the prefix). Its literals are analyzed
+    words, which hold neither '?' nor ':'."""
+    pattern = re.sub(r"\?(\w+)", rf"?{HIDDEN}\1", pattern)
+    return re.sub(r"\bpkg:(\w+)", rf"<{PKG}\1>", pattern)
 
 
 def _contains(field: str | None, expression: str, score: str | None,

@@ -14,7 +14,7 @@ time, the one that writes the store.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import suppress
 from functools import cache
 from pathlib import Path
@@ -33,6 +33,7 @@ from policykg.graph.search.request import (
     SearchRequest,
     SearchResult,
 )
+from policykg.graph.search.sparql import MatchPattern, values_block
 
 FOLDER = "text-index"
 HEAP = 100_000_000  # bytes the writer buffers before it writes a segment
@@ -162,6 +163,10 @@ class TantivyIndex:
         searcher = self.searcher()
         found = searcher.search(query, limit, count=False)
         return [Hit(_iri(searcher, address), float(score)) for score, address in found.hits]
+
+    def sparql_pattern(self, variables: Sequence[str], text: str, limit: int) -> MatchPattern:
+        """The VALUES of the best matches, for a SPARQL query to join with the store."""
+        return MatchPattern(values_block(variables, self.matches(text, limit)))
 
     def count(self) -> int:
         """How many publications the index holds."""

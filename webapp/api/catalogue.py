@@ -42,7 +42,12 @@ from policykg.graph.rdf.terms import XSD_STRING
 from policykg.graph.rdf.uris import DEFAULT_BASE, Uris
 from policykg.graph.search import syntax
 from policykg.graph.search.names import Resolve, UnknownName, key_pattern
-from policykg.graph.search.sparql import MatchError, expand_matches, mentions_matches
+from policykg.graph.search.sparql import (
+    Expanded,
+    MatchError,
+    expand_matches,
+    mentions_matches,
+)
 from policykg.webapp.context import app_uris
 
 PACKAGE = "policykg.sparql"
@@ -403,17 +408,19 @@ def run(query: NamedQuery, store: Any, args: Mapping[str, str], uris: Uris,
     """Run a named query with parameter values given as text (ParameterError if one is bad;
     ``resolve``: how values name things, see ``NamedQuery.bind``)."""
     binding = query.bind(args, uris, max_rows, resolve)
-    text, substitutions = query.sent_text(binding), binding.substitutions
-    if mentions_matches(text):
+    expanded, substitutions = Expanded(query.sent_text(binding)), binding.substitutions
+    if mentions_matches(expanded.text):
         texts = {variable.value: term.value for variable, term in substitutions.items()
                  if isinstance(term, ox.Literal)}
         try:
-            text = expand_matches(text, store.text_index().matches, bindings=texts)
+            expanded = expand_matches(expanded.text, store.text_index().sparql_pattern,
+                                      bindings=texts)
         except MatchError as error:
             raise CatalogueError(f"{query.name}: {error}") from error
         substitutions = {v: term for v, term in substitutions.items() if v.value not in texts
-                         or f"?{v.value}" in text}
-    solutions = store.query(text, substitutions=substitutions)
+                         or f"?{v.value}" in expanded.text}
+    solutions = store.query(expanded.text, substitutions=substitutions,
+                            **expanded.store_options())
     rows = list(islice(solutions, binding.limit + 1))
     return Result([v.value for v in solutions.variables], rows[:binding.limit],
                   len(rows) > binding.limit)

@@ -17,7 +17,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from policykg.graph.rdf.uris import DEFAULT_BASE, Uris
-from policykg.graph.search.sparql import expand_matches, mentions_matches
+from policykg.graph.search.sparql import Expanded, expand_matches, mentions_matches
 from policykg.graph.store import StoreError, StoreUnavailable
 from policykg.graph.store.embedded import OxigraphStore
 from policykg.graph.store.embedded.folder import COMPACTED_AWAY, READ_ONLY_ATTEMPTS
@@ -97,10 +97,11 @@ def execute(store: Any, job: QueryJob, send: Send) -> None:
         elif job.kind == "values":
             send(("value", _values(store.query(job.text, **_options(job), **limit))))
         else:
-            text = job.text
-            if mentions_matches(text):
-                text = expand_matches(text, store.text_index().matches)
-            _answer_query(store.query(text, **_options(job), **limit), job, send)
+            expanded = Expanded(job.text)
+            if mentions_matches(job.text):
+                expanded = expand_matches(job.text, store.text_index().sparql_pattern)
+            _answer_query(store.query(expanded.text, **_options(job), **limit,
+                                      **expanded.store_options()), job, send)
     except SyntaxError as error:
         send(("error", 400, f"SPARQL syntax error: {error}"))
     except StoreUnavailable as error:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import nullcontext
 from itertools import islice
 from typing import IO, TYPE_CHECKING, Any
@@ -194,16 +194,20 @@ class RemoteStore:
               prefixes: dict[str, str] | None = None, use_default_graph_as_union: bool = True,
               default_graph: Any = None, named_graphs: Any = None,
               substitutions: dict[ox.Variable, Any] | None = None,
-              timeout: float | None = None) -> Any:
+              timeout: float | None = None, dialect: Mapping[str, str] | None = None) -> Any:
         """Run a query over the union of all graphs; pyoxigraph result types, as OxigraphStore
         (``substitutions``, ``default_graph``, ``named_graphs`` as pyoxigraph has them). A
         query with its own FROM keeps it (the embedded store wants
-        ``use_default_graph_as_union=False`` for that)."""
+        ``use_default_graph_as_union=False`` for that). ``dialect``: placeholders in the query
+        and the store's own patterns sent in their place once the query is checked (the
+        store's free-text search standing for ``pkg:matches``)."""
         form = query_form(sparql, base_iri, prefixes)
         text = self.prepared(sparql, base_iri=base_iri, prefixes=prefixes,
                              use_default_graph_as_union=use_default_graph_as_union,
                              default_graph=default_graph, named_graphs=named_graphs,
                              substitutions=substitutions)
+        for placeholder, pattern in (dialect or {}).items():
+            text = text.replace(placeholder, pattern)
         response = self._send_query(text, form, timeout or self.timeout)
         return self._result(response, form)
 

@@ -188,6 +188,8 @@ def _percentiles(pairs: list[tuple[float, float]]) -> dict:
 
 
 def measure(args: argparse.Namespace) -> dict:
+    """Every stage's figures, written to WORK/search-results.json as each stage ends (a stage
+    that fails leaves those before it)."""
     corpus_args = argparse.Namespace(records=args.records, per_file=1000, seed=1,
                                      invalid_rate=0.03, regenerate=False)
     manifest, _ = load_bench.ensure_corpus(args.work / "corpus", corpus_args)
@@ -200,12 +202,14 @@ def measure(args: argparse.Namespace) -> dict:
                                     without_index=True)
     figures["disk_indexed"] = compact_and_measure(sys.executable, indexed)
     shutil.rmtree(plain)
+    save(figures, args.work)
     if args.baseline_python:
         words = args.work / "store-words"
         figures["load_word_index"] = load(args.baseline_python, words, folder, args.work,
                                           "words")
         figures["disk_word_index"] = compact_and_measure(args.baseline_python, words)
         shutil.rmtree(words)
+        save(figures, args.work)
     port = free_port()
     server = serve(indexed, args.work, port)
     try:
@@ -214,14 +218,23 @@ def measure(args: argparse.Namespace) -> dict:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(60)
+    save(figures, args.work)
     if args.virtuoso:
-        figures["virtuoso"] = measure_virtuoso(folder, args)
+        measure_virtuoso(folder, args, figures)
     figures["machine_after"] = _machine()
+    save(figures, args.work)
     return figures
 
 
-def measure_virtuoso(folder: Path, args: argparse.Namespace) -> dict:
-    """The corpus loaded into Virtuoso (its load figures), then the searches through the app."""
+def save(figures: dict, work: Path) -> None:
+    """The figures so far, in WORK/search-results.json."""
+    (work / "search-results.json").write_text(json.dumps(figures, indent=2) + "\n",
+                                              encoding="utf-8")
+
+
+def measure_virtuoso(folder: Path, args: argparse.Namespace, into: dict) -> None:
+    """The corpus loaded into Virtuoso (its load figures), then the searches through the app,
+    as ``into["virtuoso"]``."""
     import remote  # bench/remote.py: imports policykg and tests/virtuoso.py
 
     reason = remote.missing()
@@ -236,8 +249,9 @@ def measure_virtuoso(folder: Path, args: argparse.Namespace) -> dict:
             server.setup()
         settings = remote.replace(server.settings(remote.Settings(base=remote.BASE)),
                                   store_timeout=3600.0)
-        figures = {"load": remote.load_remote(server, settings, folder, args.work,
-                                              args.records)}
+        figures = into["virtuoso"] = {"load": remote.load_remote(server, settings, folder,
+                                                                 args.work, args.records)}
+        save(into, args.work)
         process, url = remote.serve(remote.replace_timeout(settings), args.work / "serve-remote")
         port = int(url.rsplit(":", 1)[1])
         try:
@@ -246,7 +260,6 @@ def measure_virtuoso(folder: Path, args: argparse.Namespace) -> dict:
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(60)
-        return figures
     finally:
         server.stop()
 
@@ -315,8 +328,6 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     figures = measure(args)
     print(report(figures))
-    (args.work / "search-results.json").write_text(json.dumps(figures, indent=2) + "\n",
-                                                  encoding="utf-8")
     print(f"figures written to {args.work / 'search-results.json'}")
     return 0
 

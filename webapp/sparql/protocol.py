@@ -1,9 +1,11 @@
 """The SPARQL 1.1 Protocol: queries at /sparql, updates at /sparql/update, a service description.
 
 Queries run in killable worker processes (see ``executor``) with a time limit and a cap on
-result rows. Nothing a client sends makes the server call another host: SERVICE is refused
-unless its endpoint is in ``service_allow``, LOAD is refused, and FROM / FROM NAMED only name
-graphs of the store (Oxigraph never fetches them). Updates need ``Authorization: Bearer
+result rows; their text is read there, inside the time limit, never here: this module reads
+only the request, whose size is capped (``max_request_bytes``, else 413). Nothing a client
+sends makes the server call another host (``safety``): SERVICE is refused unless its endpoint
+is in ``service_allow``, LOAD is refused, and FROM / FROM NAMED only name graphs of the store
+(Oxigraph never fetches them). Updates need ``Authorization: Bearer
 <update_token>``. Every query and update is logged as one JSON line (logger ``policykg.sparql``).
 """
 
@@ -18,7 +20,6 @@ import time
 
 from flask import Blueprint, Response, g, request
 
-from policykg.graph.rdf.sparql_text import has_dataset_clause
 from policykg.webapp.context import app_settings
 from policykg.webapp.sparql.description import describe_service
 from policykg.webapp.sparql.evaluation import Answer, QueryJob
@@ -33,7 +34,6 @@ from policykg.webapp.sparql.requests import (
     read_operation,
     result_formats,
 )
-from policykg.webapp.sparql.safety import check_safety, with_using
 
 blueprint = Blueprint("sparql", __name__)
 log = logging.getLogger("policykg.sparql")
@@ -65,12 +65,13 @@ def query() -> Response:
             raise ProtocolError(400, "no `query` given")
         return describe_service(params)
     g.sparql_log = ("query", text, time.monotonic())
-    formats = result_formats(params)
-    check_safety(text, update=False)
-    job = QueryJob("query", text, base_iri=app_settings().base, union=not has_dataset_clause(text),
-              formats=formats, max_rows=app_settings().max_rows,
-              timeout=app_settings().query_timeout, **dataset_of(params))
-    answer = app_executor().readers.submit(job, app_settings().query_timeout)
+    settings = app_settings()
+    default_graph, named_graphs = dataset_of(params)
+    job = QueryJob("query", text, base_iri=settings.base, default_graph=default_graph,
+                   named_graphs=named_graphs, formats=result_formats(params),
+                   max_rows=settings.max_rows, timeout=settings.query_timeout,
+                   service_allow=settings.service_allow)
+    answer = app_executor().readers.submit(job, settings.query_timeout)
     return _respond(answer, text)
 
 
@@ -106,15 +107,15 @@ def update() -> Response:
     if text is None:
         raise ProtocolError(400, "no `update` given")
     g.sparql_log = ("update", text, time.monotonic())
-    check_safety(text, update=True)
-    text = with_using(text, iris_of(params, "using-graph-uri"),
-                      iris_of(params, "using-named-graph-uri"))
+    using = tuple(iris_of(params, "using-graph-uri"))
+    using_named = tuple(iris_of(params, "using-named-graph-uri"))
     writer = app_executor().writer
     if writer is None:
         raise ProtocolError(501, "this store does not support SPARQL Update")
-    timeout = app_settings().update_timeout
-    answer = writer.submit(QueryJob("update", text, base_iri=app_settings().base, timeout=timeout),
-                           timeout)
+    settings = app_settings()
+    job = QueryJob("update", text, base_iri=settings.base, timeout=settings.update_timeout,
+                   service_allow=settings.service_allow, using=using, using_named=using_named)
+    answer = writer.submit(job, settings.update_timeout)
     _log(*_logged(), answer.status if answer.status != 200 else 204)
     if answer.status != 200:
         return _text(answer.status, answer.message)

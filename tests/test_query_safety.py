@@ -245,6 +245,35 @@ def test_reading_long_query_texts_keeps_nothing_of_them():
     assert kept < len(text) // 2
 
 
+# --- requests too deep for the parsers ----------------------------------------------------------
+
+NESTED = "SELECT * WHERE " + "{" * 5000 + "}" * 5000  # 10 KB: crashes a SPARQL parser
+UNIONS = "SELECT * WHERE { " + " UNION ".join(["{}"] * 50_000) + " }"  # no nesting, as deep
+
+
+def test_a_deeply_nested_query_is_refused_before_any_parser(live_server):
+    reply = _post_query(live_server, NESTED)
+    assert reply.status == 400, reply.text
+    assert "more than 100 levels deep" in reply.text
+    assert count(live_server) > 0
+
+
+def test_a_deeply_nested_update_is_refused_before_any_parser(fresh_server):
+    reply = update(fresh_server, "DELETE WHERE " + "{" * 5000 + "}" * 5000)
+    assert reply.status == 400, reply.text
+    assert "more than 100 levels deep" in reply.text
+    assert update(fresh_server, INSERT).status == 204
+
+
+def test_a_query_that_crashes_its_query_process_is_a_bad_request(live_server):
+    """A chain the engine recurses into as deep as a nesting: its process dies, and the
+    client is told it was the query; the other workers serve on."""
+    reply = _post_query(live_server, UNIONS)
+    assert reply.status == 400, reply.text
+    assert "crashed on this request" in reply.text
+    assert count(live_server) > 0
+
+
 # --- updates at the query endpoint ------------------------------------------------------------
 
 INSERT = ("INSERT DATA { GRAPH <http://example.org/g> "

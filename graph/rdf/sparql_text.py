@@ -27,12 +27,42 @@ _TOKENS = re.compile(r"""
   | (?P<name>[?$]?[\w\-:%\\]+(?:\.[\w\-:%\\]+)*)
   | (?P<punct>.)
 """, re.X | re.S)
+# What the nesting check reads: strings, IRIs and comments (skipped whole: a bracket in them
+# does not count), and brackets; the regular expression passes over everything else itself.
+_BRACKETS = re.compile(r"""
+    (?P<skip>\#[^\r\n]*|'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+      |'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*"|<[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<open>[{(\[])
+  | (?P<close>[})\]])
+""", re.X | re.S)
 FORMS = ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE")
 MODIFIERS = ("GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "VALUES")
 
 
+MAX_NESTING = 100  # brackets open at once ({, ( and [ together): real queries nest a few
 CACHED_TEXT = 4096  # characters: longer texts (a client's, not policykg's own) are never cached
 T = TypeVar("T")
+
+
+class TooDeep(ValueError):
+    """A query or update whose brackets nest deeper than MAX_NESTING."""
+
+
+def check_nesting(text: str, most: int = MAX_NESTING) -> None:
+    """Raise TooDeep when the brackets of a text nest deeper than ``most``: SPARQL parsers
+    recurse once a level at least, and a native one crashes its process (a stack overflow)
+    on a few thousand levels. Outside strings, IRIs and comments; in time linear in the text,
+    keeping nothing."""
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        if match.lastgroup == "open":
+            depth += 1
+            if depth > most:
+                raise TooDeep(f"the request nests brackets ({{, ( or [) more than {most} "
+                              f"levels deep (at character {match.start()}): this server "
+                              "refuses deeper ones")
+        elif match.lastgroup == "close":
+            depth -= 1
 
 
 def short_texts_cached(size: int) -> Callable[[Callable[..., T]], Callable[..., T]]:

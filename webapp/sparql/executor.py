@@ -40,6 +40,7 @@ import atexit
 import contextlib
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -63,6 +64,9 @@ from policykg.webapp.sparql.evaluation import (
     Timeout,
     execute,
 )
+
+# How a process that overflowed its stack ends: SIGSEGV, or SIGABRT when Rust reports it.
+CRASHES = frozenset({-signal.SIGSEGV, -signal.SIGABRT, -signal.SIGBUS})
 
 
 class _Channel:
@@ -172,7 +176,19 @@ class _Worker(_Channel):
         try:
             return self.messages.recv() if self.messages.poll(timeout) else None
         except (EOFError, OSError):
-            return ("error", 500, "the query worker died")
+            return ("error", *self._death())
+
+    def _death(self) -> tuple[int, str]:
+        """Why the worker died, as an HTTP status and message: a crash (a stack overflow of
+        the native parser or evaluator, on a query deep or long beyond what it takes) is the
+        query's doing, 400; any other death the server's, 500."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
+        if self.process.returncode in CRASHES:
+            return 400, ("the query process crashed on this request: it nests or chains "
+                         "operations (UNION, OPTIONAL, FILTER, joins, operators) too deep for "
+                         "the SPARQL engine; write it with fewer levels")
+        return 500, "the query worker died"
 
     def abandon(self) -> None:
         self.stop()

@@ -1,5 +1,5 @@
 """What a request may not do, checked where it runs (a query process, inside its time limit):
-make this server call another host (SERVICE outside
+nest deeper than the parsers take, or make this server call another host (SERVICE outside
 ``service_allow``, LOAD); and the protocol's using-graph parameters written as USING clauses of
 an update. Nothing here parses more than the tokens of the text, in time linear in it.
 """
@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import urljoin
 
-from policykg.graph.rdf.sparql_text import Token, is_variable, tokens
+from policykg.graph.rdf.sparql_text import Token, check_nesting, is_variable, tokens
 
 _SERVICE = re.compile(r"(?i)\bservice\b")
 _LOAD = re.compile(r"(?i)\bload\b")
@@ -24,7 +24,8 @@ def checked(text: str, update: bool, service_allow: tuple[str, ...] = (),
             base_iri: str | None = None, using: tuple[str, ...] = (),
             using_named: tuple[str, ...] = ()) -> str:
     """The request as it is to run (an update with its USING clauses), once it passed every
-    check; else Refused saying why."""
+    check; else Refused (or TooDeep) saying why."""
+    check_nesting(text)
     check_calls(text, update, service_allow, base_iri)
     return with_using(text, list(using), list(using_named)) if update else text
 

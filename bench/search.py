@@ -16,7 +16,10 @@ In one run, on one synthetic corpus (bench/synthetic.py, as bench/load.py makes 
    with every facet counted (common and rare words, one and three of them, with and without
    filters, sorted by relevance and by date), each request's server time read from its
    ``Server-Timing`` header, and a SPARQL query joining ``pkg:matches`` with a division and a
-   year through ``/sparql``.
+   year through ``/sparql``;
+5. with ``--virtuoso``, loads the corpus into a Virtuoso of its own (bench/remote.py, as the
+   tests start it) through ``policykg load``, serves the app over it, and times the same
+   searches and join there: the store's own free-text index answering.
 
 Prints a table and writes WORK/search-results.json.
 """
@@ -211,8 +214,41 @@ def measure(args: argparse.Namespace) -> dict:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(60)
+    if args.virtuoso:
+        figures["virtuoso"] = measure_virtuoso(folder, args)
     figures["machine_after"] = _machine()
     return figures
+
+
+def measure_virtuoso(folder: Path, args: argparse.Namespace) -> dict:
+    """The corpus loaded into Virtuoso (its load figures), then the searches through the app."""
+    import remote  # bench/remote.py: imports policykg and tests/virtuoso.py
+
+    reason = remote.missing()
+    if reason:
+        sys.exit(reason)
+    server = remote.Virtuoso(args.work / "virtuoso", buffers=args.buffers,
+                             query_seconds=86_400, estimate_seconds=86_400)
+    fresh = not (args.work / "virtuoso" / "virtuoso.db").exists()
+    server.start()
+    try:
+        if fresh:
+            server.setup()
+        settings = remote.replace(server.settings(remote.Settings(base=remote.BASE)),
+                                  store_timeout=3600.0)
+        figures = {"load": remote.load_remote(server, settings, folder, args.work,
+                                              args.records)}
+        process, url = remote.serve(remote.replace_timeout(settings), args.work / "serve-remote")
+        port = int(url.rsplit(":", 1)[1])
+        try:
+            figures["searches"] = time_searches(port, args.runs)
+            figures["join"] = time_join(port, args.runs, remote.BASE, "scl-lmk")
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(60)
+        return figures
+    finally:
+        server.stop()
 
 
 def _machine() -> dict:
@@ -249,9 +285,20 @@ def report(figures: dict) -> str:
     lines += ["", "| search (every facet counted) | hits | server p50 ms | server p95 ms |"
               " client p95 ms |", "|---|---:|---:|---:|---:|"]
     for row in [*figures["searches"], figures["join"]]:
-        lines.append(f"| {row['search']} | {row['hits']:,} | {row['server_p50_ms']} | "
-                     f"{row['server_p95_ms']} | {row['client_p95_ms']} |")
+        lines.append(_search_row(row))
+    if "virtuoso" in figures:
+        v = figures["virtuoso"]
+        lines += ["", f"On Virtuoso: loaded in {v['load']['load_seconds']} s, aggregates "
+                      f"{v['load']['aggregates_seconds']} s", "",
+                  "| search on Virtuoso (every facet counted) | hits | server p50 ms |"
+                  " server p95 ms | client p95 ms |", "|---|---:|---:|---:|---:|"]
+        lines += [_search_row(row) for row in [*v["searches"], v["join"]]]
     return "\n".join(lines)
+
+
+def _search_row(row: dict) -> str:
+    return (f"| {row['search']} | {row['hits']:,} | {row['server_p50_ms']} | "
+            f"{row['server_p95_ms']} | {row['client_p95_ms']} |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -260,6 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=40, help="times each search is timed")
     parser.add_argument("--work", type=Path, default=Path("/tmp/policykg-bench-search"))
     parser.add_argument("--baseline-python", help="the Python of a checkout with a word index")
+    parser.add_argument("--virtuoso", action="store_true",
+                        help="also load into Virtuoso and time the searches there")
+    parser.add_argument("--buffers", type=int, default=400_000,
+                        help="Virtuoso's NumberOfBuffers (8 KiB pages)")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     figures = measure(args)

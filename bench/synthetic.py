@@ -3,9 +3,12 @@
 Every record carries the fields of the IDB sample (tests/fixtures/dspace-page-IDB-LM-00577.txt).
 Authors are drawn from a pool of about N/3 persons with Zipf-like weights so they recur; a
 fixed share of records is invalid on purpose (one defect each, see ``DEFECTS``). Output is
-deterministic for a seed and written one page (``--per-file`` records) at a time.
+deterministic for a seed: the person pool, the defects and the word stream come from the
+seed; each page (``--per-file`` records) draws its records from a stream of its own, seeded by
+the seed and the page's number, so that ``--jobs`` processes write pages side by side.
 
     python bench/synthetic.py --records 100000 --out /tmp/corpus [--per-file 1000] [--seed 1]
+                              [--jobs N]
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import csv
 import functools
 import itertools
 import json
+import multiprocessing
+import os
 import random
 import re
 import sys
@@ -49,6 +54,7 @@ STREAM_WORDS = 200_000  # abstracts are windows of one pre-drawn random word str
 TEXT_S = 1.0
 TEXT_Q = 2.7
 TEXT_MODEL = f"zipf-mandelbrot {TEXT_S} {TEXT_Q}"  # in the manifest: other corpora are made anew
+PAGES = "seeded by page"  # in the manifest: how pages draw their records (see the docstring)
 
 
 @dataclass
@@ -78,10 +84,11 @@ class Manifest:
     persons: int = 0
     after: int = 0  # records are numbered after this many (publication numbers, DOIs, handles)
     text: str = TEXT_MODEL  # how abstracts were drawn ("uniform": before TEXT_MODEL)
+    pages: str = PAGES  # how pages draw their records ("one stream": all from the seed's)
 
     def key(self) -> dict:
         """The parameters that determine the output."""
-        names = ("records", "per_file", "seed", "invalid_rate", "after", "text")
+        names = ("records", "per_file", "seed", "invalid_rate", "after", "text", "pages")
         return {k: getattr(self, k) for k in names}
 
 
@@ -255,6 +262,7 @@ class Generator:
         self.after = after  # numbers start after this: new records for a store holding others
         self.vocab = load_vocab()
         self.cfg = self.vocab.cfg
+        self.seed = seed
         self.rng = random.Random(seed)
         self.persons = person_pool(self.rng, self.cfg, max(10, records // 3))
         self.person_cw = zipf_cum_weights(len(self.persons))
@@ -266,8 +274,11 @@ class Generator:
         self.doctype_cw = list(itertools.accumulate(d["weight"] for d in doctypes))
         self.languages = self.cfg["languages"]
         self.language_cw = list(itertools.accumulate(lang["weight"] for lang in self.languages))
-        self.counters: Counter[str] = Counter()
         self.stream = word_stream(self.rng, self.vocab, STREAM_WORDS)
+
+    def start_page(self, page: int) -> None:
+        """Draw the records of page ``page`` (from 1) from its own stream."""
+        self.rng = random.Random(f"{self.seed}/{page}")
 
     def authors(self) -> list[str]:
         """1-6 distinct authors, 2-3 most often."""
@@ -285,8 +296,7 @@ class Generator:
         doctype = rng.choices(self.doctypes, cum_weights=self.doctype_cw)[0]
         language = rng.choices(self.languages, cum_weights=self.language_cw)[0]
         lang = language["code"]
-        self.counters[doctype["prefix"]] += 1
-        pubnumber = f"{doctype['prefix']}-{self.after + self.counters[doctype['prefix']]:05d}"
+        pubnumber = f"{doctype['prefix']}-{self.after + index + 1:05d}"
         title = title_text(rng, vocab.words)
         issued = issued_date(rng)
         available = min(issued + timedelta(days=rng.randint(0, 400)), datetime(2026, 12, 31))
@@ -398,20 +408,29 @@ def write_page(path: Path, gen: Generator, first: int, count: int, total: int) -
 
 def generate(
     records: int, out: Path, per_file: int = 1000, seed: int = 1, invalid_rate: float = 0.03,
-    after: int = 0,
+    after: int = 0, jobs: int | None = None,
 ) -> Manifest:
     """Write the corpus to ``out`` (ListRecords-NNNNN.xml + manifest.json); return the manifest.
     ``after``: number the records after that many (publication numbers, DOIs, handles), so
-    that they are new to a store holding a corpus generated without it."""
+    that they are new to a store holding a corpus generated without it. ``jobs``: processes
+    writing pages (default: one a CPU)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(records, per_file, seed, invalid_rate, after=after)
-    kinds: Counter[str] = Counter()
     gen = Generator(records, seed, invalid_rate, after)
     manifest.persons = len(gen.persons)
-    for page, first in enumerate(range(0, records, per_file), start=1):
-        name = f"ListRecords-{page:05d}.xml"
-        results = write_page(out / name, gen, first, min(per_file, records - first), records)
+    pages = [(page, first, min(per_file, records - first))
+             for page, first in enumerate(range(0, records, per_file), start=1)]
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(pages)))
+    global _GENERATOR
+    _GENERATOR = gen  # the workers, forked, share it
+    if jobs == 1:
+        written = [_write(out, records, page) for page in pages]
+    else:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            written = pool.starmap(_write, [(out, records, page) for page in pages], chunksize=4)
+    kinds: Counter[str] = Counter()
+    for name, results in written:
         manifest.files.append(name)
         for pubnumber, defect in results:
             if defect:
@@ -421,6 +440,18 @@ def generate(
     text = json.dumps(manifest.__dict__, indent=1, ensure_ascii=False)
     (out / "manifest.json").write_text(text + "\n", encoding="utf-8")
     return manifest
+
+
+_GENERATOR: Generator | None = None  # the generator of the corpus being written
+
+
+def _write(out: Path, records: int, page: tuple[int, int, int]) -> tuple[str, list]:
+    """Write one page; its file name and its records' (pubnumber, defect)."""
+    number, first, count = page
+    assert _GENERATOR is not None
+    _GENERATOR.start_page(number)
+    name = f"ListRecords-{number:05d}.xml"
+    return name, write_page(out / name, _GENERATOR, first, count, records)
 
 
 def read_manifest(out: Path) -> Manifest | None:
@@ -441,10 +472,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--invalid-rate", type=float, default=0.03)
     parser.add_argument("--after", type=int, default=0,
                         help="number the records after this many (new to a store of others)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="processes writing pages (default: one a CPU)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     manifest = generate(args.records, args.out, args.per_file, args.seed, args.invalid_rate,
-                        args.after)
+                        args.after, args.jobs)
     seconds = time.perf_counter() - started
     print(
         f"{manifest.records} records in {len(manifest.files)} files, "

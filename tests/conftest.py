@@ -16,6 +16,8 @@
 - ``server_factory``: start more servers with other settings, e.g.
   ``server_factory(replace(settings, store=..., query_timeout=1))``; stopped after the test.
 - ``fresh_server``: a server over an empty store of its own (for tests that write).
+- ``chromium``, ``discovery_site``, ``browser_page``: a real browser and a site with enough
+  records for facets (tests/browser.py).
 - ``fetch(url, method, params, data, headers)``: one raw HTTP request (http.client: exactly
   the headers given, no Content-Type added), returns a ``Reply``.
 The session fixtures are shared: tests that write must use a store of their own.
@@ -37,6 +39,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pyoxigraph as ox
 import pytest
+from browser import browser_page, chromium, discovery_site  # noqa: F401 - fixtures
 from flask import Flask
 from virtuoso import Virtuoso, virtuoso  # noqa: F401 - the session fixture
 from werkzeug.serving import BaseWSGIServer, make_server

@@ -90,6 +90,15 @@ def test_parameters(client: FlaskClient) -> None:
     assert response.headers["X-Result-Truncated"] == "true"
 
 
+def test_a_person_is_found_by_name_in_any_order_case_and_accents_aside(
+        client: FlaskClient) -> None:
+    for name in ("roberta RABÉLLOTTI", "Rabel"):
+        response = client.get("/api/queries/persons-by-name", query_string={"name": name})
+        people = [r["person"]["value"] for r in response.get_json(force=True)["results"][
+            "bindings"]]
+        assert people == [BASE + "id/person/rabellotti-roberta"], name
+
+
 @pytest.mark.parametrize("how", [{"headers": {"Accept": "text/csv"}},
                                  {"query_string": {"format": "csv"}}])
 def test_csv(client: FlaskClient, how: dict) -> None:

@@ -60,7 +60,7 @@ EXPECTED: dict[str, list[tuple[str | None, ...]]] = {
                            ("national-ecosystem", "national ecosystem"),
                            ("regional-ecosystem", "regional ecosystem"))],
     "operation-publications": [(ID + "operation/RG-E1776", PUB, TITLE, ISSUED)],
-    "persons-by-name": [("Rabellotti", ROBERTA, "Roberta Rabellotti", "1")],
+    "persons-by-name": [("^(.*-)?rabellotti", ROBERTA, "Roberta Rabellotti", "1")],
     "prolific-authors-in-jel": [(ID + "jel/O", ELISA, "Elisa Conz", "1"),
                                 (ID + "jel/O", ROBERTA, "Roberta Rabellotti", "1")],
     "publications-in-region": [(ID + "region/caribbean", PUB, TITLE, "2023")],
@@ -191,7 +191,8 @@ def test_values_become_terms(type_name: str, given: str, expected: object) -> No
 @pytest.mark.parametrize("type_name, given", [
     ("jel-code", "O311"), ("jel-code", INJECTION), ("region-key", "!!"),
     ("org-key", "IFD CTI"), ("operation", INJECTION), ("person", "!!"), ("text", "***"),
-    ("text", "  "), ("integer", "1.5"), ("year", "99"), ("date", "2023-13-01"),
+    ("text", "  "), ("person-name", " ,; "), ("integer", "1.5"), ("year", "99"),
+    ("date", "2023-13-01"),
     ("iri", "not an iri"), ("iri", "http://x/ y"), ("limit", "0"), ("limit", "ten"),
     ("string", "x" * 201),
 ])
@@ -251,6 +252,17 @@ def test_parameters_change_the_answer(store: OxigraphStore) -> None:
                       Uris(BASE), 10)) == []
     assert values(run(QUERIES["recent-publications"], store, {"since": "2023-03-09"},
                       Uris(BASE), 10)) == []
+
+
+@pytest.mark.parametrize("name, found", [
+    ("Rabellotti", True), ("rabellotti roberta", True), ("Roberta Rabellotti", True),
+    ("Rabellotti, Roberta", True), ("RABÉLLOTTI", True), ("rabel", True), ("rob rab", True),
+    ("bellotti", False), ("Roberta Conz", False), ("Rabellottix", False),
+])
+def test_persons_by_name_folds_case_and_accents_and_takes_the_words_in_any_order(
+        store: OxigraphStore, name: str, found: bool) -> None:
+    rows = values(cat.run(QUERIES["persons-by-name"], store, {"name": name}, Uris(BASE), 10))
+    assert [row[1] for row in rows] == ([ROBERTA] if found else [])
 
 
 def test_limit_truncates(store: OxigraphStore) -> None:

@@ -110,3 +110,30 @@ def test_compact_compacts_the_embedded_store_and_refuses_a_remote_one(loaded: Se
         assert TITLE[:60] in run(loaded, "query", TITLES).output  # the data as it was
     else:
         assert result.exit_code == 2 and "embedded store" in result.output
+
+
+NEW_BASE = "https://data.example.org/"
+
+
+def test_a_load_under_another_base_than_the_stores_is_refused_saying_what_to_do(loaded):
+    result = run(loaded, "--base", NEW_BASE, "load",
+                 str(FIXTURES / "dspace-page-IDB-LM-00577.txt"))
+    assert result.exit_code == 2
+    assert f"under {BASE}" in result.output and f"policykg rebase {NEW_BASE}" in result.output
+    moved = TITLES.replace(BASE, NEW_BASE)
+    assert "CCPF" not in run(loaded, "query", moved).output  # nothing minted under NEW_BASE
+
+
+def test_rebase_moves_every_iri_under_the_new_base(loaded):
+    result = run(loaded, "rebase", "--quiet", NEW_BASE)
+    assert result.exit_code == 0, result.output
+    assert f"--base {NEW_BASE}" in result.output
+    moved = run(loaded, "--base", NEW_BASE, "query", "--format", "csv",
+                TITLES.replace(BASE, NEW_BASE))
+    assert TITLE in moved.output
+    old = run(loaded, "query", "--format", "csv",
+              f"SELECT ?s WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), '{BASE}')) }} LIMIT 1")
+    assert old.output.strip() == "s"  # nothing left under the old base
+    again = run(loaded, "--base", NEW_BASE, "load",
+                str(FIXTURES / "dspace-page-IDB-LM-00577.txt"))
+    assert again.exit_code == 0, again.output

@@ -49,7 +49,7 @@ def quad_count(app, remote) -> int:
 def void(app, remote) -> Graph:
     if remote:
         remote.ensure("sample")
-    response = app.test_client().get("/.well-known/void")
+    response = app.test_client().get("/.well-known/void", base_url=BASE)  # served at the base
     assert response.status_code == 200
     assert response.mimetype == "text/turtle"
     return Graph().parse(data=response.get_data(as_text=True), format="turtle")
@@ -234,3 +234,16 @@ def test_sample_ships_in_the_package():
     sample = resources.files("policykg.graph") / "data" / "samples" / "dspace-page-IDB-LM-00577.txt"
     fixture = Path(__file__).parent / "fixtures" / "dspace-page-IDB-LM-00577.txt"
     assert sample.read_bytes() == fixture.read_bytes()
+
+
+def test_the_description_names_the_endpoint_and_dump_where_the_server_answers(app, remote):
+    """Served at another address than its base (a store loaded with the default base), the
+    dataset keeps its IRIs but says where to query and download it: here."""
+    if remote:
+        remote.ensure("sample")
+    here = "http://127.0.0.1:8123/"
+    response = app.test_client().get("/.well-known/void", base_url=here)
+    void = Graph().parse(data=response.get_data(as_text=True), format="turtle")
+    assert void.value(DATASET, VOID.sparqlEndpoint) == URIRef(here + "sparql")
+    assert void.value(DATASET, VOID.dataDump) == URIRef(here + "dump/policykg.nq.gz")
+    assert (DATASET, VOID.uriSpace, Literal(BASE + "id/")) in void

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pyoxigraph as ox
+from conftest import fetch
 
 from policykg.graph.config import Settings
 from policykg.graph.store.embedded import OxigraphStore
@@ -88,3 +89,13 @@ def test_a_read_only_store_is_counted_again_after_a_write_to_its_folder(tmp_path
     finally:
         reader.close()
         writer.close()
+
+
+def test_the_health_check_warns_when_the_iris_do_not_resolve_where_it_answers(live_server):
+    """The store was loaded under http://localhost:8000/; this server answers on another port,
+    so the links in its RDF lead elsewhere: the check says so, and what to do."""
+    body = fetch(live_server.url + "/healthz").json()
+    assert body["status"] == "warning"
+    assert body["iris"]["store_base"] == "http://localhost:8000/"
+    assert any(live_server.url in warning and "policykg rebase" in warning
+               for warning in body["warnings"])

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import fetch
 from flask import Flask
-from rdflib import RDF, Graph, Literal, Namespace, URIRef
+from flask.testing import FlaskClient
+from rdflib import RDF, RDFS, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, SKOS
 from werkzeug.serving import make_server
 
@@ -76,6 +78,19 @@ idb.identifier.pubnumberIDB-LM-01000
 }
 
 
+class SiteClient(FlaskClient):
+    """Flask's test client, its requests sent to ``base`` (not to http://localhost/)."""
+
+    def __init__(self, *args, base: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.base = base
+
+    def open(self, *args, **kwargs):
+        if not (args and not isinstance(args[0], str)):  # a path, not a built request
+            kwargs.setdefault("base_url", self.base)
+        return super().open(*args, **kwargs)
+
+
 @dataclass
 class Site:
     """A live server over the loaded store; ``url`` is also the base of every IRI."""
@@ -84,8 +99,9 @@ class Site:
     app: Flask
 
     @property
-    def client(self):
-        return self.app.test_client()
+    def client(self) -> FlaskClient:
+        """A test client whose requests come to the site's address, as a real client's do."""
+        return SiteClient(self.app, self.app.response_class, base=self.url)
 
     def iri(self, path: str) -> str:
         return self.url + path.lstrip("/")
@@ -162,6 +178,12 @@ def test_a_thing_iri_answers_303_see_other_to_its_document(site):
     assert response.status_code == 303
     assert response.headers["Location"] == PUB
     assert "Vary" not in response.headers  # the 303 does not negotiate
+
+
+def test_a_303_may_be_cached_by_every_client(site):
+    response = site.client.get("/id/publication/IDB-LM-00577")
+    assert response.status_code == 303
+    assert response.cache_control.public and response.cache_control.max_age >= 60
 
 
 def test_turtle_is_the_default_with_no_accept_header_or_any_type(site):
@@ -327,18 +349,59 @@ def test_unknown_iris_get_a_helpful_404(site):
     assert site.iri("id/publication/IDB-XX-0") in page.text
     rdf = site.client.get("/doc/person/nobody", headers={"Accept": "text/turtle"})
     assert rdf.status_code == 404 and rdf.mimetype == "text/turtle"
-    assert len(parse(rdf.data, "text/turtle", site.url)) == 0  # comments only
-    assert "/doc/person/" in rdf.text
+    assert "# 404 Not Found" in rdf.text and "/doc/person/" in rdf.text  # for a person too
     assert site.client.get(f"{PUB}x.ttl").status_code == 404
 
 
 def test_the_404_page_suggestions_lead_somewhere(site):
     page = site.client.get("/id/person/nobody", headers={"Accept": "text/html"}).text
-    assert 'action="/api/queries/persons-by-name"' in page and 'name="name"' in page
-    found = site.client.get("/api/queries/persons-by-name", query_string={"name": "rabellotti"})
-    assert found.status_code == 200 and "rabellotti-roberta" in found.text
+    assert '<form class="search" action="/search" method="get">' in page
+    assert 'name="q"' in page and "by name" in page
+    found = site.client.get("/search", query_string={"q": "rabellotti"})
+    assert found.status_code == 200 and 'href="/doc/person/rabellotti-roberta"' in found.text
     assert "Roberta Rabellotti" in site.client.get("/doc/person/").text
     other = site.client.get("/doc/jel/ZZZ", headers={"Accept": "text/html"}).text
-    assert 'action="/api/queries/word-search"' in other and 'href="/doc/jel/"' in other
-    words = site.client.get("/api/queries/word-search", query_string={"words": "cluster"})
-    assert words.status_code == 200
+    assert '<form class="search" action="/search" method="get">' in other
+    assert 'href="/doc/jel/"' in other
+    words = site.client.get("/search", query_string={"q": "cluster"})
+    assert words.status_code == 200 and "/doc/publication/IDB-LM-00577" in words.text
+
+
+@pytest.mark.parametrize("media_type", ["application/ld+json", "text/turtle",
+                                        "application/n-triples", "application/rdf+xml"])
+def test_a_404_comes_in_the_rdf_syntax_asked_for(site, media_type):
+    response = site.client.get("/id/person/nobody", headers={"Accept": media_type})
+    assert response.status_code == 404 and response.mimetype == media_type
+    graph = parse(response.data, media_type, site.url)
+    error = graph.value(predicate=RDF.type, object=HYDRA.Error)
+    assert graph.value(error, HYDRA.statusCode).toPython() == 404
+    assert URIRef(site.iri("doc/person/")) in set(graph.objects(error, RDFS.seeAlso))
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "0", "-1", "two"])
+def test_a_page_number_out_of_range_is_a_bad_request_naming_page(site, page):
+    response = site.client.get("/doc/jel/O.ttl", query_string={"page": page})
+    assert response.status_code == 400 and "page" in response.text
+
+
+def test_an_address_that_is_not_utf8_is_a_bad_request(site):
+    query = fetch(site.url + "search?q=%FFcluster")
+    assert query.status == 400 and "`q`" in query.text and "UTF-8" in query.text
+    path = fetch(site.url + "doc/person/%FF")
+    assert path.status == 400 and "path" in path.text
+
+
+def test_the_provenance_box_names_the_source_file_not_the_servers_folders(site):
+    page = site.client.get("/doc/publication/IDB-LM-00999", headers={"Accept": "text/html"})
+    assert "dspace-page-IDB-LM-00999.txt" in page.text
+    assert "file:" not in page.text and site.app.config["POLICYKG"].home not in page.text
+
+
+def test_the_site_has_an_icon(site):
+    icon = site.client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/vnd.microsoft.icon"
+    assert icon.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    page = site.client.get(PUB, headers={"Accept": "text/html"}).text
+    assert 'rel="icon" href="/static/favicon.svg"' in page
+    svg = site.client.get("/static/favicon.svg")
+    assert svg.status_code == 200 and svg.data.startswith(b"<svg")

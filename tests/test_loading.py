@@ -387,6 +387,16 @@ def test_a_load_killed_midway_leaves_records_wholly_in_or_out_and_rerunning_comp
     assert result.returncode == 0, result.stderr
     complete = publication_graphs(vocab_store)
     assert len(complete) == 1500 and {row["n"] for row in complete} == sizes
+    assert text_index_state(vocab_store) == (1500, True)
+
+
+def text_index_state(settings: Settings) -> tuple[int, bool]:
+    """How many publications the text index holds, and whether it is in step with the store."""
+    from policykg.graph.rdf.uris import Uris
+    from policykg.graph.search.indexing import in_step
+
+    with open_store(settings.store_location, read_only=True, settings=settings) as store:
+        return store.text_index().count(), in_step(store, Uris(BASE))
 
 
 def _die(jobs: list) -> list:

@@ -29,6 +29,7 @@ def test_the_wheel_claims_no_generic_top_level_module(wheel_names: set[str]):
 @pytest.mark.parametrize("folder,suffix", [
     ("ontology", ".ttl"), ("shapes", ".ttl"), ("sparql", ".rq"), ("graph/data", ".toml"),
     ("graph/data/queries", ".rq"), ("webapp/templates", ".html"),
+    ("webapp/discovery/queries", ".rq"), ("webapp/static", ".js"),
 ])
 def test_every_data_file_of_the_repository_ships_in_the_wheel(
         wheel_names: set[str], folder: str, suffix: str):

@@ -141,3 +141,56 @@ def test_listings_and_the_browse_page(site):
     assert "People" in html(site, "/doc/")
     people = html(site, "/doc/person/")
     assert 'href="/doc/person/rabellotti-roberta"' in people and "Carlo Pietrobelli" in people
+
+
+def publications_section(page: str) -> str:
+    return text(page.split('class="publication-list"', 1)[1].split("</section>", 1)[0])
+
+
+def test_a_persons_publications_are_counted_and_newest_first(site):
+    shown = publications_section(html(site, "/doc/person/rabellotti-roberta"))
+    assert "2 publications, newest first" in shown
+    assert shown.index(TITLE) < shown.index("Clusters and Value Chains in Jamaica")  # 2023, 2021
+
+
+def test_publication_lists_are_paged_with_their_count(site):
+    site.app.config["LINKED_DATA_PAGE_SIZE"] = 1
+    try:
+        first = publications_section(html(site, "/doc/jel/O"))
+        second = html(site, "/doc/jel/O?page=2")
+    finally:
+        site.app.config.pop("LINKED_DATA_PAGE_SIZE")
+    assert "3 publications, newest first · page 1 of 3" in first
+    assert TITLE in first  # 2023
+    shown = publications_section(second)
+    assert "page 2 of 3" in shown and SCRIPT_TITLE in shown  # 2022
+    assert 'rel="next" href="/doc/jel/O?page=3"' in second
+
+
+def test_a_list_links_to_the_same_list_on_the_search_page_to_narrow_it(site):
+    page = html(site, "/doc/org/ifd-cti")
+    assert 'href="/search?division=ifd-cti&amp;sort=newest"' in page
+    assert '<input type="hidden" name="division" value="ifd-cti">' in page
+    found = site.client.get("/search?division=ifd-cti&sort=newest").text
+    assert "3 results" in text(found)
+
+
+def test_subject_operation_and_keyword_pages_list_their_publications(site):
+    for path, count in (("/doc/subject/tourism", 1), ("/doc/operation/RG-E1776", 1),
+                        ("/doc/keyword/cluster", 2)):
+        shown = publications_section(html(site, path))
+        assert f"{count} publication" in shown and TITLE in shown, path
+
+
+def test_the_publication_listing_shows_years_and_authors_newest_first(site):
+    shown = text(html(site, "/doc/publication/"))
+    assert "3 publications, newest first" in shown
+    assert shown.index(TITLE) < shown.index(SCRIPT_TITLE) \
+        < shown.index("Clusters and Value Chains in Jamaica")
+    assert "Roberta Rabellotti ; Elisa Conz 2023" in shown
+
+
+def test_the_jel_listing_shows_codes_in_order(site):
+    shown = text(html(site, "/doc/jel/"))
+    assert "A General Economics and Teaching" in shown
+    assert shown.index("A1 General Economics") < shown.index("A10 General")

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from conftest import UPDATE_TOKEN, LiveServer, Reply, fetch
 from rdflib import Graph, Literal, URIRef
-from SPARQLWrapper import CSV, JSON, POST, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper import CSV, JSON, N3, POST, TURTLE, XML, SPARQLWrapper
 
 BACKENDS = ("oxigraph", "virtuoso")
 IRIS = "FILTER(isIRI(?s) && !isBlank(?o))"
@@ -83,6 +83,14 @@ def test_sparqlwrapper_construct(live_server, reference):
     graph = wrapper(live_server, CONSTRUCT, TURTLE).queryAndConvert()
     if isinstance(graph, bytes):
         graph = Graph().parse(data=graph, format="turtle")
+    assert len(graph) == 5
+    assert URIRef(reference[0][0]) in set(graph.subjects())
+
+
+def test_sparqlwrapper_n3_is_answered_in_turtle(live_server, reference):
+    """SPARQLWrapper's N3 sends format=n3: Turtle is N3, so the graph comes in Turtle."""
+    data = wrapper(live_server, CONSTRUCT, N3).queryAndConvert()
+    graph = Graph().parse(data=data, format="turtle")
     assert len(graph) == 5
     assert URIRef(reference[0][0]) in set(graph.subjects())
 
@@ -208,6 +216,19 @@ def test_other_methods_are_not_allowed(live_server, method):
     response = fetch(endpoint(live_server), method, params={"query": "ASK {}"})
     assert response.status == 405
     assert "GET" in response.headers["Allow"] and "POST" in response.headers["Allow"]
+
+
+def test_head_gives_the_headers_of_get_without_a_body(live_server):
+    for params in ({"query": ROWS}, {"query": CONSTRUCT}, {}):  # {}: the service description
+        got = fetch(endpoint(live_server), params=params)
+        head = fetch(endpoint(live_server), "HEAD", params=params)
+        assert (head.status, head.body) == (200, b"")
+        assert head.headers["Content-Type"] == got.headers["Content-Type"]
+
+
+def test_a_query_string_that_is_not_utf8_is_a_bad_request(live_server):
+    response = fetch(endpoint(live_server) + "?query=ASK%20%7B%7D%FF")
+    assert response.status == 400 and "`query`" in response.text and "UTF-8" in response.text
 
 
 def test_get_on_update_endpoint_is_not_allowed(live_server):
@@ -448,3 +469,19 @@ def test_capped_rows_serialise_like_pyoxigraph_itself():
     row = json.loads(_serialised(store, blank, "json"))["results"]["bindings"][0]
     assert row["b"]["type"] == "bnode" and row["t"]["type"] == "triple"
     assert row["t"]["value"]["subject"] == row["b"]
+
+
+def test_drop_all_leaves_the_ontology_and_vocabularies_as_installed(vocab_store, server_factory):
+    """The reference graphs are policykg's: an update that drops them sees them put back, so
+    pages and named queries keep working."""
+    server = server_factory(vocab_store)
+    base = vocab_store.base
+    jel = f"ASK {{ GRAPH <{base}graph/vocab/jel> {{ <{base}id/jel/O31> ?p ?o }} }}"
+    ontology = f"ASK {{ GRAPH <{base}graph/ontology> {{ ?s ?p ?o }} }}"
+    assert post_update(server, INSERT).status == 204
+    assert post_update(server, "DROP ALL").status == 204
+    assert get(server, ASK_INSERTED).json()["boolean"] is False  # the update did its work
+    assert get(server, jel).json()["boolean"] is True
+    assert get(server, ontology).json()["boolean"] is True
+    page = fetch(server.url + "/doc/jel/O31.ttl")
+    assert page.status == 200 and "O31" in page.text

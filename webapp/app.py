@@ -6,7 +6,6 @@ from flask import Flask, Response
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from policykg.graph.config import Settings, load_settings
-from policykg.graph.rdf.uris import Uris
 from policykg.graph.store import GraphStore, open_store
 from policykg.webapp import context
 
@@ -21,13 +20,13 @@ def create_app(settings: Settings | None = None, store: GraphStore | None = None
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.extensions[context.STORE] = store or open_store(settings.store_location,
                                                         read_only=True, settings=settings)
-    app.extensions[context.URIS] = Uris(settings.base)
     from policykg.webapp.api import routes
+    from policykg.webapp.discovery import search_page
     from policykg.webapp.linked_data import documents
-    from policykg.webapp.site import dataset, health
+    from policykg.webapp.site import dataset, health, root
     from policykg.webapp.sparql import protocol
 
-    for area in (protocol, documents, routes, dataset, health):
+    for area in (root, protocol, documents, routes, dataset, health, search_page):
         app.register_blueprint(area.blueprint)
     return app
 

@@ -12,6 +12,7 @@ from policykg.graph.config import Settings
 from policykg.webapp import assets
 from policykg.webapp.serve import ServerOptions, prepare_store_apart
 from policykg.webapp.serve import serve as run_server
+from policykg.webapp.site.bases import base_warnings
 
 
 @click.command()
@@ -29,7 +30,7 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
     changes: dict[str, Any] = {"host": host, "port": port, "workers": workers}
     settings = replace(settings, **{k: v for k, v in changes.items() if v is not None})
     try:
-        summary = prepare_store_apart(settings, sample=sample)
+        summary, stored = prepare_store_apart(settings, sample=sample)
     except RuntimeError as error:
         raise click.ClickException(str(error)) from error
     if summary is not None:
@@ -40,6 +41,10 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
             assets.install_yasgui()
         except OSError as error:
             click.echo(f"warning: YASGUI is missing ({error}); /sparql has no editor", err=True)
-    click.echo(f"serving {settings.store_location} at http://{settings.host}:{settings.port}/ "
-               f"(IRIs under {settings.base})", err=True)
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    address = f"http://{host}:{settings.port}/"
+    for warning in base_warnings(stored, stored or settings.base, settings.base, address):
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"serving {settings.store_location} at {address} (IRIs under "
+               f"{stored or settings.base})", err=True)
     run_server(settings, ServerOptions(threads=threads or settings.threads, access_log=access_log))

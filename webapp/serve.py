@@ -23,7 +23,7 @@ import logging
 import pickle
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any
 
@@ -33,7 +33,8 @@ from policykg.graph.config import Settings
 from policykg.graph.loading.loader import Loader
 from policykg.graph.loading.summary import LoadSummary
 from policykg.graph.readers import read
-from policykg.graph.store import GraphStore, StoreUnavailable, is_embedded, open_store
+from policykg.graph.store import GraphStore, StoreError, StoreUnavailable, is_embedded, open_store
+from policykg.graph.store.ledger import stored_base
 
 log = logging.getLogger("policykg.serve")
 
@@ -56,8 +57,10 @@ def has_publication(store: GraphStore) -> bool:
 
 
 def load_sample(store: GraphStore, settings: Settings) -> LoadSummary:
-    """Load the sample record that ships in the package, like ``policykg load`` does."""
-    loader = Loader.for_settings(store, settings)
+    """Load the sample record that ships in the package, like ``policykg load`` does (under
+    the store's base, if it has one)."""
+    loader = Loader.for_settings(store, replace(settings,
+                                                base=stored_base(store) or settings.base))
     sample = resources.files("policykg.graph") / "data" / "samples" / SAMPLE
     with resources.as_file(sample) as path:
         return loader.load(read(path))
@@ -104,10 +107,22 @@ def _prepare_remote(settings: Settings, sample: bool) -> LoadSummary | None:
         store.close()
 
 
-def prepare_store_apart(settings: Settings, sample: bool = True) -> LoadSummary | None:
-    """``prepare_store`` in a child process, so that this one never touches the store.
+def store_base(settings: Settings) -> str | None:
+    """The base the store's IRIs are under (None: it records none, or cannot be reached)."""
+    try:
+        with open_store(settings.store_location, read_only=True, settings=settings) as store:
+            return stored_base(store)
+    except (StoreUnavailable, StoreError) as error:
+        log.warning("the store's base could not be read: %s", error)
+        return None
 
-    The child's messages go to standard error; it sends back the summary, pickled.
+
+def prepare_store_apart(settings: Settings,
+                        sample: bool = True) -> tuple[LoadSummary | None, str | None]:
+    """``prepare_store`` in a child process, so that this one never touches the store; the
+    summary of the sample's load, if any, and the base of the store's IRIs (``store_base``).
+
+    The child's messages go to standard error; it sends back its answer, pickled.
     """
     done = subprocess.run([sys.executable, "-m", "policykg.webapp.serve"],
                           input=pickle.dumps((settings, sample)), stdout=subprocess.PIPE,
@@ -159,12 +174,14 @@ def serve(settings: Settings, options: ServerOptions | None = None) -> None:
 
 
 def _prepare_main() -> None:
-    """``python -m policykg.webapp.serve``: prepare_store on pickled (settings, sample)."""
+    """``python -m policykg.webapp.serve``: prepare_store, then store_base, on pickled
+    (settings, sample)."""
     settings, sample = pickle.load(sys.stdin.buffer)
     log.addHandler(logging.StreamHandler())  # its notes (a compaction's time) to standard error
     log.setLevel(logging.INFO)
     result, sys.stdout = sys.stdout.buffer, sys.stderr  # keep stdout for the answer alone
-    result.write(pickle.dumps(prepare_store(settings, sample)))
+    summary = prepare_store(settings, sample)
+    result.write(pickle.dumps((summary, store_base(settings))))
     result.flush()
 
 

@@ -12,6 +12,7 @@ from importlib.metadata import EntryPoint, entry_points
 import click
 
 from policykg.graph.config import load_settings
+from policykg.graph.store.ledger import BaseMismatch
 
 PLUGINS = "policykg.commands"
 
@@ -33,6 +34,15 @@ class CommandGroup(click.Group):
             loaded = _plugins()[name].load()
             command = loaded if isinstance(loaded, click.Command) else None
         return command
+
+    def invoke(self, context: click.Context) -> object:
+        """Run the command; a store under another base than --base stops it, with exit
+        status 2 and what to do, before anything is written."""
+        try:
+            return super().invoke(context)
+        except BaseMismatch as error:
+            click.echo(f"Error: {error}", err=True)
+            context.exit(2)
 
 
 @click.group(cls=CommandGroup)

@@ -5,18 +5,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pyoxigraph as ox
 from rdflib import OWL, RDF, SKOS, Graph, Literal, URIRef
 
 from policykg.graph.inference.entailment import Entailment, closure
 from policykg.graph.inference.vocabularies import (
     shipped_closure,
+    shipped_closure_quads,
     vocabulary_digest,
+    vocabulary_graph_names,
     vocabulary_graphs,
+    vocabulary_quads,
 )
 from policykg.graph.mapping.rules import Lookups
 from policykg.graph.rdf.terms import rdflib_graph, triple_quads
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.store import GraphStore
+from policykg.graph.store.ledger import graph_sizes, record_sizes, recorded_sizes
 
 CLOSURE_GRAPH = "graph/inferred/vocabularies"
 CONTENT_HASH = "https://w3id.org/policykg/ontology#contentHash"
@@ -64,6 +69,36 @@ def prepare(store: GraphStore, uris: Uris) -> Reference:
                      Entailment.from_graph(ontology))
 
 
+def restore(store: GraphStore, uris: Uris) -> list[str]:
+    """Put the reference graphs back as the files hold them when any of them no longer holds
+    the triples it was installed with (a SPARQL update dropped or changed it); the graphs that
+    had changed (none: nothing was done)."""
+    names = [*vocabulary_graph_names(uris.base), str(uris.named(CLOSURE_GRAPH))]
+    installed = recorded_sizes(store)
+    changed = [name for name, size in graph_sizes(store, names).items()
+               if installed.get(name) != size]
+    if changed:
+        reinstall(store, uris)
+    return changed
+
+
+def reinstall(store: GraphStore, uris: Uris) -> None:
+    """Install the reference graphs under the base of ``uris`` as the files hold them: parsed by
+    pyoxigraph (a second or so) when the closure is shipped, else as a load installs them."""
+    closure_iri = str(uris.named(CLOSURE_GRAPH))
+    digest = vocabulary_digest(uris.base)
+    closure = shipped_closure_quads(uris.base, closure_iri)
+    if closure is None:
+        _install(store, vocabulary_graphs(uris.base), uris.named(CLOSURE_GRAPH), digest,
+                 uris.base)
+        return
+    graph = ox.NamedNode(closure_iri)
+    stamp = ox.Quad(graph, ox.NamedNode(CONTENT_HASH), ox.Literal(digest), graph)
+    names = [*vocabulary_graph_names(uris.base), closure_iri]
+    store.replace(names, [*vocabulary_quads(uris.base), *closure, stamp])
+    record_sizes(store, names)
+
+
 def _install(store: GraphStore, graphs: dict[str, Graph], closure_iri: URIRef,
              digest: str, base: str) -> Graph:
     asserted = Graph(bind_namespaces="none")
@@ -80,4 +115,5 @@ def _install(store: GraphStore, graphs: dict[str, Graph], closure_iri: URIRef,
     quads = [q for name, graph in graphs.items() for q in triple_quads(graph, name)]
     quads.extend(triple_quads(marked, str(closure_iri)))
     store.replace([*graphs, str(closure_iri)], quads)
+    record_sizes(store, [*graphs, str(closure_iri)])
     return inferred

@@ -46,6 +46,11 @@ def vocabulary_graphs(base: str) -> dict[str, Graph]:
     return graphs
 
 
+def vocabulary_graph_names(base: str) -> list[str]:
+    """The IRIs of the vocabulary graphs (``base`` + path), in the order of vocabularies.toml."""
+    return list(dict.fromkeys(base + path for path, _ in VOCABULARIES))
+
+
 def vocabulary_quads(base: str) -> Iterator[ox.Quad]:
     """The vocabularies as quads in their named graphs, parsed by pyoxigraph with ``base``."""
     for path, name in VOCABULARIES:
@@ -75,13 +80,33 @@ def closure_header() -> str:
     return f"# closure of the vocabulary files with digest {files_digest()}\n"
 
 
-def shipped_closure(base: str) -> Graph | None:
-    """The OWL RL closure shipped in closure.ttl, parsed with ``base``, when it was computed
-    from the vocabulary files as they are; None otherwise (it is then computed)."""
+def _shipped_closure_text() -> bytes | None:
+    """closure.ttl when it was computed from the vocabulary files as they are (else None)."""
     source = _source(CLOSURE_FILE)
     if not source.is_file():
         return None
-    text = source.read_text(encoding="utf-8")
-    if closure_header().rstrip("\n") not in text.split("\n", 2)[:2]:  # the header's lines
+    data = source.read_bytes()
+    header = closure_header().rstrip("\n").encode("utf-8")
+    return data if header in data.split(b"\n", 2)[:2] else None
+
+
+def shipped_closure_quads(base: str, graph: str) -> list[ox.Quad] | None:
+    """The shipped closure as quads in ``graph``, parsed by pyoxigraph with ``base`` (None:
+    no closure is shipped for the files as they are)."""
+    data = _shipped_closure_text()
+    if data is None:
         return None
-    return Graph(bind_namespaces="none").parse(data=text, format="turtle", publicID=base)
+    name = ox.NamedNode(graph)
+    return [ox.Quad(quad.subject, quad.predicate, quad.object, name)
+            for quad in ox.parse(data, ox.RdfFormat.TURTLE, base_iri=base,
+                                 rename_blank_nodes=True)]
+
+
+def shipped_closure(base: str) -> Graph | None:
+    """The OWL RL closure shipped in closure.ttl, parsed with ``base``, when it was computed
+    from the vocabulary files as they are; None otherwise (it is then computed)."""
+    data = _shipped_closure_text()
+    if data is None:
+        return None
+    return Graph(bind_namespaces="none").parse(data=data.decode("utf-8"), format="turtle",
+                                               publicID=base)

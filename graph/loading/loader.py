@@ -39,6 +39,7 @@ from policykg.graph.readers.record import ReadError, Record
 from policykg.graph.search.document import SearchDocument
 from policykg.graph.search.indexing import TextIndexing
 from policykg.graph.store import GraphStore, WriteBatch
+from policykg.graph.store.ledger import claim_base
 
 Item = Record | ReadError
 
@@ -82,6 +83,7 @@ class Loader:
 
     def __post_init__(self) -> None:
         self._undone = self.store.recover()  # before anything reads the store
+        claim_base(self.store, self.uris.base)  # raises BaseMismatch: nothing is written
         if self.reference is None:
             self.reference = prepare_reference(self.store, self.uris)
         self._aggregates = aggregates.AggregateIndex(self.store, self.uris)

@@ -1,6 +1,8 @@
 """What a SPARQL Update changed, carried into the data derived from the records: the tallies
 marked pending (the next load or refresh recounts them), the aggregates of the publications
-whose graphs it names computed again, and the text index brought in step.
+whose graphs it names computed again, and the text index brought in step. The reference graphs
+(the ontology, the vocabularies and their closure) and the store's record of its base are
+policykg's: an update that removes or changes them sees them put back as installed.
 
 An update that does not say which graphs it changes (``GRAPH ?g``, ``DROP ALL``, a graph named
 by a prefixed name), or changes a vocabulary, has the whole text index rebuilt.
@@ -14,21 +16,27 @@ import pyoxigraph as ox
 
 from policykg.graph.aggregates import AggregateIndex, update_publications
 from policykg.graph.aggregates.terms import RECORD_KIND
+from policykg.graph.inference import reference
 from policykg.graph.rdf.sparql_text import tokens
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.search.updates import sync_text_index
 from policykg.graph.store import GraphStore
+from policykg.graph.store.ledger import record_base, recorded_base
 
 GRAPH_WORDS = ("GRAPH", "WITH", "INTO", "TO", "USING")
 EVERY_GRAPH = ("ALL", "NAMED")
 
 
 def after_update(store: GraphStore, uris: Uris, update: str) -> None:
-    """Bring the derived data in step after ``update`` ran on the store."""
+    """Bring the derived data in step after ``update`` ran on the store; put back the
+    reference graphs and the record of the base if it removed or changed them."""
+    restored = reference.restore(store, uris)
+    if recorded_base(store) is None:
+        record_base(store, uris.base)
     store.update(AggregateIndex.pending_update(), base_iri=uris.base)
     graphs = touched_graphs(update, uris.base)
     vocabulary = uris.base + "graph/vocab/"
-    if graphs is None or any(g.startswith(vocabulary) for g in graphs):
+    if restored or graphs is None or any(g.startswith(vocabulary) for g in graphs):
         sync_text_index(store, uris, None)
         return
     records = records_of(store, uris, graphs)

@@ -12,6 +12,7 @@ PKG = Namespace("https://w3id.org/policykg/ontology#")
 DSF = Namespace("https://w3id.org/policykg/dspace-field/")  # DSpace fields with no rule
 
 BIBO = Namespace("http://purl.org/ontology/bibo/")
+DCAT = Namespace("http://www.w3.org/ns/dcat#")
 DCTERMS = Namespace("http://purl.org/dc/terms/")
 FOAF = Namespace("http://xmlns.com/foaf/0.1/")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")

@@ -11,7 +11,7 @@ algorithms, so that both match the same words.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 import snowballstemmer
 
@@ -20,6 +20,7 @@ from policykg.graph.mapping.normalise import fold
 # Language code -> the Snowball algorithm of that language.
 STEMMED = {"en": "english", "es": "spanish", "pt": "portuguese", "fr": "french"}
 LONGEST = 40  # characters: a longer "word" is noise (a URL, a run of digits), not indexed
+STEMS_KEPT = 200_000  # (language, word) -> stem remembered: highlighting stems every word shown
 FOLDED = "fold"  # the analyzer of texts in no stemmed language, of names and of prefixes
 _WORD = re.compile(r"[^\W_]+")
 
@@ -47,7 +48,13 @@ def analyze(text: str, language: str | None = None) -> list[str]:
     stemmer (STEMMED)."""
     found = words(text)
     code = base_language(language)
-    return _stemmer(code).stemWords(found) if code in STEMMED else found
+    return [_stem(code, word) for word in found] if code in STEMMED else found
+
+
+@lru_cache(maxsize=STEMS_KEPT)
+def _stem(code: str, word: str) -> str:
+    """A folded word's stem in a language (Snowball in pure Python is slow: words recur)."""
+    return _stemmer(code).stemWord(word)
 
 
 @cache

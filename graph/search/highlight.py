@@ -8,12 +8,14 @@ marked, matched as the index matches them (folded, and stemmed in the text's lan
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from html import escape
 
 from policykg.graph.search import syntax
 from policykg.graph.search.analysis import analyze, words
 
 WIDTH = 240  # characters a snippet shows at most
+FORMS_KEPT = 200_000  # words whose folded form and stems are remembered
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -29,26 +31,41 @@ class Matcher:
             else:
                 self.stems.update(analyze(term.text, language))
         self.language = language
+        self._seen: dict[str, bool] = {}  # a text's words recur: each is looked at once
 
     def matches(self, word: str) -> bool:
         """Whether a word of the text is one the query looks for."""
-        folded = words(word)
-        if not folded:
+        found = self._seen.get(word)
+        if found is None:
+            found = self._seen[word] = self._matches(word)
+        return found
+
+    def _matches(self, word: str) -> bool:
+        folded, stems = _forms(word, self.language)
+        if folded is None:
             return False
-        if any(folded[0].startswith(prefix) for prefix in self.prefixes):
+        if any(folded.startswith(prefix) for prefix in self.prefixes):
             return True
-        return bool(self.stems.intersection(analyze(word, self.language)))
+        return bool(self.stems.intersection(stems))
+
+
+@lru_cache(maxsize=FORMS_KEPT)
+def _forms(word: str, language: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """A word of a text folded, and its stems in the text's language (words recur across
+    texts: each is analyzed once)."""
+    folded = words(word)
+    return (folded[0] if folded else None), tuple(analyze(word, language))
 
 
 def highlight(text: str, matcher: Matcher) -> str:
     """The whole text, escaped, its matching words marked."""
-    return _marked(text, [m.span() for m in _WORD.finditer(text) if matcher.matches(m.group())])
+    return _marked(text, _spans(text, matcher))
 
 
 def snippet(text: str, matcher: Matcher, width: int = WIDTH) -> str:
     """The passage of ``width`` characters with the most matching words (the text's start
     when none match), escaped, the words marked, with an ellipsis where it is cut."""
-    spans = [m.span() for m in _WORD.finditer(text) if matcher.matches(m.group())]
+    spans = _spans(text, matcher)
     if len(text) <= width:
         return _marked(text, spans)
     start = _best_start(spans, width) if spans else 0
@@ -60,6 +77,13 @@ def snippet(text: str, matcher: Matcher, width: int = WIDTH) -> str:
     inside = [(a - start, b - start) for a, b in spans if a >= start and b <= end]
     return ("… " if start else "") + _marked(text[start:end], inside) + \
         (" …" if end < len(text) else "")
+
+
+def _spans(text: str, matcher: Matcher) -> list[tuple[int, int]]:
+    """Where the words the query looks for are in a text (nowhere, for a query of none)."""
+    if not matcher.stems and not matcher.prefixes:
+        return []
+    return [m.span() for m in _WORD.finditer(text) if matcher.matches(m.group())]
 
 
 def _best_start(spans: list[tuple[int, int]], width: int) -> int:

@@ -5,11 +5,17 @@ case and accents aside (``Jamaica``, ``Institutions for Development``).
 The vocabularies' things (document types, divisions, JEL codes, regions) are looked up in their
 labels, read from the store once; people and keywords by the key their name makes, checked in
 the store; languages by their ISO 639 code or name.
+
+A person's key is their name folded (``Pérez, Javier`` is ``perez-javier``), so a name typed in
+any case, with or without accents, in either order (``javier perez``) or in part (``Pere``),
+finds them through ``key_pattern``: the regular expression the named query ``persons-by-name``
+matches keys with, and the author filter falls back on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import permutations
 
 import pyoxigraph as ox
 
@@ -24,6 +30,7 @@ QUERIES = QueryFolder("policykg.graph.search", "queries")
 KINDS = {"type": "doctype", "division": "org", "jel": "jel", "region": "region",
          "author": "person", "keyword": "keyword"}
 VOCABULARIES = ("type", "division", "jel", "region")
+ANY_ORDER_UP_TO = 4  # words of a name matched in any order; more: in the order typed
 
 
 class UnknownName(ValueError):
@@ -58,7 +65,28 @@ class Names:
             if iri_by_name is not None:
                 return iri_by_name
             raise UnknownName(f"{value!r} is no {kind} code or name")
-        return self._known(kind, str(self.uris.id(kind, slug(text) or text)), value)
+        iri = str(self.uris.id(kind, slug(text) or text))
+        try:
+            return self._known(kind, iri, value)
+        except UnknownName:
+            if kind != "person":
+                raise
+            return self._person_named(text, value)
+
+    def _person_named(self, text: str, value: str) -> str:
+        """The one person whose name the text is, in another order or in part."""
+        pattern = key_pattern(text)
+        prefix = str(self.uris.id("person", ""))
+        rows = list(self.store.query(QUERIES.text("persons-by-key.rq"), substitutions={
+            ox.Variable("prefix"): ox.Literal(prefix),
+            ox.Variable("pattern"): ox.Literal(pattern)}))
+        people = sorted({row["person"].value for row in rows})
+        if len(people) == 1:
+            return people[0]
+        if people:
+            raise UnknownName(f"{value!r} names {len(people)} people: give one's key or "
+                              f"full name ({', '.join(p[len(prefix):] for p in people[:5])})")
+        raise UnknownName(f"{value!r} names nothing in the graph")
 
     def _known(self, kind: str, iri: str, value: str) -> str:
         """An IRI, if the store knows the thing (a vocabulary lists it, or a graph of its own
@@ -90,6 +118,17 @@ class Names:
     def resolver(self) -> Callable[[str, str], str]:
         """``resolve``, for a caller that turns UnknownName into its own error."""
         return self.resolve
+
+
+def key_pattern(text: str) -> str:
+    """A regular expression (XPath, as SPARQL's REGEX takes) matching the keys of the people a
+    name may mean: each of its words, folded, starts a part of the key, in any order (``javier
+    pere`` matches ``perez-javier``)."""
+    words = list(dict.fromkeys(slug(text).split("-"))) if slug(text) else []
+    if not words:
+        return "^$"  # no word: no key
+    orders = permutations(words) if len(words) <= ANY_ORDER_UP_TO else [tuple(words)]
+    return "|".join("^(.*-)?" + ".*-".join(order) for order in orders)
 
 
 def _language(text: str) -> str:

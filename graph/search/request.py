@@ -47,6 +47,7 @@ class SearchRequest:
     page: int = 1
     size: int = 20
     facets: bool = True  # count the facets of the results too
+    counted: tuple[str, ...] | None = None  # the facets to count (None: every one)
 
     def __post_init__(self) -> None:
         if self.sort not in SORTS:
@@ -61,9 +62,16 @@ class SearchRequest:
         for name, year in (("year_from", self.year_from), ("year_to", self.year_to)):
             if year is not None and not YEARS[0] <= year <= YEARS[1]:
                 raise RequestError(name, f"{year} is not a year")
+        for name in self.counted or ():
+            if name not in FACETS:
+                raise RequestError("facets", f"no facet {name!r} (facets: {', '.join(FACETS)})")
         for name in self.filters:
             if name not in FACET_PROPERTIES:
                 raise RequestError(name, f"no facet of that name (facets: {', '.join(FACETS)})")
+
+    def counts(self, name: str) -> bool:
+        """Whether the facet ``name`` is to be counted."""
+        return self.facets and (self.counted is None or name in self.counted)
 
     @property
     def offset(self) -> int:

@@ -104,6 +104,11 @@ class Search:
         facets = self._facets(result.facets, language)
         return SearchPage(request, result.total, hits, facets)
 
+    def publications(self, iris: list[str], language: str = "en") -> list[FoundPublication]:
+        """What a reader sees of these publications (as hits, with no passage), in order."""
+        self._forget_if_changed()
+        return self._found([Hit(iri) for iri in iris], None, language)
+
     def _forget_if_changed(self) -> None:
         token = self.engine.token()
         with self._lock:

@@ -11,7 +11,10 @@ the same aggregates the named queries read.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
@@ -38,6 +41,7 @@ FIELDS = {None: "searchText", "title": "searchTitle", "abstract": "searchAbstrac
 SEARCH_PROPERTIES = tuple(PKG + name for name in FIELDS.values())
 PREFIX_LEADING = 4  # characters a prefix needs before its '*' (Virtuoso's rule)
 TAG = "lg"  # before a stemmed word's language code
+SEARCH_THREADS = 12  # a search's queries in flight at once: its total, hits and facets
 # How each filter and facet reads a publication's values (?p: the publication).
 PATTERNS = {
     "type": "?p dcterms:type ?value",
@@ -125,16 +129,20 @@ class StoreTextIndex:
         """Nothing to release."""
 
     def search(self, request: SearchRequest) -> SearchResult:
-        """The page, the total and the facets, each by a query to the store."""
-        match = self.pattern(request)
-        if match is None:
+        """The page, the total and the facets, each by a query to the store, all sent at once
+        (the store answers them side by side); the total and facets match without ranking."""
+        ranked, found = self.pattern(request), self.pattern(request, ranked=False)
+        if ranked is None or found is None:
             return SearchResult(0, [], {})
-        total = self._count(match)
-        if not total:
+        counted = [name for name in PATTERNS if request.counts(name)]
+        pool = _pool()
+        total = pool.submit(self._count, found)
+        hits = pool.submit(self._hits, ranked, request)
+        facets = {name: pool.submit(self._facet, found, name) for name in counted}
+        if not total.result():
             return SearchResult(0, [], {})
-        hits = self._hits(match, request)
-        facets = {name: self._facet(match, name) for name in PATTERNS} if request.facets else {}
-        return SearchResult(total, hits, facets)
+        return SearchResult(total.result(), hits.result(),
+                            {name: future.result() for name, future in facets.items()})
 
     def matches(self, text: str, limit: int) -> list[Hit]:
         """The publications that match a query text, best first."""
@@ -145,9 +153,9 @@ class StoreTextIndex:
 
     # --- the pattern of a request -------------------------------------------------------------
 
-    def pattern(self, request: SearchRequest) -> str | None:
-        """The SPARQL group pattern binding ?p (and ?score) to the publications a request
-        finds; None when its text can match nothing."""
+    def pattern(self, request: SearchRequest, ranked: bool = True) -> str | None:
+        """The SPARQL group pattern binding ?p (and, ``ranked``, ?score) to the publications a
+        request finds; None when its text can match nothing."""
         tree = syntax.parse(request.q)
         if tree is None and request.q.strip():
             return None  # words typed, none to search for: nothing found
@@ -155,7 +163,7 @@ class StoreTextIndex:
         if tree is None:
             parts.append("?p a pkg:Publication . BIND(0 AS ?score)")
         else:
-            text = self._text_pattern(tree)
+            text = self._text_pattern(tree, ranked)
             if text is None:
                 return None
             parts.append(text)
@@ -169,10 +177,10 @@ class StoreTextIndex:
                          f"&& ?yearFilter <= {years[1]})")
         return " ".join(parts)
 
-    def _text_pattern(self, tree: syntax.Node) -> str | None:
-        """The publications a text finds, ?score their relevance: one bif:contains a field
-        (what must not match joined by AND NOT), and a title holding every word, or the words
-        as a phrase, ranked first."""
+    def _text_pattern(self, tree: syntax.Node, ranked: bool) -> str | None:
+        """The publications a text finds, ?score their relevance when ``ranked``: one
+        bif:contains a field (what must not match joined by AND NOT), and a title holding
+        every word, or the words as a phrase, ranked first."""
         positive, negative = _split(tree)
         wanted: dict[str | None, list[str]] = {}
         for node in positive:
@@ -190,13 +198,15 @@ class StoreTextIndex:
             text = " AND ".join(expressions)
             for out in unwanted.pop(field, []):
                 text = f"({text}) AND NOT {out}"
-            clauses.append(_contains(field, text, f"?score{index}"))
+            clauses.append(_contains(field, text, f"?score{index}" if ranked else None))
             scores.append(f"?score{index}")
         if not clauses:
             clauses.append("?p a pkg:Publication .")
         for field, outs in unwanted.items():
             for out in outs:
                 clauses.append(f"FILTER NOT EXISTS {{ {_contains(field, out, None, '?out')} }}")
+        if not ranked:
+            return " ".join(clauses)
         clauses += _title_ranking(tree)
         bonus = ["IF(BOUND(?inTitle), 100, 0)", "IF(BOUND(?asTitle), 1000, 0)"]
         total = " + ".join([*scores, *bonus]) if scores else "0"
@@ -223,6 +233,17 @@ class StoreTextIndex:
                 .replace("#VALUE", PATTERNS[name]).replace("#LIMIT", str(size)))
         return [(row["value"].value, int(row["count"].value))
                 for row in self.store.query_in_dialect(text)]
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The threads a search's queries are sent from (one process's, shared by its requests;
+    a forked process makes its own)."""
+    return _process_pool(os.getpid())
+
+
+@functools.cache
+def _process_pool(pid: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=SEARCH_THREADS, thread_name_prefix="search")
 
 
 def _contains(field: str | None, expression: str, score: str | None,

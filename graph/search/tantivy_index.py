@@ -125,7 +125,8 @@ class TantivyIndex:
         return index
 
     def _exists(self) -> bool:
-        return self.folder is not None and tantivy.Index.exists(str(self.folder))
+        return (self.folder is not None and self.folder.is_dir()
+                and tantivy.Index.exists(str(self.folder)))
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -150,7 +151,7 @@ class TantivyIndex:
                                     order_by_field=order[0], order=order[1])
         hits = [Hit(_iri(searcher, address), float(score or 0.0)) for score, address in found.hits]
         total = _count(found)
-        facets = self._facets(searcher, query) if request.facets and total else {}
+        facets = self._facets(searcher, query, request) if request.facets and total else {}
         return SearchResult(total, hits, facets)
 
     def matches(self, text: str, limit: int) -> list[Hit]:
@@ -168,8 +169,8 @@ class TantivyIndex:
         return _count(searcher.search(self._documents(), 1, count=True))
 
     def size(self) -> int:
-        """Bytes the index takes on disk (0 in memory)."""
-        if self.folder is None:
+        """Bytes the index takes on disk (0 in memory, or none written yet)."""
+        if self.folder is None or not self.folder.is_dir():
             return 0
         return sum(path.stat().st_size for path in self.folder.iterdir() if path.is_file())
 
@@ -182,10 +183,14 @@ class TantivyIndex:
             return str(value) if value is not None else None
         return None
 
-    def _facets(self, searcher: tantivy.Searcher, query: Query) -> dict[str, list[tuple[str, int]]]:
+    def _facets(self, searcher: tantivy.Searcher, query: Query,
+                asked: SearchRequest) -> dict[str, list[tuple[str, int]]]:
         request: dict[str, Any] = {"year": {"terms": {"field": "year", "size": 1000}}}
         request.update({name: {"terms": {"field": f"f_{name}", "size": size}}
                         for name, size in FACET_SIZES.items()})
+        request = {name: counted for name, counted in request.items() if asked.counts(name)}
+        if not request:
+            return {}
         answer = searcher.aggregate(query, request)
         return {name: [(str(bucket["key"]), int(bucket["doc_count"]))
                        for bucket in answer.get(name, {}).get("buckets", [])]

@@ -37,6 +37,7 @@ from policykg.graph.rdf.sparql_text import with_limit
 from policykg.graph.rdf.terms import XSD_STRING
 from policykg.graph.rdf.uris import DEFAULT_BASE, Uris
 from policykg.graph.search import syntax
+from policykg.graph.search.names import key_pattern
 from policykg.graph.search.sparql import MatchError, expand_matches, mentions_matches
 from policykg.webapp.context import app_uris
 
@@ -117,6 +118,12 @@ def _text(text: str, _: Uris) -> ox.Literal:
     return ox.Literal(text.strip())
 
 
+def _person_name(text: str, _: Uris) -> ox.Literal:
+    if not slug(text):
+        raise ValueError(f"'{text}' has no letter or digit of a name")
+    return ox.Literal(key_pattern(text))
+
+
 def _key(kind: str, pattern: str, prepare: Callable[[str], str]) -> Callable[[str, Uris], Term]:
     def convert(text: str, uris: Uris) -> ox.NamedNode:
         key = prepare(text)
@@ -162,6 +169,9 @@ TYPES: dict[str, ParameterType] = {t.name: t for t in (
     _type("person", "A person key (rabellotti-roberta) or name (Rabellotti, Roberta) "
           "(id/person/{key})", {"type": "string", "minLength": 1, "maxLength": MAX_STRING},
           _key("person", SLUG, slug)),
+    _type("person-name", "A person's name or part of one (Pérez, Javier; javier perez; Rabel): "
+          "each word starts a part of the name, in any order, case and accents aside",
+          {"type": "string", "minLength": 1, "maxLength": MAX_STRING}, _person_name),
     _type("keyword", "A keyword key or label (regional ecosystem) (id/keyword/{key})",
           {"type": "string", "minLength": 1, "maxLength": MAX_STRING},
           _key("keyword", SLUG, slug)),

@@ -7,8 +7,9 @@ Parameters: ``q`` (the search syntax), a filter per facet (``type``, ``division`
 IRI, a key such as ``O31`` or ``ifd-cti``, or a vocabulary label such as ``Jamaica``),
 ``year_from``/``year_to``, ``sort`` (relevance, newest, oldest, title), ``page``, ``size`` (at
 most 100), ``facets`` (false: none counted), ``lang`` (the labels' language) and ``format``
-(json, csv). A bad parameter answers 400 naming it; a text that can match nothing answers an
-empty result.
+(json; csv; or the page's publications as citations: bibtex, ris, csljson, each made from
+their CSL-JSON items, webapp/citations). A bad parameter answers 400 naming it; a text that can
+match nothing answers an empty result.
 """
 
 from __future__ import annotations
@@ -24,12 +25,17 @@ from flask import Response, current_app, request
 from policykg.graph.search.names import UnknownName
 from policykg.graph.search.request import FACETS, MAX_SIZE, SORTS, RequestError, SearchRequest
 from policykg.graph.search.service import FacetValue, FoundPublication, Search, SearchPage
+from policykg.webapp.citations.csl import csl_items
+from policykg.webapp.citations.variants import MEDIA_TYPES, WRITERS
 from policykg.webapp.context import app_store, app_uris
 
 SEARCH = "policykg.search"  # in app.extensions
 FILTERS = tuple(name for name in FACETS if name != "year")
 INTEGERS = ("page", "size", "year_from", "year_to")
 KNOWN = {"q", "sort", "facets", "lang", "format", *FILTERS, *INTEGERS}
+# format -> media type of the answer
+EXPORTS = {"json": "application/json", "csv": "text/csv",
+           **{name: MEDIA_TYPES[name][0] for name in WRITERS}}
 
 
 def app_search() -> Search:
@@ -136,16 +142,21 @@ def search_response(json_response: Any, error_response: Any) -> Response:
         asked = search_request(request.args)
     except RequestError as error:
         return error_response(400, str(error), parameter=error.parameter)
-    wanted = request.args.get("format") or (
-        "csv" if request.accept_mimetypes.best_match(["application/json", "text/csv"])
-        == "text/csv" else "json")
-    if wanted not in ("json", "csv"):
-        return error_response(400, f"format: {wanted!r}: give json or csv", parameter="format")
+    by_media = {media: name for name, media in EXPORTS.items()}
+    wanted = request.args.get("format") or by_media.get(
+        request.accept_mimetypes.best_match(list(by_media), "application/json") or "", "json")
+    if wanted not in EXPORTS:
+        return error_response(400, f"format: {wanted!r}: give " + ", ".join(EXPORTS),
+                              parameter="format")
     started = time.perf_counter()
     page = app_search().search(asked, language=request.args.get("lang", "en")[:8])
     elapsed = (time.perf_counter() - started) * 1000
     if wanted == "csv":
         response = Response(page_csv(page), content_type="text/csv; charset=utf-8")
+    elif wanted in WRITERS:
+        items = csl_items(app_store(), [hit.iri for hit in page.hits])
+        response = Response(WRITERS[wanted](items),
+                            content_type=f"{EXPORTS[wanted]}; charset=utf-8")
     else:
         response = json_response(page_json(page), compact=True)
     response.headers["Vary"] = "Accept"
@@ -197,8 +208,10 @@ def search_operation() -> dict[str, Any]:
                                                              "default": True}),
         parameter("lang", "The language of labels (en, es, pt, fr)",
                   {"type": "string", "default": "en"}),
-        parameter("format", "json, or csv for the hits as CSV",
-                  {"type": "string", "enum": ["json", "csv"], "default": "json"}),
+        parameter("format", "json; csv for the hits as CSV; bibtex, ris or csljson for the "
+                  "page's publications as citations (BibTeX, RIS, CSL-JSON). Accept may ask "
+                  "for the same by media type",
+                  {"type": "string", "enum": list(EXPORTS), "default": "json"}),
     ]
     return {
         "operationId": "search",
@@ -212,6 +225,9 @@ def search_operation() -> dict[str, Any]:
             "200": {"description": "The page of results", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/SearchPage"}},
                 "text/csv": {"schema": {"type": "string"}},
+                **{EXPORTS[name]: {"schema": {"type": "array", "items": {"type": "object"}}
+                                   if name == "csljson" else {"type": "string"}}
+                   for name in WRITERS},
             }},
             "400": {"$ref": "#/components/responses/BadParameter"},
         },

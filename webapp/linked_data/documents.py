@@ -9,6 +9,8 @@
   N-Triples, RDF/XML. ``/doc/{kind}/{key}.ttl|.jsonld|.nt|.rdf|.html``: one variant, no
   negotiation. ``?page=N`` pages the links to the thing (hydra:next/previous in the RDF, links in
   the HTML, ``Link: rel="next"``).
+  A publication's also negotiates its citations (webapp/citations: ``.bib .ris .csljson .txt``);
+  JSON-LD is compacted (jsonld.py), HTML in the page's language (language.py).
 - ``GET /graph/{...}``: a named graph is a document: its triples, negotiated the same way.
 - ``GET /doc/`` and ``/doc/{kind}/``: what there is, and a kind's listing (paged).
 
@@ -32,8 +34,11 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from policykg.graph.rdf.namespaces import FOAF, HYDRA, RDF
 from policykg.graph.rdf.terms import serialized, value_of
-from policykg.webapp.context import app_store, app_uris
-from policykg.webapp.linked_data import pages
+from policykg.webapp.citations import variants
+from policykg.webapp.citations.styles import UnknownStyle
+from policykg.webapp.context import app_store, app_uris, served_root
+from policykg.webapp.discovery import lists
+from policykg.webapp.linked_data import jsonld, pages, refusals
 from policykg.webapp.linked_data.describe import (
     GENERATED_AT,
     PER_PAGE,
@@ -46,6 +51,7 @@ from policykg.webapp.linked_data.describe import (
     parse_time,
 )
 from policykg.webapp.linked_data.labels import LabelCache
+from policykg.webapp.linked_data.language import UnknownLanguage, page_language
 from policykg.webapp.linked_data.markup import chain_html, placed_html, term_html, terms_html
 from policykg.webapp.linked_data.vocabulary import Vocabulary, VocabularyCache
 
@@ -53,16 +59,21 @@ blueprint = Blueprint("linked_data", __name__)
 for _helper in (term_html, terms_html, chain_html, placed_html):
     blueprint.add_app_template_global(_helper)
 
+SKOS_NOTATION = "http://www.w3.org/2004/02/skos/core#notation"
+SORTED_LISTINGS = ("jel", "region", "org", "doctype", "scheme")  # vocabularies: listed in order
 GRAPH_PAGE = 500  # triples per HTML page of a named graph (RDF variants hold the whole graph)
+REDIRECT_MAX_AGE = 3600  # seconds a 303 from /id/ may be cached
 
 
 @dataclass(frozen=True)
 class Format:
-    """One representation: file extension, media type, pyoxigraph format (None: HTML)."""
+    """One representation: file extension, media type, pyoxigraph format (None: HTML, or a
+    citation variant of a publication's document, webapp/citations)."""
 
     extension: str
     media_type: str
     rdf: ox.RdfFormat | None
+    citation: str | None = None
 
 
 FORMATS = (
@@ -72,13 +83,17 @@ FORMATS = (
     Format("nt", "application/n-triples", ox.RdfFormat.N_TRIPLES),
     Format("rdf", "application/rdf+xml", ox.RdfFormat.RDF_XML),
 )
+CITATIONS = tuple(Format(extension, media_type, None, name)
+                  for name, (media_type, extension) in variants.MEDIA_TYPES.items())
 BY_EXTENSION = {f.extension: f for f in FORMATS}
+CITATION_EXTENSIONS = {f.extension: f for f in CITATIONS}
 TURTLE, HTML = FORMATS[0], FORMATS[1]
 # Media types accepted for each variant, in order of preference on ties (Turtle first).
 ACCEPTED = {"text/turtle": TURTLE, "application/x-turtle": TURTLE, "text/html": HTML,
             "application/xhtml+xml": HTML, "application/ld+json": FORMATS[2],
             "application/json": FORMATS[2], "application/n-triples": FORMATS[3],
             "text/plain": FORMATS[3], "application/rdf+xml": FORMATS[4]}
+CITATION_ACCEPTED = ACCEPTED | {f.media_type: f for f in CITATIONS}
 
 
 # --- shared state ----------------------------------------------------------------------------
@@ -133,7 +148,7 @@ def _kinds() -> dict[str, dict]:
 
 
 def _page() -> int:
-    return max(1, request.args.get("page", 1, type=int))
+    return refusals.page_number(request.args)  # BadParameter: 400 (bad_request)
 
 
 def _per_page() -> int:
@@ -144,20 +159,24 @@ def _per_page() -> int:
 # --- negotiation -----------------------------------------------------------------------------
 
 
-def negotiate() -> Format | None:
-    """The variant the client prefers: Turtle with no Accept header; None if none is acceptable."""
-    accept = request.accept_mimetypes
+def negotiate(citations: bool = False) -> Format | None:
+    """The variant the client prefers (among the citation variants too for ``citations``):
+    Turtle with no Accept header; None if none is acceptable."""
+    accept = variants.plain_accept(request.accept_mimetypes)
     if not accept:
         return TURTLE
-    best = accept.best_match(list(ACCEPTED))
-    return ACCEPTED[best] if best else None
+    offered = CITATION_ACCEPTED if citations else ACCEPTED
+    best = accept.best_match(list(offered))
+    return offered[best] if best else None
 
 
-def split_extension(key: str) -> tuple[str, Format | None]:
-    """("IDB-LM-00577", Turtle) for "IDB-LM-00577.ttl"; (key, None) without a known extension."""
+def split_extension(key: str, citations: bool = False) -> tuple[str, Format | None]:
+    """("IDB-LM-00577", Turtle) for "IDB-LM-00577.ttl" (and "IDB-LM-00577.bib" for
+    ``citations``); (key, None) without a known extension."""
     stem, dot, extension = key.rpartition(".")
-    if dot and stem and extension in BY_EXTENSION:
-        return stem, BY_EXTENSION[extension]
+    known = BY_EXTENSION | CITATION_EXTENSIONS if citations else BY_EXTENSION
+    if dot and stem and extension in known:
+        return stem, known[extension]
     return key, None
 
 
@@ -173,6 +192,8 @@ def thing(kind: str, key: str) -> WerkzeugResponse:
         return not_found(iri, kind, negotiate(), negotiated=True)
     response = current_app.redirect(_local(_doc_path(iri)), 303)
     response.headers["Link"] = f'<{_local(_doc_path(iri))}>; rel="describedby"'
+    response.cache_control.public = True  # the same for every client: it does not negotiate
+    response.cache_control.max_age = REDIRECT_MAX_AGE
     return response
 
 
@@ -180,7 +201,8 @@ def thing(kind: str, key: str) -> WerkzeugResponse:
 def document(kind: str, key: str) -> Response:
     """The description of a thing, in the variant asked for by extension or Accept."""
     uris = app_uris()
-    stem, chosen = split_extension(key)
+    citations = kind == "publication"
+    stem, chosen = split_extension(key, citations)
     page, size, vocabulary, labels = _page(), _per_page(), _vocabulary(), _labels()
     description = describe(app_store(), _queries(), str(uris.id(kind, stem)), page, size,
                            vocabulary, labels)
@@ -188,11 +210,11 @@ def document(kind: str, key: str) -> Response:
         chosen = None
         description = describe(app_store(), _queries(), str(uris.id(kind, key)), page, size,
                                vocabulary, labels)
-    fmt = chosen or negotiate()
+    fmt = chosen or negotiate(citations)
     if not description.exists:
         return not_found(description.iri.value, kind, fmt, negotiated=chosen is None)
     if fmt is None:
-        return not_acceptable(_doc_path(description.iri.value))
+        return not_acceptable(_doc_path(description.iri.value), citations)
     return _document_response(description, kind, fmt, vocabulary, negotiated=chosen is None)
 
 
@@ -218,6 +240,13 @@ def _graph_iri(name: str) -> str:
     return _queries().base + "graph/" + quote(name, safe="/-._~")
 
 
+@blueprint.get("/context.jsonld")
+def jsonld_context() -> Response:
+    """The JSON-LD context of the app's JSON-LD documents."""
+    body = jsonld.context_text().encode("utf-8")
+    return finish(body, BY_EXTENSION["jsonld"], False, [], None)
+
+
 @blueprint.get("/doc/")
 def browse() -> str:
     """What there is to browse: one listing per kind."""
@@ -228,25 +257,41 @@ def browse() -> str:
 
 @blueprint.get("/doc/<kind>/")
 def listing(kind: str) -> Response | str:
-    """One page of the things of a kind, with their labels."""
+    """One page of the things of a kind, with their labels (JEL codes with their codes); the
+    publications newest first, as hits of a search."""
     spec = _kinds().get(kind)
     if spec is None:
         return not_found(_queries().base + f"id/{quote(kind)}/", None, HTML, negotiated=False)
     page, size = _page(), _per_page()
-    rows = _queries().run(app_store(), "listing", {"predicate": spec["predicate"],
+    if kind == "publication":
+        found = lists.all_publications(page, size)
+        return render_template("ld_listing.html", kind=kind, name=spec["name"], items=[],
+                               found=found, page=found.page,
+                               **_listing_pager(found.page, found.more))
+    query = "listing-sorted" if kind in SORTED_LISTINGS else "listing"
+    rows = _queries().run(app_store(), query, {"predicate": spec["predicate"],
                                                 "object": spec["object"]},
                           limit=size + 1, offset=(page - 1) * size)
     labels: dict[str, list] = {}
     for row in rows:
-        found = labels.setdefault(row["thing"].value, [])
+        found_labels = labels.setdefault(row["thing"].value, [])
         if row["label"] is not None:
-            found.append((row["labelP"].value, row["label"]))
+            found_labels.append((row["labelP"].value, row["label"]))
     view = pages.View(Description(ox.NamedNode(_queries().base)), _queries(),
                       request.script_root)
-    items = [{"href": view.href(iri), "label": best_label(found) or iri.rsplit("/", 1)[-1],
-              "iri": iri} for iri, found in list(labels.items())[:size]]
+    items = [{"href": view.href(iri), "label": _listed_label(kind, found_labels, iri),
+              "iri": iri} for iri, found_labels in list(labels.items())[:size]]
     return render_template("ld_listing.html", kind=kind, name=spec["name"], items=items,
-                           page=page, **_listing_pager(page, len(labels) > size))
+                           found=None, page=page, **_listing_pager(page, len(labels) > size))
+
+
+def _listed_label(kind: str, labels: list, iri: str) -> str:
+    """A thing's label in a listing: a JEL code before its name."""
+    label = best_label(labels) or iri.rsplit("/", 1)[-1]
+    codes = [value_of(term) for prop, term in labels if prop == SKOS_NOTATION]
+    if kind == "jel" and codes and not label.startswith(min(codes, key=len)):
+        return f"{min(codes, key=len)} {label}"
+    return label
 
 
 def _listing_pager(page: int, more: bool) -> dict[str, str | None]:
@@ -285,9 +330,16 @@ def _document_response(description: Description, kind: str, fmt: Format,
     path = _doc_path(iri)
     page = description.page
     suffix = None if negotiated else fmt
-    if fmt.rdf is None:
+    if fmt.citation:
+        return _citation_response(description, fmt, negotiated)
+    if fmt is HTML:
+        try:
+            language = page_language()
+        except UnknownLanguage as error:
+            return bad_request(str(error))
+        listing = lists.thing_publications(kind, iri, page, description.per_page)
         template, context = pages.page(app_store(), _queries(), description, kind,
-                                       request.script_root, vocabulary)
+                                       request.script_root, vocabulary, language, listing)
         more = context["more"]
         paging = _paging(path, page, more, suffix)
         context.update(prev_href=paging.get("prev"), next_href=paging.get("next"),
@@ -296,12 +348,25 @@ def _document_response(description: Description, kind: str, fmt: Format,
     else:
         more = description.more
         paging = _paging(path, page, more, suffix)
-        body = serialize(description.triples() + _document_triples(description, path), fmt)
+        body = serialize(description.triples() + _document_triples(description, path), fmt,
+                         description.iri)
     links = [f'<{iri}>; rel="describes http://xmlns.com/foaf/0.1/primaryTopic"',
              *_alternate_links(path, page, suffix),
              *(f'<{href}>; rel="{rel}"' for rel, href in paging.items())]
     location = _variant(path, page, fmt) if negotiated else None
     return finish(body, fmt, negotiated, links, description.modified, location)
+
+
+def _citation_response(description: Description, fmt: Format, negotiated: bool) -> Response:
+    """A citation variant of a publication (webapp/citations/variants.py)."""
+    try:
+        body = variants.requested(description, fmt.citation or "", fmt.media_type, request)
+    except UnknownStyle as error:
+        return bad_request(str(error))
+    path = _doc_path(description.iri.value)
+    links = [f'<{description.iri.value}>; rel="describes"', *_alternate_links(path, 1, None)]
+    location = _local(f"{path}.{fmt.extension}") if negotiated else None
+    return finish(body.encode("utf-8"), fmt, negotiated, links, description.modified, location)
 
 
 def _graph_response(iri: str, triples: list[ox.Triple], fmt: Format,
@@ -321,7 +386,7 @@ def _graph_response(iri: str, triples: list[ox.Triple], fmt: Format,
             next_href=paging.get("next"),
         ).encode("utf-8")
     else:
-        body = serialize(triples, fmt)
+        body = serialize(triples, fmt, ox.NamedNode(iri))
     location = _variant(path, 1, fmt) if negotiated else None
     return finish(body, fmt, negotiated, _alternate_links(path, 1, suffix), modified, location)
 
@@ -351,10 +416,17 @@ def _document_triples(description: Description, path: str) -> list[ox.Triple]:
     return triples
 
 
-def serialize(triples: list[ox.Triple], fmt: Format) -> bytes:
-    """RDF bytes in a format, abbreviated with the shared prefixes where the syntax allows."""
+def serialize(triples: list[ox.Triple], fmt: Format, topic: ox.NamedNode | None = None) -> bytes:
+    """RDF bytes in a format, abbreviated with the shared prefixes where the syntax allows;
+    JSON-LD compacted with the app's context (jsonld.py). The same triples in any order give
+    the same bytes (the ETag is their hash), the topic's first."""
+    if fmt.rdf == ox.RdfFormat.JSON_LD:
+        return jsonld.compacted(triples, served_root() + jsonld.CONTEXT_FILE,
+                                topic.value if topic else None)
     prefixes = _queries().prefixes if fmt.extension in ("ttl", "rdf") else None
-    return serialized(triples, fmt.rdf, prefixes)
+    ordered = sorted(triples, key=lambda t: (t.subject != topic, str(t.subject),
+                                             t.predicate.value, str(t.object)))
+    return serialized(ordered, fmt.rdf, prefixes)
 
 
 def _variant(path: str, page: int, fmt: Format) -> str:
@@ -386,11 +458,15 @@ def finish(body: bytes, fmt: Format, negotiated: bool, links: list[str],
            modified: datetime | None, location: str | None = None) -> Response:
     """A response with validators (ETag, Last-Modified), Vary, Link; 304 when not modified."""
     response = Response(body, mimetype=fmt.media_type)
+    if fmt.citation and not fmt.media_type.startswith("text/"):
+        response.content_type = f"{fmt.media_type}; charset=utf-8"
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])
     if modified is not None:
         response.last_modified = modified
     if negotiated:
         response.vary.add("Accept")
+    if fmt is HTML:  # labels in the language asked for (language.py)
+        response.vary.add("Accept-Language")
     if location:
         response.headers["Content-Location"] = location
     if links:
@@ -401,16 +477,19 @@ def finish(body: bytes, fmt: Format, negotiated: bool, links: list[str],
 
 
 def not_found(iri: str, kind: str | None, fmt: Format | None, negotiated: bool) -> Response:
-    """404: an HTML page for browsers, commented Turtle for RDF clients; both say where to go."""
+    """404: an HTML page for browsers, a hydra:Error in the RDF syntax asked for by RDF clients
+    (refusals.py); both say where to go."""
     hints = _hints(kind)
     if fmt is HTML or fmt is None:
         body = render_template("ld_not_found.html", iri=iri, hints=hints, title="Not found",
                                search=_search(kind))
         response = Response(body, status=404, mimetype="text/html")
     else:
-        lines = [f"# 404 Not Found: nothing is known about <{iri}>.",
-                 *(f"# {text}: {request.host_url.rstrip('/')}{href}" for text, href in hints)]
-        response = Response("\n".join(lines) + "\n", status=404, mimetype="text/turtle")
+        fmt = fmt if fmt.rdf is not None else TURTLE  # a citation format: Turtle
+        urls = [(label, request.host_url.rstrip("/") + href) for label, href in hints]
+        rdf = refusals.not_found_comments(iri, urls) if fmt.extension in ("ttl", "nt") else b""
+        rdf += serialize(refusals.not_found_triples(iri, urls), fmt)
+        response = Response(rdf, status=404, mimetype=fmt.media_type)
     if negotiated:
         response.vary.add("Accept")
     return response
@@ -427,19 +506,22 @@ def _hints(kind: str | None) -> list[tuple[str, str]]:
 
 
 def _search(kind: str | None) -> dict[str, str]:
-    """The named query of the JSON API to search with: persons by name, else publications by
-    their texts."""
-    name, parameter, label = (("persons-by-name", "name", "Find a person by name")
-                              if kind == "person" else
-                              ("word-search", "words", "Find publications"))
-    return {"action": f"{request.script_root}/api/queries/{name}", "parameter": parameter,
-            "label": label}
+    """The search page to look with: publications by a person's name, else by their texts."""
+    label = "Find a person's publications by name" if kind == "person" else "Find publications"
+    return {"action": f"{request.script_root}/search", "parameter": "q", "label": label}
 
 
-def not_acceptable(path: str) -> Response:
+@blueprint.errorhandler(refusals.BadParameter)
+def bad_request(message: str | Exception) -> Response:
+    """400, with the message that names the parameter."""
+    return Response(f"400 Bad Request. {message}\n", status=400, mimetype="text/plain")
+
+
+def not_acceptable(path: str, citations: bool = False) -> Response:
     """406: none of the variants is acceptable; the list of those there are."""
     lines = ["406 Not Acceptable. Available:",
-             *(f"{f.media_type}: {_local(path)}.{f.extension}" for f in FORMATS)]
+             *(f"{f.media_type}: {_local(path)}.{f.extension}"
+               for f in (FORMATS + CITATIONS if citations else FORMATS))]
     response = Response("\n".join(lines) + "\n", status=406, mimetype="text/plain")
     response.vary.add("Accept")
     response.headers["Link"] = ", ".join(_alternate_links(path, 1, None))

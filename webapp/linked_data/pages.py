@@ -4,10 +4,12 @@ kind-specific queries (webapp/queries/*.rq), and the schema.org JSON-LD embedded
     template, context = page(store, queries, description, kind, root="")
 
 Kinds with a page of their own: publication, person, jel, region, org; every other kind
-(operation, subject, keyword, doctype, scheme...) gets the generic page. Queries per page, the
-two of the description and the vocabularies' version included: publication 3, jel 4, region 4,
-org 5, person 6, generic 3. Broader chains and the labels of the vocabularies' things come from
-the app's copy of the vocabularies (vocabulary.py), not from a query.
+(operation, subject, keyword, doctype, scheme...) gets the generic page. Queries per page: the
+two of the description and the vocabularies' version. A kind that lists publications is given
+them (``listing``, webapp/discovery/lists.py: a search of the text index, whose facets also
+count a person's co-authors and JEL areas and a unit's publications per year). Broader chains
+and the labels of the vocabularies' things come from the app's copy of the vocabularies
+(vocabulary.py), not from a query.
 """
 
 from __future__ import annotations
@@ -16,12 +18,17 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import pyoxigraph as ox
 
 from policykg.graph.rdf.namespaces import BIBO, ORG, OWL, PKG, SCHEMA
 from policykg.graph.rdf.terms import value_of
+from policykg.graph.search.service import FacetValue
+from policykg.webapp.citations.csl import csl_item
+from policykg.webapp.citations.styles import offered
+from policykg.webapp.citations.variants import MEDIA_TYPES
+from policykg.webapp.discovery.lists import PublicationList
 from policykg.webapp.linked_data.describe import (
     DCTERMS,
     FOAF,
@@ -35,11 +42,10 @@ from policykg.webapp.linked_data.describe import (
     Term,
     best_label,
 )
+from policykg.webapp.linked_data.language import DEFAULT, LANGUAGE_IRIS, language_name
 from policykg.webapp.linked_data.vocabulary import Vocabulary
 
 RDF_TYPE = RDF + "type"
-CAP = 500           # publications looked at for a person's co-authors and JEL areas
-YEARS_CAP = 2000    # publications counted for a unit's publications per year
 TOP = 20            # co-authors and JEL areas shown
 MAX_PATHS = 6       # broader chains shown per concept (regions may sit in several)
 
@@ -52,6 +58,7 @@ class View:
     queries: Queries
     root: str = ""
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    language: str = DEFAULT  # of the labels shown (language.py)
     _label_cache: dict[Term, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -80,9 +87,13 @@ class View:
         return found if found is not None else self.vocabulary.labels.get(term, [])
 
     def _label(self, term: Term) -> str:
-        found = best_label(self._labels(term))
+        found = best_label(self._labels(term), self.language)
         if found:
             return found
+        if isinstance(term, ox.NamedNode) and term.value.startswith(LANGUAGE_IRIS):
+            name = language_name(term.value[len(LANGUAGE_IRIS):], self.language)
+            if name:
+                return name
         if not isinstance(term, ox.NamedNode):
             return value_of(term)
         if term.value.startswith(self.base + "graph/"):
@@ -97,6 +108,9 @@ class View:
     def link(self, term: Term, text: str | None = None) -> dict:
         """A term as a link (IRI), a value (literal) or a bracket (blank node)."""
         if isinstance(term, ox.NamedNode):
+            file_name = _source(term.value) if term.value.startswith("file:") else None
+            if file_name is not None:  # never the server's folders (_source)
+                return {"value": file_name, "lang": None, "datatype": None}
             return {"iri": term.value, "href": self.href(term.value),
                     "label": text or self.label(term)}
         if isinstance(term, ox.Literal):
@@ -123,9 +137,10 @@ class View:
                       key=lambda link: (link.get("label") or link.get("value") or "").lower())
 
     def literal(self, predicate: str) -> str | None:
-        """The best literal of the thing for a predicate (English, then untagged)."""
+        """The best literal of the thing for a predicate (in the page's language, then
+        untagged)."""
         literals = [t for t in self.values(predicate) if isinstance(t, ox.Literal)]
-        return best_label((LABEL_PROPERTIES[0], lit) for lit in literals)
+        return best_label(((LABEL_PROPERTIES[0], lit) for lit in literals), self.language)
 
     def statements(self) -> list[dict]:
         """The thing's own triples, grouped by predicate."""
@@ -177,49 +192,21 @@ def _placed(view: View, hierarchy: BroaderChains, terms: Iterable[Term],
             for t in sorted(terms, key=lambda t: view.label(t).lower())]
 
 
-# --- publication lists ---------------------------------------------------------------------
-
-
-def publications(store, view: View, query: str) -> tuple[list[dict], bool]:
-    """One page of a publications query, and whether more exist."""
-    description = view.description
-    size = description.per_page
-    rows = view.queries.about(store, query, description.iri.value, limit=size + 1,
-                              offset=(description.page - 1) * size)
-    items = _collect(rows)
-    return [_publication_item(view, item) for item in items[:size]], len(items) > size
-
-
-def _collect(rows) -> list[dict]:
-    """Rows ?pub ?via ?viaLabel ?title ?issued folded into one item per publication."""
-    found: dict[Term, dict] = {}
-    for row in rows:
-        item = found.setdefault(row["pub"], {"pub": row["pub"], "titles": [], "via": {},
-                                             "issued": None})
-        if row["title"] is not None:
-            item["titles"].append((DCTERMS + "title", row["title"]))
-        if row["issued"] is not None:
-            item["issued"] = row["issued"].value[:10]
-        if row["via"] is not None:
-            item["via"][row["via"]] = row["viaLabel"].value if row["viaLabel"] else None
-    return list(found.values())
-
-
-def _publication_item(view: View, item: dict) -> dict:
-    title = best_label(item["titles"]) or view.label(item["pub"])
-    return {"link": view.link(item["pub"], title), "issued": item["issued"],
-            "via": [view.link(via, text) for via, text in item["via"].items()]}
-
-
 # --- pages ---------------------------------------------------------------------------------
 
 
 def page(store, queries: Queries, description: Description, kind: str, root: str = "",
-         vocabulary: Vocabulary | None = None) -> tuple[str, dict]:
-    """The template and context of the HTML page of a described thing."""
-    view = View(description, queries, root, vocabulary or Vocabulary())
+         vocabulary: Vocabulary | None = None, language: str = DEFAULT,
+         listing: PublicationList | None = None) -> tuple[str, dict]:
+    """The template and context of the HTML page of a described thing, its labels in
+    ``language`` where they have one; ``listing``: its publications (discovery/lists.py), when
+    its kind lists them."""
+    view = View(description, queries, root, vocabulary or Vocabulary(), language)
     builder = BUILDERS.get(kind)
-    context = builder(store, view) if builder else {}
+    context = builder(store, view, listing) if builder else {}
+    context["listing"] = listing
+    if listing is not None:
+        context["more"] = context.get("more", False) or listing.more
     context.setdefault("more", False)
     context["more"] = context["more"] or description.more
     common = _common(view, kind)
@@ -242,7 +229,7 @@ def _common(view: View, kind: str) -> dict:
     }
 
 
-def publication(store, view: View) -> dict:
+def publication(store, view: View, listing: PublicationList | None = None) -> dict:
     """A publication: who, where in the Bank, about what, and where it came from."""
     hierarchy = BroaderChains(view.vocabulary.parents)
     title = view.literal(DCTERMS + "title") or view.label(view.description.iri)
@@ -267,6 +254,13 @@ def publication(store, view: View) -> dict:
         "provenance": _provenance(view),
     }
     context["schema"] = _publication_schema(view, context, authors)
+    context["citation"] = citation = csl_item(view.description, view.description.iri.value)
+    parts = citation.get("issued", {}).get("date-parts", [[]])[0]
+    context["citation_date"] = "/".join(f"{part:02d}" for part in parts) or None
+    page = view.href(view.description.iri.value)  # the Cite box: the citation variants
+    context["cite"] = {"page": page, "styles": offered(),
+                       "href": {name: f"{page}.{extension}"
+                                for name, (_, extension) in MEDIA_TYPES.items()}}
     return context
 
 
@@ -285,7 +279,7 @@ def _provenance(view: View) -> list[dict]:
             return value_of(values[0]) if values else None
 
         records.append({
-            "graph": view.link(graph), "source": first(PROV + "wasDerivedFrom"),
+            "graph": view.link(graph), "source": _source(first(PROV + "wasDerivedFrom")),
             "format": first(PKG + "sourceFormat"), "identifier": first(PKG + "sourceIdentifier"),
             "loaded": first(PROV + "generatedAtTime"), "hash": first(PKG + "contentHash"),
             "mapping": first(PKG + "mapping"),
@@ -293,39 +287,41 @@ def _provenance(view: View) -> list[dict]:
     return [r for r in records if r["loaded"] or r["source"]]
 
 
-def person(store, view: View) -> dict:
-    """A person: publications, co-authors, JEL areas."""
+def _source(iri: str | None) -> str | None:
+    """Where a record came from, as a page shows it: a file by its name alone (the folders
+    it was loaded from are the server's own), anything else as it is."""
+    if iri is None or not iri.startswith("file:"):
+        return iri
+    return unquote(urlsplit(iri).path.rstrip("/").rsplit("/", 1)[-1]) or None
+
+
+def person(store, view: View, listing: PublicationList | None = None) -> dict:
+    """A person: publications, co-authors, JEL areas (counted over all their publications)."""
     iri = view.description.iri.value
-    items, more = publications(store, view, "publications-person")
-    coauthors = _counted(view, view.queries.about(store, "person-coauthors", iri, cap=CAP,
-                                                  limit=TOP), "other")
-    areas = _counted(view, view.queries.about(store, "person-jel", iri, cap=CAP, limit=TOP),
-                     "concept")
+    facets = listing.facets if listing is not None else {}
+    coauthors = [{"link": view.link(ox.NamedNode(value.value), value.label),
+                  "count": value.count} for value in facets.get("author", [])
+                 if value.value != iri]
+    areas = [{"link": view.code_link(ox.NamedNode(value.value)), "count": value.count}
+             for value in _leaves(facets.get("jel", []))][:TOP]
     name = view.literal(FOAF + "name") or view.label(view.description.iri)
     schema = _schema(view, "Person", name=name,
                      familyName=view.literal(FOAF + "familyName"),
                      givenName=view.literal(FOAF + "givenName"))
-    return {"title": name, "publications": items, "more": more, "coauthors": coauthors,
-            "areas": areas, "cap": CAP, "schema": schema}
+    return {"title": name, "coauthors": coauthors, "areas": areas, "schema": schema}
 
 
-def _counted(view: View, rows, key: str) -> list[dict]:
-    """Rows of ?{key} ?count ?label (and ?notation) as links with counts, each key once."""
-    found: dict[Term, dict] = {}
-    for row in rows:
-        if row[key] in found:
-            continue
-        label = row["label"].value if row["label"] else view.label(row[key])
-        code = row["notation"].value if row["notation"] else None
-        found[row[key]] = {"link": view.link(row[key], f"{code} {label}" if code else label),
-                           "count": int(row["count"].value)}
-    return list(found.values())
+def _leaves(values: list[FacetValue]) -> list[FacetValue]:
+    """The values of a hierarchical facet no other value counted lies under, most first."""
+    parents = {value.parent for value in values}
+    return sorted((value for value in values if value.value not in parents),
+                  key=lambda value: -value.count)
 
 
-def jel(store, view: View) -> dict:
-    """A JEL concept: its place in the classification and its publications (narrower included)."""
+def jel(store, view: View, listing: PublicationList | None = None) -> dict:
+    """A JEL concept: its place in the classification (its publications, narrower included:
+    ``listing``)."""
     hierarchy = BroaderChains(view.vocabulary.parents)
-    items, more = publications(store, view, "publications-jel")
     this = view.description.iri
     code = view.notation(this)
     label = view.label(this)
@@ -334,48 +330,45 @@ def jel(store, view: View) -> dict:
         "paths": [[view.code_link(p) for p in path] for path in hierarchy.paths(this)],
         "narrower": sorted((view.code_link(t) for t in view.values(SKOS + "narrower")),
                            key=lambda link: link["label"]),
-        "publications": items, "more": more,
         "schema": _schema(view, "DefinedTerm", name=label, termCode=code,
                           inDefinedTermSet=_first_iri(view, SKOS + "inScheme")),
     }
 
 
-def region(store, view: View) -> dict:
-    """A region or country: where it lies, what lies within, publications about any of it."""
+def region(store, view: View, listing: PublicationList | None = None) -> dict:
+    """A region or country: where it lies, what lies within (its publications, of places
+    within too: ``listing``)."""
     hierarchy = BroaderChains(view.vocabulary.parents)
-    items, more = publications(store, view, "publications-region")
     this = view.description.iri
     parents = hierarchy.paths(this)
     return {
         "paths": [[view.link(p) for p in path] for path in parents],
         "narrower": view.links(SKOS + "narrower"),
         "notations": [value_of(t) for t in view.values(SKOS + "notation")],
-        "publications": items, "more": more,
         "schema": _schema(view, "Place", name=view.label(this),
                           containedInPlace=[_ref(view, path[-1], "Place") for path in parents]),
     }
 
 
-def org(store, view: View) -> dict:
-    """An organisational unit: its place in the Bank, its units, publications per year."""
+def org(store, view: View, listing: PublicationList | None = None) -> dict:
+    """An organisational unit: its place in the Bank, its units, publications per year (its
+    publications, of its units too: ``listing``)."""
     hierarchy = BroaderChains(view.vocabulary.parents)
-    items, more = publications(store, view, "publications-org")
     this = view.description.iri
-    years = [{"year": row["year"].value, "count": int(row["count"].value)}
-             for row in view.queries.about(store, "org-years", this.value, cap=YEARS_CAP)]
+    counted = listing.facets.get("year", []) if listing is not None else []
+    years = [{"year": value.value, "count": value.count} for value in counted]
     parents = hierarchy.paths(this)
     return {
         "paths": [[view.link(p) for p in path] for path in parents],
         "units": view.links(ORG + "hasSubOrganization"),
         "acronyms": sorted({value_of(t) for t in view.values(PKG + "acronym")}),
-        "years": years, "years_capped": sum(y["count"] for y in years) >= YEARS_CAP,
-        "years_cap": YEARS_CAP, "publications": items, "more": more,
+        "years": years,
         "schema": _schema(view, "Organization", name=view.label(this),
                           parentOrganization=[_ref(view, p[-1], "Organization") for p in parents]),
     }
 
 
-BUILDERS: dict[str, Callable[[object, View], dict]] = {
+BUILDERS: dict[str, Callable[[object, View, PublicationList | None], dict]] = {
     "publication": publication, "person": person, "jel": jel, "region": region, "org": org,
 }
 

@@ -24,12 +24,12 @@ from itertools import islice
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, render_template, request
 
-from policykg.graph.rdf.namespaces import DCTERMS, VOID
+from policykg.graph.rdf.namespaces import DCAT, DCTERMS, FOAF, VOID
 from policykg.graph.rdf.queries import STORE_QUERIES
 from policykg.graph.rdf.terms import OxTerm, serialized, value_of
 from policykg.graph.store import GraphStore
 from policykg.graph.store.interface import Subject
-from policykg.webapp.context import app_store, app_uris
+from policykg.webapp.context import app_store, app_uris, served_root
 
 blueprint = Blueprint("dataset", __name__)
 
@@ -48,6 +48,10 @@ VOID_FORMATS = {
                    ox.RdfFormat.JSON_LD, ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG,
                    ox.RdfFormat.N3)
 }
+
+# Where the description says the dataset is served: under the address the server answers at.
+LOCATIONS = {VOID + "sparqlEndpoint", VOID + "dataDump", DCAT + "downloadURL",
+             DCAT + "accessURL", DCAT + "endpointURL", DCAT + "landingPage", FOAF + "homepage"}
 
 # What the home page counts, by class (label, class IRI).
 HOME_COUNTS = (
@@ -179,9 +183,11 @@ def description_template(base: str) -> tuple[tuple[ox.Triple, ...], dict[str, st
     return triples, dict(parser.prefixes)
 
 
-def void_triples(base: str, stats: Statistics) -> list[ox.Triple]:
-    """The VoID/DCAT description: the template plus the statistics."""
-    triples = list(description_template(base)[0])
+def void_triples(base: str, stats: Statistics, root: str | None = None) -> list[ox.Triple]:
+    """The VoID/DCAT description: the template plus the statistics. The dataset and its IRIs
+    are under ``base``; where it is served (its home page, SPARQL endpoint and dump) is under
+    ``root``, the address the server answers at (the base when not given)."""
+    triples = [_located(triple, base, root or base) for triple in description_template(base)[0]]
     dataset = ox.NamedNode(base + DATASET)
 
     def add(subject: ox.NamedNode | ox.BlankNode, name: str, value: OxTerm) -> None:
@@ -206,6 +212,17 @@ def void_triples(base: str, stats: Statistics) -> list[ox.Triple]:
     return sorted(triples, key=lambda triple: first[triple.subject])  # each subject in one block
 
 
+def _located(triple: ox.Triple, base: str, root: str) -> ox.Triple:
+    """The triple, its object moved from under the base to under the root when it names a
+    place the server answers at."""
+    target = triple.object
+    if (root == base or triple.predicate.value not in LOCATIONS
+            or not isinstance(target, ox.NamedNode) or not target.value.startswith(base)):
+        return triple
+    return ox.Triple(triple.subject, triple.predicate,
+                     ox.NamedNode(root + target.value[len(base):]))
+
+
 def dataset_text(base: str, name: str) -> str:
     """A literal of the dataset in the description template (dcterms:title, description)."""
     dataset = ox.NamedNode(base + DATASET)
@@ -220,8 +237,8 @@ def void() -> Response:
     """The dataset description, in the RDF syntax the client asks for (Turtle by default)."""
     media_type = request.accept_mimetypes.best_match(list(VOID_FORMATS)) or "text/turtle"
     base = app_uris().base
-    body = ox.serialize(void_triples(base, statistics()), format=VOID_FORMATS[media_type],
-                        prefixes=description_template(base)[1])
+    body = ox.serialize(void_triples(base, statistics(), served_root()),
+                        format=VOID_FORMATS[media_type], prefixes=description_template(base)[1])
     response = Response(body, mimetype=media_type)
     response.vary.add("Accept")
     return response

@@ -4,7 +4,8 @@
 orchestrators), with a JSON body::
 
     {"status": "ok", "store": {"kind": "sparql", "reachable": true, "latency_ms": 2.1},
-     "counts": {"records": 1, "triples": 14500}, "counts_age_s": 12.0}
+     "counts": {"records": 1, "triples": 14500}, "counts_age_s": 12.0,
+     "text_index": {"engine": "tantivy", "publications": 1, "bytes": 52000, "in_step": true}}
 
 Reachability is checked on every call (``ASK {}``, with a short time limit). Counting every
 triple of a large store takes seconds, so counts are made in the
@@ -12,8 +13,13 @@ background, and only again when the store has changed: at most every ``COUNTS_TT
 check looks at the store's version (the embedded store's generation, which every write changes;
 else the records' count and newest load time, one small query) and recounts if it moved. A
 check answers with the last counts (``null`` until the first count ends, for which the first
-check waits at most a second). The body names the kind of store, never its address or
-credentials.
+check waits at most a second). The text index is looked at with the counts: its engine (the
+embedded store's tantivy index, or the remote store's own), how many publications it holds,
+its bytes beside the store, and whether it is in step with the store (``policykg reindex``
+rebuilds it when not). The body names the kind of store, never its address or
+credentials. It names the base of the IRIs: the store's, the one served, the configured one
+and the address the check came to; when they disagree (site/bases.py), the status is
+"warning" and ``warnings`` says what to do (still 200: the store answers).
 
 Every page of the app shares the handler of ``StoreUnavailable`` registered here: 503 with a
 clear message (HTML for browsers, text otherwise) and ``Retry-After``; nothing is cached about
@@ -28,9 +34,13 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
+from policykg.graph.rdf.uris import Uris
+from policykg.graph.search.indexing import in_step
 from policykg.graph.store import StoreError, StoreUnavailable
 from policykg.graph.store.embedded.folder import compacted_away
-from policykg.webapp.context import app_store, app_uris
+from policykg.graph.store.ledger import stored_base
+from policykg.webapp.context import answering_root, app_settings, app_store, app_uris
+from policykg.webapp.site.bases import base_warnings
 from policykg.webapp.site.dataset import marker
 
 blueprint = Blueprint("health", __name__)
@@ -63,6 +73,7 @@ class _Counts:
 
     def __init__(self) -> None:
         self.counts: dict[str, int] | None = None
+        self.text_index: dict[str, object] | None = None
         self.at = 0.0
         self.version: object = None
         self._running: threading.Thread | None = None
@@ -86,17 +97,27 @@ class _Counts:
     def _count(self, store, base: str) -> None:
         try:
             version = _version(store, base)
-            counts = self.counts
+            counts, text_index = self.counts, self.text_index
             if counts is None or version != self.version:
                 counts = {"records": _number(store, COUNT_RECORDS),
                           "triples": _number(store, COUNT_TRIPLES)}
+                text_index = _text_index(store, base)
             with _lock:
-                self.counts, self.at, self.version = counts, time.monotonic(), version
+                self.counts, self.text_index = counts, text_index
+                self.at, self.version = time.monotonic(), version
         except (StoreUnavailable, StoreError, OSError, RuntimeError) as error:
             logging.getLogger(__name__).warning("counting the store failed: %s", error)
         finally:
             with _lock:
                 self._running = None
+
+
+def _text_index(store, base: str) -> dict[str, object]:
+    """What the store's text index holds, and whether it is in step with the store."""
+    index = store.text_index()
+    return {"engine": "tantivy" if index.keeps_documents else "store",
+            "publications": index.count(), "bytes": index.size(),
+            "in_step": in_step(store, Uris(base))}
 
 
 def _version(store, base: str) -> object:
@@ -106,12 +127,13 @@ def _version(store, base: str) -> object:
     return generation if generation is not None else marker(store, base)
 
 
-def _counts() -> tuple[dict[str, int] | None, float]:
-    """The counts of the app's store (see _Counts)."""
+def _counts() -> tuple[dict[str, int] | None, float, dict[str, object] | None]:
+    """The counts of the app's store, how old they are, and its text index (see _Counts)."""
     store = app_store()
     store = store.bounded(COUNT_TIMEOUT)
     counter = current_app.extensions.setdefault("policykg.health", _Counts())
-    return counter.get(store, app_uris().base)
+    counts, age = counter.get(store, app_uris().base)
+    return counts, age, counter.text_index
 
 
 @blueprint.get("/healthz")
@@ -123,7 +145,7 @@ def healthz() -> Response:
     try:
         bool(store.query("ASK {}"))
         latency = (time.monotonic() - start) * 1000
-        counts, age = _counts()
+        counts, age, text_index = _counts()
     except (StoreUnavailable, StoreError) as error:
         body: dict[str, object] = {
             "status": "unavailable",
@@ -132,10 +154,20 @@ def healthz() -> Response:
         response.status_code = 503
         response.headers["Retry-After"] = RETRY_AFTER
         return _no_store(response)
-    body = {"status": "ok", "store": {"kind": kind, "reachable": True,
-                                      "latency_ms": round(latency, 1)},
-            "counts": counts, "counts_age_s": round(age, 1) if counts is not None else None}
+    iris, warnings = _addresses(store)
+    body = {"status": "warning" if warnings else "ok",
+            "store": {"kind": kind, "reachable": True, "latency_ms": round(latency, 1)},
+            "counts": counts, "counts_age_s": round(age, 1) if counts is not None else None,
+            "text_index": text_index, "iris": iris, "warnings": warnings}
     return _no_store(jsonify(body))
+
+
+def _addresses(store) -> tuple[dict[str, str | None], list[str]]:
+    """The bases in play (site/bases.py), and what disagrees among them."""
+    iris = {"store_base": stored_base(store), "served_base": app_uris().base,
+            "configured_base": app_settings().base, "answering_at": answering_root()}
+    return iris, base_warnings(iris["store_base"], app_uris().base, app_settings().base,
+                               iris["answering_at"])
 
 
 def _no_store(response: Response) -> Response:

@@ -20,7 +20,7 @@ import time
 
 from flask import Blueprint, Response, g, request
 
-from policykg.webapp.context import app_settings
+from policykg.webapp.context import app_settings, app_uris
 from policykg.webapp.sparql.description import describe_service
 from policykg.webapp.sparql.evaluation import Answer, QueryJob
 from policykg.webapp.sparql.executor import app_executor
@@ -67,7 +67,7 @@ def query() -> Response:
     g.sparql_log = ("query", text, time.monotonic())
     settings = app_settings()
     default_graph, named_graphs = dataset_of(params)
-    job = QueryJob("query", text, base_iri=settings.base, default_graph=default_graph,
+    job = QueryJob("query", text, base_iri=app_uris().base, default_graph=default_graph,
                    named_graphs=named_graphs, formats=result_formats(params),
                    max_rows=settings.max_rows, timeout=settings.query_timeout,
                    service_allow=settings.service_allow)
@@ -83,7 +83,12 @@ def _respond(answer: Answer, text: str) -> Response:
         if answer.status == 400 and _looks_like_update(text):
             message += "\n(updates are POSTed to /sparql/update)"
         return _text(answer.status, message)
-    response = Response(answer.chunks, 200, content_type=MEDIA_TYPES[head.format])
+    body = answer.chunks
+    if request.method == "HEAD":  # GET's headers; reading the body to its end frees the worker
+        for _ in body:
+            pass
+        body = iter(())
+    response = Response(body, 200, content_type=MEDIA_TYPES[head.format])
     response.headers["Vary"] = "Accept"
     if head.truncated:
         limit = app_settings().max_rows
@@ -113,7 +118,7 @@ def update() -> Response:
     if writer is None:
         raise ProtocolError(501, "this store does not support SPARQL Update")
     settings = app_settings()
-    job = QueryJob("update", text, base_iri=settings.base, timeout=settings.update_timeout,
+    job = QueryJob("update", text, base_iri=app_uris().base, timeout=settings.update_timeout,
                    service_allow=settings.service_allow, using=using, using_named=using_named)
     answer = writer.submit(job, settings.update_timeout)
     _log(*_logged(), answer.status if answer.status != 200 else 204)

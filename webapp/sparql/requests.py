@@ -32,6 +32,7 @@ RESULT_OFFERS = [
 GRAPH_OFFERS = [
     ("text/turtle", "ttl"), ("application/n-triples", "nt"), ("application/rdf+xml", "rdf"),
     ("application/ld+json", "jsonld"), ("application/x-turtle", "ttl"), ("text/plain", "nt"),
+    ("text/n3", "ttl"), ("text/rdf+n3", "ttl"),  # Turtle is N3 (SPARQLWrapper's N3)
 ]
 PAGE_OFFERS = [("text/html", "html"), ("application/xhtml+xml", "html")]
 
@@ -47,7 +48,7 @@ class ProtocolError(Exception):
 
 def read_operation(name: str, direct_type: str, other: str) -> tuple[str | None, MultiDict]:
     """The query (or update) string of a request and its protocol parameters."""
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):  # HEAD: GET's headers, without the body
         return _single(_check_other(MultiDict(request.args), other), name), request.args
     mimetype = request.mimetype
     charset = request.mimetype_params.get("charset", "utf-8").lower()
@@ -117,6 +118,7 @@ def dataset_of(params: MultiDict) -> tuple[tuple[str, ...] | None, tuple[str, ..
 
 FORMAT_NAMES = {
     "json": "json", "xml": "xml", "csv": "csv", "tsv": "tsv", "ttl": "ttl", "turtle": "ttl",
+    "n3": "ttl",
     "nt": "nt", "ntriples": "nt", "n-triples": "nt", "rdf": "rdf", "rdf+xml": "rdf",
     "rdfxml": "rdf", "jsonld": "jsonld", "json-ld": "jsonld", "html": "html",
 }

@@ -31,6 +31,8 @@ class Settings:
     workers: int = 2                       # gunicorn worker processes
     threads: int = 4                       # threads per gunicorn worker
     query_workers: int = 2                 # query processes per app process (killable)
+    sparql_threads: int = 2                # threads per worker /sparql queries may hold at
+                                           # once (at most threads - 1: pages keep the rest)
     query_timeout: float = 30.0            # seconds a SPARQL query may run
     update_timeout: float = 30.0           # seconds a SPARQL Update may run
     max_rows: int = 10_000                 # result rows returned before truncation

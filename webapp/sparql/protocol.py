@@ -5,7 +5,9 @@ result rows; their text is read there, inside the time limit, never here: this m
 only the request, whose size is capped (``max_request_bytes``, else 413). Nothing a client
 sends makes the server call another host (``safety``): SERVICE is refused unless its endpoint
 is in ``service_allow``, LOAD is refused, and FROM / FROM NAMED only name graphs of the store
-(Oxigraph never fetches them). Updates need ``Authorization: Bearer
+(Oxigraph never fetches them). A web process gives queries at most ``sparql_threads``
+of its threads (``sparql_capacity``) and answers one beyond them 503 at once, so that pages
+and named queries always find a thread. Updates need ``Authorization: Bearer
 <update_token>``. Every query and update is logged as one JSON line (logger ``policykg.sparql``).
 """
 
@@ -16,9 +18,10 @@ import hmac
 import json
 import logging
 import re
+import threading
 import time
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
 
 from policykg.webapp.context import app_settings, app_uris
 from policykg.webapp.sparql.description import describe_service
@@ -71,8 +74,41 @@ def query() -> Response:
                    named_graphs=named_graphs, formats=result_formats(params),
                    max_rows=settings.max_rows, timeout=settings.query_timeout,
                    service_allow=settings.service_allow)
-    answer = app_executor().readers.submit(job, settings.query_timeout)
-    return _respond(answer, text)
+    slots = _sparql_slots()
+    if not slots.acquire(blocking=False):
+        raise ProtocolError(503, "every thread this server process gives to /sparql queries "
+                                 "is busy (the others are kept for pages and named queries); "
+                                 "try again shortly")
+    try:
+        response = _respond(app_executor().readers.submit(job, settings.query_timeout), text)
+    except BaseException:
+        slots.release()
+        raise
+    response.call_on_close(slots.release)  # held while the results stream
+    return response
+
+
+def sparql_capacity(threads: int, sparql_threads: int) -> int:
+    """The /sparql queries one web process serves at once: ``sparql_threads``, but never all
+    of its threads (one at least is kept for pages and named queries, when it has two)."""
+    return max(min(sparql_threads, threads - 1), 1)
+
+
+def _sparql_slots() -> threading.BoundedSemaphore:
+    """This process's /sparql slots; a query that finds none is refused at once (503), rather
+    than waiting on a thread that pages and named queries need."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with _slots_lock:
+        slots = app.extensions.get(SLOTS)
+        if slots is None:
+            settings = app_settings()
+            slots = app.extensions[SLOTS] = threading.BoundedSemaphore(
+                sparql_capacity(settings.threads, settings.sparql_threads))
+    return slots
+
+
+SLOTS = "policykg.sparql_slots"  # in app.extensions
+_slots_lock = threading.Lock()
 
 
 def _respond(answer: Answer, text: str) -> Response:

@@ -33,6 +33,8 @@ import load as load_bench  # noqa: E402 - bench/ is not a package
 class Recorder:
     """Stands for the CLI's progress bar: appends "wall-clock-time records" per batch written."""
 
+    total = None  # the bar's total, which the recorder does without
+
     def __init__(self, path: Path) -> None:
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed on __exit__
 
@@ -52,7 +54,7 @@ def child(progress: Path, cli_args: list[str]) -> None:
     """Run the CLI in this process with its progress recorded (never returns)."""
     from policykg.graph import cli
     from policykg.graph.cli import loading
-    loading._progress = lambda quiet: Recorder(progress)
+    loading._progress = lambda quiet, total=None: Recorder(progress)
     cli.main(cli_args)
 
 

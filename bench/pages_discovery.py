@@ -12,7 +12,9 @@ load``, then ``policykg compact``; or ``--store``, a store already loaded and co
 2. times the pages of the things with the most publications (the most prolific person, the
    largest JEL code at each level, the largest region and country, the largest department and
    division), client time on the loopback, ``--runs`` times each;
-3. gzips every script the search page loads (level 9): its JavaScript's weight on the wire.
+   and the home page (the collection at a glance: its facets counted over every publication);
+3. gzips every script the search page and a person's page load (level 9): their JavaScript's
+   weight on the wire.
 
 Prints a table and writes WORK/pages-discovery.json.
 """
@@ -87,7 +89,9 @@ def thing_pages(port: int) -> list[tuple[str, str, int]]:
               ("the largest JEL code (3 characters)", level[3][0]),
               ("the largest region", regions[0]), ("the largest country", countries[0]),
               ("the largest department", departments[0]), ("the largest division", units[0])]
-    return [(what, path(value[0]), value[1]) for what, value in chosen]
+    total = json.loads(search_bench.get(port, "/api/search", {"size": 1})[3])["total"]
+    return [(what, path(value[0]), value[1]) for what, value in chosen] + \
+        [("the home page", "/", total)]
 
 
 def time_pages(port: int, runs: int, pages: list[tuple[str, str, int]]) -> list[dict]:
@@ -129,9 +133,9 @@ def time_search_pages(port: int, runs: int) -> list[dict]:
             for name, _ in searches]
 
 
-def script_weight(port: int) -> dict:
-    """Bytes of every script the search page loads, raw and gzipped."""
-    _, _, _, body = search_bench.get(port, "/search", {"q": "policy"})
+def script_weight(port: int, path: str, params: dict | None = None) -> dict:
+    """Bytes of every script a page loads, raw and gzipped."""
+    _, _, _, body = search_bench.get(port, path, params)
     scripts = SCRIPT.findall(body.decode("utf-8"))
     raw = gzipped = 0
     for src in scripts:
@@ -150,8 +154,10 @@ def measure(args: argparse.Namespace) -> dict:
     try:
         time.sleep(args.settle)
         figures["search_pages"] = time_search_pages(port, args.runs)
-        figures["thing_pages"] = time_pages(port, args.runs, thing_pages(port))
-        figures["javascript"] = script_weight(port)
+        pages = thing_pages(port)
+        figures["thing_pages"] = time_pages(port, args.runs, pages)
+        figures["javascript"] = script_weight(port, "/search", {"q": "policy"})
+        figures["javascript_person"] = script_weight(port, pages[0][1])
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(60)
@@ -172,9 +178,10 @@ def report(figures: dict) -> str:
     lines += [f"| {row['page']} (`{row['path']}`) | {row['publications']:,} | "
               f"{row['client_p50_ms']} | {row['client_p95_ms']} |"
               for row in figures["thing_pages"]]
-    script = figures["javascript"]
-    lines.append(f"\nthe search page's JavaScript ({', '.join(script['scripts'])}): "
-                 f"{script['bytes']:,} bytes, {script['gzipped_bytes']:,} gzipped")
+    for key, what in (("javascript", "the search page"), ("javascript_person", "a person's page")):
+        script = figures[key]
+        lines.append(f"\n{what}'s JavaScript ({', '.join(script['scripts'])}): "
+                     f"{script['bytes']:,} bytes, {script['gzipped_bytes']:,} gzipped")
     return "\n".join(lines)
 
 

@@ -192,7 +192,7 @@ def load_once(corpus: Path, work: Path, records: int, clock: StepClock | None = 
     store = OxigraphStore(work / "profile" / "store")
     uris = Uris(BASE)
     prepare(store, uris)  # the vocabularies' closure: once per store, not a load's cost
-    paths = [str(path) for path in readers.iter_paths([str(corpus)])]
+    paths = [str(path) for path in readers.find_inputs([str(corpus)]).files]
     items: Iterator = islice((item for path in paths for item in readers.read(path, None)),
                              records)
     counted = Counter()

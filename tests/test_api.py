@@ -61,11 +61,90 @@ def test_list(client: FlaskClient) -> None:
     assert jel["parameters"] == [
         {"name": "jel", "type": "jel-code", "required": False, "default": "O",
          "description": "A JEL code at any level: O, O3, O31",
-         "schema": {"type": "string", "pattern": "^[A-Za-z][0-9]{0,2}$", "default": "O"}},
+         "schema": {"type": "string", "minLength": 1, "maxLength": 200, "default": "O"}},
         {"name": "limit", "type": "limit", "required": False, "default": "20",
-         "description": "How many persons to return (1000 at most)",
+         "description": "How many persons to return (at most 100)",
          "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
     ]
+
+
+def test_a_limit_s_description_says_the_maximum_its_schema_gives() -> None:
+    """A query that ranks 1000 rows in a subquery says 1000, and so does its schema; another
+    says the row cap of the server."""
+    paths = openapi_document("http://localhost:8000", 10_000)["paths"]
+    for name, most in (("prolific-authors-in-jel", 1000), ("persons-by-name", 10_000)):
+        [limit] = [p for p in paths[f"/api/queries/{name}"]["get"]["parameters"]
+                   if p["name"] == "limit"]
+        assert limit["schema"]["maximum"] == most
+        assert f"(at most {most})" in limit["description"]
+        assert "1000 at most" not in limit["description"]
+
+
+def rows_of(client: FlaskClient, name: str, **parameters: str) -> list[dict]:
+    response = client.get(f"/api/queries/{name}", query_string=parameters)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json(force=True)["results"]["bindings"]
+
+
+@pytest.mark.parametrize("name, parameter, key, names", [
+    ("publications-in-region", "region", "caribbean",
+     ["The Caribbean", "El Caribe", "CARAÏBE", BASE + "id/region/caribbean"]),
+    ("division-publications-per-year", "division", "ifd-cti",
+     ["CTI", "IFD/CTI", "Competitiveness, Technology and Innovation Division"]),
+    ("prolific-authors-in-jel", "jel", "O3",
+     ["o3", "Innovation; Research and Development; Technological Change; Intellectual "
+            "Property Rights"]),
+    ("coauthors-of-person", "person", "rabellotti-roberta",
+     ["Roberta Rabellotti", "rabellotti"]),
+    ("keyword-cooccurrence", "keyword", "regional-ecosystem", ["Regional Ecosystem"]),
+])
+def test_a_named_thing_is_found_by_its_key_code_or_any_name(
+        client: FlaskClient, name: str, parameter: str, key: str, names: list[str]) -> None:
+    by_key = rows_of(client, name, **{parameter: key})
+    assert by_key
+    for named in names:
+        assert rows_of(client, name, **{parameter: named}) == by_key, named
+
+
+@pytest.mark.parametrize("name, parameter, value, message", [
+    ("publications-in-region", "region", "Atlantis",
+     "parameter 'region': 'Atlantis' names no region or country of the graph; give a "
+     "country's ISO code or name, such as JM or Jamaica, or a region's key or name, such as "
+     "caribbean or Central America"),
+    ("division-publications-per-year", "division", "no-such-division",
+     "parameter 'division': 'no-such-division' names no division, department or organisation "
+     "of the graph; give its key, acronym or name, such as ifd-cti, CTI or Competitiveness, "
+     "Technology and Innovation Division"),
+    ("jel-breakdown", "jel", "Q9",
+     "parameter 'jel': 'Q9' names no JEL code of the graph; give a code at any level, such "
+     "as O, O3 or O31, or its label"),
+    ("keyword-cooccurrence", "keyword", "zanzibar",
+     "parameter 'keyword': 'zanzibar' names no keyword of the graph; give its key or label, "
+     "such as regional-ecosystem"),
+    ("coauthors-of-person", "person", "Nobody, Anybody",
+     "parameter 'person': 'Nobody, Anybody' names no person of the graph; give their key or "
+     "name, such as rabellotti-roberta or Rabellotti, Roberta"),
+])
+def test_a_value_that_names_nothing_is_a_400_naming_the_value(
+        client: FlaskClient, name: str, parameter: str, value: str, message: str) -> None:
+    response = client.get(f"/api/queries/{name}", query_string={parameter: value})
+    assert response.status_code == 400
+    assert response.get_json() == {"error": message, "parameter": parameter}
+
+
+@pytest.mark.parametrize("parameter, value, message", [
+    ("limit", "0", "parameter 'limit': 0 is less than 1; expected the most rows to return, a "
+                   "whole number from 1"),
+    ("limit", "many", "parameter 'limit': 'many' is not a whole number; expected the most "
+                      "rows to return, a whole number from 1"),
+    ("jell", "O", "parameter 'jell': no such parameter; this query takes jel, limit"),
+])
+def test_a_bad_value_is_answered_in_a_sentence(client: FlaskClient, parameter: str,
+                                               value: str, message: str) -> None:
+    response = client.get("/api/queries/prolific-authors-in-jel",
+                          query_string={parameter: value})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == message
 
 
 def test_run_answers_sparql_results_json(client: FlaskClient) -> None:

@@ -17,6 +17,7 @@ from conftest import store_environment
 
 from policykg.graph.cli import main
 from policykg.graph.config import Settings
+from policykg.graph.store import open_store
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BASE = "http://localhost:8000/"
@@ -65,6 +66,36 @@ def test_a_query_with_a_syntax_error_is_a_usage_error(loaded: Settings) -> None:
     assert result.exit_code == 2 and "SPARQL syntax error" in result.output
 
 
+def test_query_prints_an_ask_as_sparql_json(loaded: Settings) -> None:
+    result = run(loaded, "query", "--format", "json", f"ASK {{ <{PUBLICATION}> ?p ?o }}")
+    assert json.loads(result.output) == {"head": {}, "boolean": True}
+
+
+@pytest.mark.parametrize(("sparql", "pointed"), [
+    ("SELEC ?x WHERE { ?x ?p ?o }",
+     ["  SELEC ?x WHERE { ?x ?p ?o }", "  ^^^^^", "'SELEC': did you mean SELECT?"]),
+    ("PREFIX dcterms: <http://purl.org/dc/terms/>\nSELECT ?t WHERE {\n"
+     "\t?p dcterms:title ?t FILTR(lang(?t) = 'en') }",
+     ["          ?p dcterms:title ?t FILTR(lang(?t) = 'en') }",
+      "                              ^^^^^", "'FILTR': did you mean FILTER?"]),
+], ids=["select", "filter-on-line-3"])
+def test_a_misspelled_keyword_is_pointed_at(loaded: Settings, sparql: str,
+                                            pointed: list[str]) -> None:
+    result = run(loaded, "query", sparql)
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Error: SPARQL syntax"))
+    assert lines[start + 1:start + 4] == pointed, result.output
+
+
+def test_an_option_of_policykg_given_after_the_command_is_told_where_it_goes(
+        loaded: Settings) -> None:
+    result = CliRunner().invoke(main, ["query", "ASK {}", "--home", loaded.home])
+    assert result.exit_code == 2
+    assert ("--home is an option of policykg itself: give it before the command "
+            "(policykg --home VALUE query ...)") in result.output
+
+
 def test_export_writes_the_named_graphs_or_their_union(loaded: Settings, tmp_path: Path) -> None:
     for output in ("nq", "trig", "ttl"):
         path = tmp_path / f"dump.{output}"
@@ -79,12 +110,12 @@ def test_export_writes_the_named_graphs_or_their_union(loaded: Settings, tmp_pat
             assert ox.NamedNode(RECORD_GRAPH) in {q.graph_name for q in titles}
 
 
-def test_stats_counts_things_per_class_and_triples_per_kind_of_graph(loaded: Settings) -> None:
+def test_stats_counts_things_per_class_by_prefixed_name_and_triples_per_kind_of_graph(
+        loaded: Settings) -> None:
     result = run(loaded, "stats")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    publications = next(line for line in lines
-                        if line.startswith("https://w3id.org/policykg/ontology#Publication "))
+    publications = next(line for line in lines if line.startswith("pkg:Publication "))
     assert publications.split()[1] == "1"
     kinds = {line.split()[0] for line in lines if line.strip()}
     assert {"publication", "person", "inferred/publication", "aggregates"} <= kinds
@@ -99,6 +130,23 @@ def test_validate_reports_a_conforming_store(loaded: Settings) -> None:
                                   format="turtle")
     shacl = rdflib.Namespace("http://www.w3.org/ns/shacl#")
     assert set(report.objects(None, shacl.conforms)) == {rdflib.Literal(True)}
+
+
+def test_validate_names_the_dspace_field_and_the_value_as_the_record_wrote_it(
+        loaded: Settings) -> None:
+    """A store changed behind the loader's back: its title removed, a JEL code not in the
+    classification added."""
+    with open_store(loaded.store_location, settings=loaded) as store:
+        store.update(f"""PREFIX dcterms: <http://purl.org/dc/terms/>
+            DELETE WHERE {{ GRAPH <{RECORD_GRAPH}> {{ <{PUBLICATION}> dcterms:title ?t }} }};
+            INSERT DATA {{ GRAPH <{RECORD_GRAPH}> {{ <{PUBLICATION}>
+                <https://w3id.org/policykg/ontology#jel> <{BASE}id/jel/Z99> }} }}""")
+    result = run(loaded, "validate")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:2] == [
+        "IDB-LM-00577: Violation: dc.title: a publication needs a title",
+        "IDB-LM-00577: Violation: dc.subject.jelcode = 'Z99': JEL code Z99 is not in the JEL "
+        "classification"]
 
 
 def test_compact_compacts_the_embedded_store_and_refuses_a_remote_one(loaded: Settings,

@@ -9,6 +9,7 @@ import pytest
 from policykg.graph.inference.reference import prepare
 from policykg.graph.loading.loader import Loader
 from policykg.graph.loading.quarantine import Quarantine
+from policykg.graph.mapping.lookups import Lookups
 from policykg.graph.mapping.rules import Mapping, map_record
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers import read
@@ -179,3 +180,33 @@ def test_mapping_a_record_twice_gives_the_same_triples_blank_nodes_included():
                        mapping, uris, lookups)
     assert other.key == "IDB-LM-99999"
     assert not lists & {s for s, _, _ in other.triples}  # another record, other labels
+
+
+@pytest.fixture(scope="module")
+def lookups() -> Lookups:
+    """The vocabularies' names, as a load finds things by them."""
+    return prepare(open_store(None), Uris(BASE)).lookups
+
+
+@pytest.mark.parametrize("name, author", [
+    ("Inter-American Development Bank", "id/org/idb"),
+    ("IDB", "id/org/idb"),
+    ("Competitiveness, Technology and Innovation Division", "id/org/ifd-cti"),
+    ("Banco Mundial", "id/org/banco-mundial"),
+    ("Ministerio de Hacienda, República de Chile",
+     "id/org/ministerio-de-hacienda-republica-de-chile"),
+    ("Bank, Steven", "id/person/bank-steven"),
+    ("Rabellotti, Roberta", "id/person/rabellotti-roberta"),
+    ("Roberta Rabellotti", "id/person/roberta-rabellotti"),
+])
+def test_an_author_s_name_is_an_organisation_s_when_the_vocabulary_or_its_words_say_so(
+        name: str, author: str, lookups: Lookups):
+    uris = Uris(BASE)
+    record = Record("test", "test", "test", [FieldValue("dc.contributor.author", name)])
+    mapped = map_record(record, Mapping.load(), uris, lookups)
+    creators = [str(o) for s, p, o in mapped.triples if str(p).endswith("/creator")]
+    assert creators == [BASE + author]
+    kinds = {str(o).rsplit("/", 1)[-1] for s, p, o in mapped.triples
+             if str(s) == BASE + author and str(p).endswith("#type")}
+    assert kinds == ({"Person"} if "/person/" in author else
+                     set() if author in ("id/org/idb", "id/org/ifd-cti") else {"Organization"})

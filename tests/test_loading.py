@@ -109,6 +109,116 @@ def test_a_person_named_by_two_records_is_described_once(vocab_store: Settings,
     assert names == [{"n": "Roberta Rabellotti"}]
 
 
+def test_a_corporate_author_is_an_organisation_the_vocabulary_s_when_it_has_it(
+        vocab_store: Settings, tmp_path: Path):
+    authors = ("dc.contributor.authorInter-American Development Bank\n"
+               "dc.contributor.authorRabellotti, Roberta\n"
+               "dc.contributor.authorCaribbean Development Bank\n")
+    text = page(**{"dc.contributor.authorRabellotti, Roberta\ndc.contributor.authorConz, "
+                   "Elisa\n": authors})
+    result = run(vocab_store, "load", str(write(tmp_path, "a.txt", text)))
+    assert "loaded 1" in result.output, result.output
+    rows = query(vocab_store, f"""
+        PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+        SELECT ?author ?type WHERE {{
+          <{BASE}id/publication/IDB-LM-00577> <http://purl.org/dc/terms/creator> ?author .
+          ?author a ?type . FILTER(?type IN (foaf:Person, foaf:Organization))
+        }}""")
+    assert {(row["author"][len(BASE):], row["type"].rsplit("/", 1)[-1]) for row in rows} == {
+        ("id/org/idb", "Organization"),  # the vocabulary's
+        ("id/org/caribbean-development-bank", "Organization"),
+        ("id/person/rabellotti-roberta", "Person"),
+    }
+    assert query(vocab_store, f"SELECT ?name {{ <{BASE}id/org/caribbean-development-bank> "
+                              "<http://www.w3.org/2000/01/rdf-schema#label> ?name }") == [
+        {"name": "Caribbean Development Bank"}]
+    order = query(vocab_store, f"""
+        PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+        SELECT ?author WHERE {{ <{BASE}id/publication/IDB-LM-00577>
+          <http://purl.org/ontology/bibo/authorList>/rdf:rest*/rdf:first ?author }}""")
+    assert sorted(row["author"][len(BASE):] for row in order) == [  # in the author list
+        "id/org/caribbean-development-bank", "id/org/idb", "id/person/rabellotti-roberta"]
+
+
+QDC_TEXT = (FIXTURES / "qdc-IDB-LM-00577.xml").read_text("utf-8")
+DOI = "http://dx.doi.org/10.18235/0004771"
+HANDLE = "https://hdl.handle.net/11319/577"
+OAI_ID = "oai:localhost:123456789/577"
+
+
+def publications(settings: Settings) -> list[str]:
+    """The publications of the store, by their IRI's path."""
+    return sorted(row["p"][len(BASE):] for row in query(
+        settings, "SELECT ?p { ?p a <https://w3id.org/policykg/ontology#Publication> }"))
+
+
+@pytest.mark.parametrize("first, then, iri", [
+    ("page", "qdc", "id/publication/IDB-LM-00577"),  # qdc drops the publication number
+    ("qdc", "page", "id/publication/doi-10.18235_0004771"),  # the IRI first minted stays
+])
+def test_a_record_read_in_another_format_updates_the_publication_its_doi_names(
+        first: str, then: str, iri: str, vocab_store: Settings, tmp_path: Path):
+    texts = {"page": ("a.txt", SAMPLE_TEXT), "qdc": ("a.xml", QDC_TEXT)}
+    run(vocab_store, "load", str(write(tmp_path, *texts[first])))
+    result = run(vocab_store, "load", str(write(tmp_path, *texts[then])))
+    assert "replaced 1" in result.output, result.output
+    assert publications(vocab_store) == [iri]
+
+
+@pytest.mark.parametrize("named_by, changes", [
+    ("its handle", {DOI: HANDLE, OAI_ID: "oai:elsewhere:9"}),
+    ("its OAI identifier", {DOI: "https://example.org/elsewhere"}),
+])
+def test_a_record_without_a_doi_updates_the_publication_its_handle_or_oai_identifier_names(
+        named_by: str, changes: dict[str, str], vocab_store: Settings, tmp_path: Path):
+    held = QDC_TEXT.replace(f"<dc:identifier>{DOI}</dc:identifier>",
+                            f"<dc:identifier>{DOI}</dc:identifier>"
+                            f"<dc:identifier>{HANDLE}</dc:identifier>")
+    run(vocab_store, "load", str(write(tmp_path, "held.xml", held)))
+    again = held.replace(f"<dc:identifier>{HANDLE}</dc:identifier>", "")
+    for old, new in changes.items():
+        again = again.replace(old, new)
+    result = run(vocab_store, "load", str(write(tmp_path, "again.xml", again)))
+    assert "replaced 1" in result.output, (named_by, result.output)
+    assert publications(vocab_store) == ["id/publication/doi-10.18235_0004771"]
+
+
+def test_two_publication_numbers_sharing_a_doi_are_two_publications(vocab_store: Settings,
+                                                                    tmp_path: Path):
+    run(vocab_store, "load", str(write(tmp_path, "a.txt", page("IDB-LM-00001"))))
+    result = run(vocab_store, "load", str(write(tmp_path, "b.txt", page("IDB-LM-00002"))))
+    assert "loaded 1" in result.output, result.output
+    assert publications(vocab_store) == ["id/publication/IDB-LM-00001",
+                                         "id/publication/IDB-LM-00002"]
+
+
+def test_two_formats_of_one_publication_in_one_load_are_one_publication(
+        vocab_store: Settings, tmp_path: Path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    write(folder, "a.txt", SAMPLE_TEXT)
+    write(folder, "b.xml", QDC_TEXT)
+    run(vocab_store, "load", str(folder))
+    assert publications(vocab_store) == ["id/publication/IDB-LM-00577"]
+
+
+def test_a_keyword_keeps_a_label_in_each_language_records_give_it(vocab_store: Settings,
+                                                                  tmp_path: Path):
+    keywords = "Caribbean;regional ecosystem;national ecosystem;cluster;innovation"
+    for number, (language, keyword) in enumerate([("es", "Economía"), ("pt", "Economia"),
+                                                  ("es", "economía")]):
+        text = page(f"IDB-LM-0000{number}", **{keywords: keyword, "0004771": f"000{number}",
+                                               "dc.language.isoen": f"dc.language.iso{language}"})
+        result = run(vocab_store, "load", str(write(tmp_path, f"{number}.txt", text)))
+        assert "loaded 1" in result.output, result.output
+    rows = query(vocab_store, f"SELECT ?label {{ <{BASE}id/keyword/economia> "
+                              "<http://www.w3.org/2004/02/skos/core#prefLabel> ?label }")
+    assert sorted(row["label"] for row in rows) == ["Economia", "Economía"]  # one a language
+    languages = query(vocab_store, f"SELECT (LANG(?label) AS ?l) {{ <{BASE}id/keyword/economia> "
+                                   "<http://www.w3.org/2000/01/rdf-schema#label> ?label }")
+    assert sorted(row["l"] for row in languages) == ["es", "pt"]  # with their entailments
+
+
 def test_removing_a_publication_removes_its_graphs(vocab_store: Settings, tmp_path: Path):
     run(vocab_store, "load", str(write(tmp_path, "a.txt", page())))
     result = run(vocab_store, "remove", "IDB-LM-00577")
@@ -184,7 +294,6 @@ def test_a_record_with_a_violation_is_quarantined_and_the_rest_loads(vocab_store
 
 BAD_INPUTS = {
     "malformed.xml": (b"<?xml version='1.0'?><OAI-PMH><ListRecords><record>", "malformed.xml"),
-    "unknown.bin": (b"\x89PNG\r\n\x1a\n\x00\x00", "unknown.bin"),
     "latin1.txt": (page("IDB-X-1", **{"Rabellotti": "Rabellott\xed"}).encode("latin-1"),
                    "latin1.txt"),
     "empty.txt": (b"", "empty.txt"),

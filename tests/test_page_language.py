@@ -2,7 +2,8 @@
 English), whatever language the first record gave, and names languages ("English",
 "Español") rather than showing their IRIs.
 
-The store holds one record whose keyword is given in English and in Spanish.
+The store holds one record whose keyword is given in English and in Spanish, and two records,
+one in Spanish and one in Portuguese, that name one keyword ("Economía", "Economia").
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ VALUES = ("7a1b2c3d-0000-4000-8000-000000000001", "123456789/2", "Pérez, Ana", 
           "Caribbean", "IDB-WP-09001")
 RECORD = ",".join(COLUMNS) + "\n" + ",".join(f'"{value}"' for value in VALUES) + "\n"
 PAGE = "doc/publication/IDB-WP-09001"
+TWO_COLUMNS = ("id", "collection", "dc.contributor.author", "dc.date.issued", "dc.language.iso",
+               "dc.subject.keywords", "dc.title", "dc.type[en]", "idb.identifier.pubnumber")
+TWO_RECORDS = ",".join(TWO_COLUMNS) + "\n" + "".join(
+    ",".join(f'"{value}"' for value in (
+        f"7a1b2c3d-0000-4000-8000-00000000000{n}", "123456789/2", "Pérez, Ana", "2024-02-01",
+        language, keyword, f"Economy {n}", "Working Papers", f"IDB-WP-0900{n}")) + "\n"
+    for n, language, keyword in ((2, "es", "Economía"), (3, "pt", "Economia")))
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +41,9 @@ def server(vocabulary_template, tmp_path_factory):
     settings = replace(Settings(), home=str(home), store=f"oxigraph:{home / 'store'}")
     path = home / "dspace-two-languages.csv"
     path.write_text(RECORD, encoding="utf-8")
-    done = policykg(settings, "load", "--quiet", str(path))
+    two = home / "dspace-two-records.csv"
+    two.write_text(TWO_RECORDS, encoding="utf-8")
+    done = policykg(settings, "load", "--quiet", str(path), str(two))
     assert done.returncode == 0, done.stdout + done.stderr
     running = start_server(settings)
     yield running
@@ -88,3 +98,11 @@ def test_an_unknown_lang_is_a_400_naming_it(server):
     reply = fetch(f"{server.url}/{PAGE}?lang=zz", headers={"Accept": "text/html"})
 
     assert reply.status == 400 and "lang: 'zz'" in reply.text
+
+
+@pytest.mark.parametrize("language, label", [("es", "Economía"), ("pt", "Economia")])
+def test_a_keyword_two_records_name_in_two_languages_shows_each_in_its_language(
+        server, language: str, label: str):
+    page = html(server, f"doc/keyword/economia?lang={language}")
+
+    assert f"<h1>{label}" in page

@@ -5,9 +5,14 @@ a second publication by Rabellotti, and one whose title holds a <script> element
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
+from collections import Counter
 from html import unescape
+from itertools import combinations
+from urllib.parse import unquote
 
 from test_linked_data import SCRIPT_TITLE, TITLE, Site
 from test_linked_data import site as site  # the shared session fixture
@@ -34,6 +39,28 @@ def text(page: str) -> str:
 def jsonld(page: str) -> dict:
     (found,) = re.findall(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
     return json.loads(found)
+
+
+def chart_rows(page: str, name: str) -> list[tuple[str, str]]:
+    """The rows of a chart's data table: (what is counted, its count), as shown."""
+    (section,) = re.findall(rf'<section class="chart[^"]*" id="chart-{name}".*?</section>',
+                            page, re.S)
+    (body,) = re.findall(r"<tbody>(.*?)</tbody>", section, re.S)
+    return [(text(head).strip(), text(count).strip()) for head, count in
+            re.findall(r"<tr><th scope=\"row\">(.*?)</th><td>(.*?)</td></tr>", body, re.S)]
+
+
+def chart_csv(page: str, name: str) -> list[list[str]]:
+    """The CSV a chart's data link holds."""
+    (href,) = re.findall(rf'<a href="(data:text/csv[^"]*)" download="{name}.csv"', page)
+    return list(csv.reader(io.StringIO(unquote(unescape(href).split(",", 1)[1]))))
+
+
+def facet_counts(site: Site, query: str, facet: str, top: bool = False) -> dict[str, int]:
+    """What /api/search counts of a facet (``top``: only the values at the top of its tree)."""
+    values = site.client.get(f"/api/search?{query}").get_json()["facets"][facet]
+    return {value["value"]: value["count"] for value in values
+            if not (top and "parent" in value)}
 
 
 def test_publication_page(site):
@@ -116,8 +143,7 @@ def test_division_page_shows_its_place_and_publications_per_year(site):
     shown = text(page)
     assert "Place in the Bank " + chain("Inter-American Development Bank",
                                         "Institutions for Development") in shown
-    years = shown.split("Per year", 1)[1]
-    assert "2023 1" in years and "2022 1" in years and "2021 1" in years
+    assert chart_rows(page, "years") == [("2021", "1"), ("2022", "1"), ("2023", "1")]
     assert jsonld(page)["parentOrganization"][0]["@id"] == site.iri("id/org/ifd")
 
 
@@ -194,3 +220,75 @@ def test_the_jel_listing_shows_codes_in_order(site):
     shown = text(html(site, "/doc/jel/"))
     assert "A General Economics and Teaching" in shown
     assert shown.index("A1 General Economics") < shown.index("A10 General")
+
+
+def test_a_things_publications_per_year_are_a_chart_whose_table_and_csv_are_the_search_counts(
+        site):
+    for path, query in (("/doc/org/ifd-cti", "division=ifd-cti"),
+                        ("/doc/region/caribbean", "region=caribbean"),
+                        ("/doc/jel/O", "jel=O"),
+                        ("/doc/person/rabellotti-roberta", "author=rabellotti-roberta"),
+                        ("/doc/keyword/cluster", "keyword=cluster")):
+        page = html(site, path)
+        counted = facet_counts(site, query, "year")
+        rows = chart_rows(page, "years")
+        assert {year: int(count) for year, count in rows} == counted, path
+        assert [year for year, _ in rows] == sorted(counted), path  # oldest first
+        assert chart_csv(page, "years") == [["Year", "Publications"],
+                                            *([year, count] for year, count in rows)], path
+
+
+def test_a_units_and_a_regions_jel_areas_are_charted_from_their_search(site):
+    for path, query in (("/doc/org/ifd-cti", "division=ifd-cti"),
+                        ("/doc/region/caribbean", "region=caribbean")):
+        page = html(site, path)
+        top = facet_counts(site, query, "jel", top=True)
+        rows = chart_rows(page, "jel")
+        assert [count for _, count in rows] == sorted((str(c) for c in top.values()),
+                                                      key=int, reverse=True), path
+        assert rows[0][0].startswith("O Economic Development"), path
+        assert '<a href="/doc/jel/O">O Economic Development' in page
+
+
+def test_a_persons_coauthors_are_a_network_whose_table_counts_their_publications_together(
+        site):
+    page = html(site, "/doc/person/rabellotti-roberta")
+    rows = chart_rows(page, "coauthors")
+    assert ("Elisa Conz", "1") in rows and ("Carlo Pietrobelli", "1") in rows
+    assert "Roberta Rabellotti" not in dict(rows)
+    data = json.loads(unescape(re.search(
+        r'<script type="application/json" class="chart-json">(.*?)</script>',
+        page.split('id="chart-coauthors"', 1)[1], re.S).group(1)))
+    assert data["kind"] == "network"
+    assert ["Roberta Rabellotti", "Elisa Conz", 1] in data["links"]
+    assert 'role="img"' not in page  # the canvas is the script's: without it, the table
+
+
+def test_only_pages_with_a_chart_load_the_charts_script(site):
+    assert "/static/charts/chart.umd.min.js" in html(site, "/doc/person/rabellotti-roberta")
+    assert "/static/charts.js" in html(site, "/doc/org/ifd-cti")
+    publication = html(site, "/doc/publication/IDB-LM-00577")
+    assert "charts.js" not in publication and "chart.umd" not in publication
+
+
+def test_the_coauthors_among_a_search_pages_hits_are_a_network_of_pairs(site):
+    page = html(site, "/search?author=rabellotti-roberta")
+    hits = site.client.get("/api/search?author=rabellotti-roberta").get_json()["hits"]
+    pairs = Counter(pair for hit in hits
+                    for pair in combinations(sorted({a["name"] for a in hit["authors"]}), 2))
+    assert pairs[("Elisa Conz", "Roberta Rabellotti")] == 1
+    assert sorted(chart_rows(page, "network")) == sorted(
+        (f"{a} and {b}", str(count)) for (a, b), count in pairs.items())
+
+
+def test_the_home_page_charts_the_whole_collection_per_year_jel_area_and_division(site):
+    page = html(site, "/")
+    every = site.client.get("/api/search").get_json()["facets"]
+    years = {value["value"]: str(value["count"]) for value in every["year"]}
+    assert chart_rows(page, "years") == sorted(years.items())
+    top = {value["label"]: value["count"] for value in every["jel"] if "parent" not in value}
+    assert sorted(int(count) for _, count in chart_rows(page, "jel")) == sorted(top.values())
+    divisions = dict(chart_rows(page, "division"))
+    assert "Inter-American Development Bank" not in divisions  # the level that parts them
+    assert divisions and all(int(count) > 0 for count in divisions.values())
+    assert "/static/charts.js" in page

@@ -12,7 +12,9 @@ handle prefix 123456789. Documented field-name differences between the formats:
 
 from __future__ import annotations
 
+import gzip
 import json
+import random
 import select
 import socket
 import time
@@ -21,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from policykg.graph.readers import FORMATS, canonical_field, detect, iter_paths, read
-from policykg.graph.readers.record import FieldValue, ReadError, Record
+from policykg.graph.readers import FORMATS, canonical_field, detect, find_inputs, read
+from policykg.graph.readers.record import FieldValue, NotRecords, ReadError, Record
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PAGE = FIXTURES / "dspace-page-IDB-LM-00577.txt"
@@ -386,8 +388,32 @@ def test_billion_laughs_is_not_expanded(tmp_path):
     found = items(write(tmp_path, "lol.xml", text + OAI_TAIL))
     assert time.monotonic() - started < 5
     assert len(repr(found)) < 10_000 and "lollol" not in repr(found)
-    # libxml2 refuses the file (entity amplification) rather than reading the bomb record
-    assert errors(found) and not any(r.source_id == "bomb" for r in found if isinstance(r, Record))
+    # libxml2 refuses the bomb record (entity amplification); the record after it is read
+    (error,) = errors(found)
+    assert error.source_id == "bomb" and "record at line 15 not read: the XML parser's " \
+        "limits: Maximum entity amplification factor exceeded" in error.message
+    assert [r.source_id for r in found if isinstance(r, Record)] == ["ok"]
+
+
+def test_a_text_over_the_parser_s_limit_rejects_its_record_and_the_next_are_read(tmp_path):
+    text = OAI_HEAD + oai_record("before", dim_title("Before"))
+    text += oai_record("huge", dim_title("x" * 50_000_000))
+    text += oai_record("after", dim_title("After")) + OAI_TAIL
+    found = items(write(tmp_path, "huge.xml", text))
+    assert [(type(i).__name__, i.source_id) for i in found] == [
+        ("Record", "before"), ("ReadError", "huge"), ("Record", "after")]
+    assert found[1].message == ("record at line 4 not read: the XML parser's limits: "
+                                "Resource limit exceeded: Text node too long")
+
+
+def test_a_malformed_record_rejects_itself_alone_and_the_next_are_read(tmp_path):
+    broken = "<record><header><identifier>bad</identifier></header>\n<metadata>\n</record>\n"
+    text = OAI_HEAD + oai_record("good", dim_title("Good")) + broken
+    text += oai_record("next", dim_title("Next")) + OAI_TAIL
+    found = items(write(tmp_path, "broken.xml", text))
+    assert [(type(i).__name__, i.source_id) for i in found] == [
+        ("Record", "good"), ("ReadError", "bad"), ("Record", "next")]
+    assert found[1].message.startswith("record at line 4 not read: malformed XML at line 6: ")
 
 
 def test_malformed_xml_names_file_and_line(tmp_path):
@@ -531,8 +557,8 @@ def test_unknown_format(tmp_path):
     (error,) = items(PAGE, "marc21")
     assert isinstance(error, ReadError) and error.source == str(PAGE)
     assert "unknown format 'marc21'" in error.message
-    (error,) = items(write(tmp_path, "notes.txt", "just some text\n"))
-    assert isinstance(error, ReadError) and "cannot detect" in error.message
+    notes = write(tmp_path, "notes.txt", "just some text\n")
+    assert items(notes) == [NotRecords(str(notes), "not a record format")]
     (error,) = items(tmp_path / "missing.xml")
     assert isinstance(error, ReadError) and error.message == "no such file"
 
@@ -568,16 +594,32 @@ def test_forced_format(tmp_path):
             assert found and all(isinstance(i, ReadError) and i.format == fmt for i in found)
 
 
-def test_iter_paths(tmp_path):
+@pytest.mark.parametrize("content", [
+    gzip.compress(PAGE.read_bytes()), b"\x7fELF\x02\x01\x01\x00" + bytes(56),
+    random.Random(1).randbytes(4096), b"a,b\rc,d\n"],
+    ids=["gzip", "elf", "random", "carriage-return-in-a-line"])
+def test_binary_or_unknown_content_is_no_record_format(tmp_path, content):
+    path = write(tmp_path, "data.csv", content)
+    assert detect(path) is None
+    assert items(path) == [NotRecords(str(path), "not a record format")]
+
+
+@pytest.mark.parametrize("data", [{"records": 3, "files": ["a.xml"]}, [{"id": 1}, {"id": 2}]],
+                         ids=["object", "list"])
+def test_json_that_holds_no_dspace_item_is_no_record(tmp_path, data):
+    path = write(tmp_path, "manifest.json", json.dumps(data))
+    assert items(path) == [NotRecords(str(path), "not a record (JSON, but no DSpace item)")]
+
+
+def test_find_inputs_expands_folders_and_patterns_and_says_what_names_nothing(tmp_path):
     for name in ["b/2.xml", "b/1.csv", "b/.hidden.xml", "b/.git/x.json", "a.json"]:
         write_path = tmp_path / name
         write_path.parent.mkdir(parents=True, exist_ok=True)
         write_path.write_text("x")
+    (tmp_path / "empty").mkdir()
     base = str(tmp_path)
-    found = list(iter_paths([f"{base}/b", f"{base}/*.json", f"{base}/b/1.csv", f"{base}/no.xml"]))
-    assert found == [
-        tmp_path / "b/1.csv",
-        tmp_path / "b/2.xml",
-        tmp_path / "a.json",
-        tmp_path / "no.xml",
-    ]
+    found = find_inputs([f"{base}/b", f"{base}/*.json", f"{base}/b/1.csv", f"{base}/no.xml",
+                         f"{base}/*.gz", f"{base}/empty"])
+    assert found.files == [tmp_path / "b/1.csv", tmp_path / "b/2.xml", tmp_path / "a.json"]
+    assert found.missing == [f"{base}/no.xml"] and found.unmatched == [f"{base}/*.gz"]
+    assert found.empty == [f"{base}/empty"]

@@ -202,6 +202,28 @@ def test_hits_show_highlights_authors_year_type_and_division(server: LiveServer)
     assert hit["type"]["label"] == "Working Papers"
 
 
+def test_a_division_filter_takes_its_key_acronym_or_name(server: LiveServer):
+    """A division's acronym is also found without its department's (CTI for IFD/CTI)."""
+    for name in ("ifd-cti", "IFD/CTI", "cti", "Competitiveness, Technology and Innovation "
+                 "Division"):
+        assert set(keys(search(server, division=name))) == {"3", "4"}, name
+
+
+@pytest.mark.parametrize("parameter, value, named", [
+    ("region", "Atlantis", "region or country"),
+    ("division", "XYZ", "division, department or organisation"),
+    ("jel", "Z99", "JEL code"),
+    ("keyword", "zanzibar", "keyword"),
+])
+def test_a_filter_that_names_nothing_is_a_400_naming_the_value_and_what_to_give(
+        server: LiveServer, parameter: str, value: str, named: str):
+    reply = fetch(server.url + "/api/search", params={parameter: value})
+    assert reply.status == 400 and reply.json()["parameter"] == parameter
+    assert reply.json()["error"].startswith(f"{parameter}: '{value}' names no {named} of "
+                                            "the graph; give ")
+
+
+
 def test_a_search_counts_only_the_facets_it_asks_for(corpus: Settings):
     from policykg.graph.rdf.uris import Uris
     from policykg.graph.search.request import SearchRequest

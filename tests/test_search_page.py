@@ -10,6 +10,7 @@ from html import unescape
 import pytest
 from conftest import LiveServer, fetch
 from test_search import corpus as corpus  # the module's fixtures
+from test_search import search
 from test_search import server as server
 
 BACKENDS = ("oxigraph", "virtuoso")
@@ -25,6 +26,13 @@ def page(server: LiveServer, query: str) -> str:
 
 def text(html: str) -> str:
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def chart_rows(html: str, name: str) -> list[tuple[str, int]]:
+    """The rows of a chart's data table: (what is counted, its count)."""
+    section = html.split(f'id="chart-{name}"', 1)[1].split("</section>", 1)[0]
+    return [(text(head).strip(), int(count.replace(",", ""))) for head, count in
+            re.findall(r'<tr><th scope="row">(.*?)</th><td>(.*?)</td></tr>', section, re.S)]
 
 
 def test_hits_show_highlighted_titles_and_link_authors_type_and_division(server: LiveServer):
@@ -124,3 +132,28 @@ def test_every_page_has_the_search_box(server: LiveServer):
     for path in ("/", "/doc/", "/doc/person/perez-javier", "/search"):
         html = fetch(server.url + path, headers={"Accept": "text/html"}).text
         assert '<form class="site-search" role="search" action="/search"' in html, path
+
+
+def test_the_results_are_charted_per_year_and_by_jel_area_with_the_counts_of_their_facets(
+        server: LiveServer):
+    html = page(server, "?q=pensions")
+    counted = search(server, q="pensions")["facets"]
+    years = {value["value"]: value["count"] for value in counted["year"]}
+    assert chart_rows(html, "years") == sorted((year, count) for year, count in years.items())
+    top = [(value["label"], value["count"]) for value in counted["jel"] if "parent" not in value]
+    rows = chart_rows(html, "jel")
+    assert sorted(count for _, count in rows) == sorted(count for _, count in top)
+    assert [count for _, count in rows] == sorted((count for _, count in rows), reverse=True)
+    assert any(label.startswith("J Labor") for label, _ in rows)
+    assert 'href="/search?q=pensions&amp;jel=J">J Labor' in html  # a bar narrows the search
+    assert "/static/charts.js" in html
+
+
+def test_a_search_without_results_draws_no_chart(server: LiveServer):
+    html = page(server, "?q=zzzzunfindable")
+    assert "data-chart" not in html and "/static/charts.js" not in html
+
+
+def test_single_authors_make_no_coauthor_network(server: LiveServer):
+    html = page(server, "?q=pensions")  # each publication of the corpus has one author
+    assert 'id="chart-network"' not in html

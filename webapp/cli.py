@@ -36,11 +36,12 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
     if summary is not None:
         click.echo("loaded the bundled sample record: " + "; ".join(
             summary.lines(settings.quarantine_dir)), err=True)
-    if not assets.yasgui_installed():
+    if not all(assets.installed(folder) for folder in assets.ASSETS):
         try:
-            assets.install_yasgui()
+            assets.install()
         except OSError as error:
-            click.echo(f"warning: YASGUI is missing ({error}); /sparql has no editor", err=True)
+            click.echo(f"warning: front-end assets are missing ({error}); /sparql has no "
+                       "editor and pages draw no charts", err=True)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     address = f"http://{host}:{settings.port}/"
     for warning in base_warnings(stored, stored or settings.base, settings.base, address):

@@ -11,6 +11,7 @@ from importlib.metadata import EntryPoint, entry_points
 
 import click
 
+from policykg.graph.cli.faults import fault
 from policykg.graph.config import load_settings
 from policykg.graph.store.ledger import BaseMismatch
 
@@ -28,21 +29,36 @@ class CommandGroup(click.Group):
     def list_commands(self, context: click.Context) -> list[str]:
         return sorted({*super().list_commands(context), *_plugins()})
 
+    def invoke(self, context: click.Context) -> object:
+        """Run the command; an option of the group given after it is told where it goes; a
+        store under another base than --base stops it with exit status 2 and what to do,
+        before anything is written; the faults any command may meet (``faults``) end it with
+        their message and status."""
+        try:
+            return super().invoke(context)
+        except click.NoSuchOption as error:
+            if error.option_name not in {name for param in self.params for name in param.opts}:
+                raise
+            raise click.UsageError(
+                f"{error.option_name} is an option of policykg itself: give it before the "
+                f"command (policykg {error.option_name} VALUE "
+                f"{context.invoked_subcommand or 'COMMAND'} ...)", error.ctx) from None
+        except BaseMismatch as error:
+            click.echo(f"Error: {error}", err=True)
+            raise click.exceptions.Exit(2) from None
+        except Exception as error:
+            known = fault(error)
+            if known is None:
+                raise
+            click.echo(known[1], err=True)
+            raise click.exceptions.Exit(known[0]) from None
+
     def get_command(self, context: click.Context, name: str) -> click.Command | None:
         command = super().get_command(context, name)
         if command is None and name in _plugins():
             loaded = _plugins()[name].load()
             command = loaded if isinstance(loaded, click.Command) else None
         return command
-
-    def invoke(self, context: click.Context) -> object:
-        """Run the command; a store under another base than --base stops it, with exit
-        status 2 and what to do, before anything is written."""
-        try:
-            return super().invoke(context)
-        except BaseMismatch as error:
-            click.echo(f"Error: {error}", err=True)
-            context.exit(2)
 
 
 @click.group(cls=CommandGroup)

@@ -6,18 +6,24 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from contextlib import nullcontext
+from typing import IO, cast
 
 import click
 import pyoxigraph as ox
 
 from policykg.graph.cli.group import main
+from policykg.graph.cli.progress import CountingWriter, progress_bar, settle, shown
 from policykg.graph.config import Settings
 from policykg.graph.loading.quarantine import Quarantine
+from policykg.graph.rdf.namespaces import prefixed
 from policykg.graph.rdf.queries import STORE_QUERIES
+from policykg.graph.rdf.sparql_errors import explain
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.search.indexing import in_step
 from policykg.graph.store import (
     EXPORT_FORMATS,
+    GraphStore,
     is_embedded,
     open_store,
 )
@@ -34,24 +40,33 @@ def query(settings: Settings, sparql: str, output: str) -> None:
         try:
             result = store.query(sparql)
         except SyntaxError as error:
-            raise click.UsageError(f"SPARQL syntax error: {error}") from error
+            raise click.UsageError(f"SPARQL syntax error, {explain(sparql, str(error))}"
+                                   ) from error
         _print_result(result, output)
 
 
 def _print_result(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples,
-                  output: str) -> None:
+                  output: str, short_names: bool = False) -> None:
     if isinstance(result, ox.QueryBoolean):
-        click.echo("true" if bool(result) else "false")
+        if output == "json":  # the SPARQL JSON results of a boolean
+            sparql_json = result.serialize(format=ox.QueryResultsFormat.JSON)
+            assert sparql_json is not None  # no output given: the bytes are returned
+            click.echo(sparql_json.decode("utf-8"))
+        else:
+            click.echo("true" if bool(result) else "false")
         return
     if isinstance(result, ox.QueryTriples):
         ox.serialize(result, sys.stdout.buffer, ox.RdfFormat.TURTLE)
         return
     names = [variable.value for variable in result.variables]
-    rows = [[_text(solution[name]) for name in names] for solution in result]
+    rows = [[_text(solution[name], short_names) for name in names] for solution in result]
     _print_rows(names, rows, output)
 
 
-def _text(term: object) -> str:
+def _text(term: object, short_names: bool = False) -> str:
+    """A term's value; an IRI as a prefixed name when ``short_names``."""
+    if short_names and isinstance(term, ox.NamedNode):
+        return prefixed(term.value)
     return "" if term is None else getattr(term, "value", str(term))
 
 
@@ -75,15 +90,24 @@ def _print_rows(names: list[str], rows: list[list[str]], output: str) -> None:
 @click.option("--format", "output", type=click.Choice(sorted(EXPORT_FORMATS)), default="nq",
               show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="A file [standard output].")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_obj
-def export(settings: Settings, output: str, out: str | None) -> None:
+def export(settings: Settings, output: str, out: str | None, quiet: bool) -> None:
     """Write the whole graph: N-Quads or TriG with its named graphs, Turtle as their union."""
     with open_store(settings.store_location, read_only=True, settings=settings) as store:
-        if out:
-            with open(out, "wb") as handle:
-                store.dump(handle, output)
-        else:
-            store.dump(sys.stdout.buffer, output)
+        total = _quad_count(store) if shown(quiet) else None
+        with progress_bar(total, quiet, " quads") as bar, \
+                open(out, "wb") if out else nullcontext(sys.stdout.buffer) as handle:
+            store.dump(cast(IO[bytes], CountingWriter(handle, bar)), output)
+            settle(bar)
+
+
+def _quad_count(store: GraphStore) -> int:
+    result = store.query(STORE_QUERIES.text("count-quads.rq"))
+    assert isinstance(result, ox.QuerySolutions)  # a SELECT
+    row = next(iter(result), None)
+    quads = row["quads"] if row is not None else None
+    return int(quads.value) if isinstance(quads, ox.Literal) else 0
 
 
 @main.command()
@@ -92,7 +116,7 @@ def stats(settings: Settings) -> None:
     """Counts of things per class and of graphs and triples per kind of graph."""
     with open_store(settings.store_location, read_only=True, settings=settings) as store:
         for name in ("stats-classes.rq", "stats-graphs.rq"):
-            _print_result(store.query(_stats_query(name)), "table")
+            _print_result(store.query(_stats_query(name)), "table", short_names=True)
             click.echo()
         index = store.text_index()
         state = "in step with the store" if in_step(store, Uris(settings.base)) else (
@@ -126,11 +150,7 @@ def compact(settings: Settings) -> None:
     running; a load may not run meanwhile."""
     if not is_embedded(settings.store_location):
         raise click.UsageError("compact is for the embedded store; a remote store compacts itself")
-    try:
-        store = open_store(settings.store_location)
-    except OSError as error:
-        raise click.ClickException(f"the store is busy (is a load running?): {error}") from None
-    with store:
+    with open_store(settings.store_location) as store:
         seconds = store.compact()
     click.echo(f"store compacted in {seconds:.1f} s")
 
@@ -138,17 +158,23 @@ def compact(settings: Settings) -> None:
 @main.command(name="validate")
 @click.option("--format", "output", type=click.Choice(["text", "ttl"]), default="text",
               show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_obj
-def validate_command(settings: Settings, output: str) -> None:
-    """Validate every record in the store against the shapes."""
-    from policykg.graph.loading.maintenance import validate_store
+def validate_command(settings: Settings, output: str, quiet: bool) -> None:
+    """Validate every record in the store against the shapes, in batches as a load does."""
+    from policykg.graph.loading.revalidate import record_count, validate_store
+    from policykg.graph.mapping.rules import Mapping
 
-    with open_store(settings.store_location, read_only=True, settings=settings) as store:
-        conforms, report, lines = validate_store(store, Uris(settings.base))
+    uris = Uris(settings.base)
+    with open_store(settings.store_location, read_only=True, settings=settings) as store, \
+            progress_bar(record_count(store, uris), quiet) as bar:
+        found = validate_store(store, uris, Mapping.load(settings.mapping),
+                               batch_size=settings.batch_size, report=output == "ttl",
+                               progress=bar.update)
     if output == "ttl":
-        click.echo(report.serialize(format="turtle"))
+        click.echo(found.report.serialize(format="turtle"))
     else:
-        for line in lines:
+        for line in found.lines:
             click.echo(line)
-        click.echo("conforms" if conforms else f"{len(lines)} problem(s)")
-    sys.exit(0 if conforms else 1)
+        click.echo("conforms" if found.conforms else f"{len(found.lines)} problem(s)")
+    sys.exit(0 if found.conforms else 1)

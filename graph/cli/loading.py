@@ -12,7 +12,9 @@ from typing import Any
 import click
 
 from policykg.graph import readers
+from policykg.graph.cli import faults
 from policykg.graph.cli.group import main
+from policykg.graph.cli.progress import progress_bar, settle, shown
 from policykg.graph.config import Settings
 from policykg.graph.loading.loader import Loader
 from policykg.graph.loading.workers import WorkerLost
@@ -35,24 +37,34 @@ from policykg.graph.store import (
 def load(settings: Settings, paths: tuple[str, ...], source_format: str | None,
          mapping: str | None, quiet: bool) -> None:
     """Load records from files, folders or globs (any mix of formats) into the store."""
-    items = (item for path in readers.iter_paths(list(paths))
-             for item in readers.read(path, source_format))
+    inputs = _inputs(paths)
+    if not inputs.files:
+        click.echo("no records: nothing to load")
+        return
+    items = (item for path in inputs.files for item in readers.read(path, source_format))
+    total = sum(readers.count(path, source_format) for path in inputs.files) \
+        if shown(quiet) else None
     written = _Written()
     try:
         with open_store(settings.store_location, settings=settings) as store, \
-                _progress(quiet) as bar:
+                _progress(quiet, total) as bar:
             loader = Loader.for_settings(store, settings, mapping)
             summary = loader.load(written.track(items), progress=written.counter(bar.update))
-    except (StoreUnavailable, StoreError, WorkerLost) as error:
+            settle(bar)
+    except Exception as error:
+        status = 3 if isinstance(error, StoreUnavailable | StoreError | WorkerLost) else (
+            faults.DISK_FULL if faults.disk_full(error) else None)
+        if status is None:
+            raise
         for line in written.report(error, settings):
             click.echo(line, err=True)
-        sys.exit(3)
+        sys.exit(status)
     if not quiet:
         for message in summary.messages:
             click.echo(message, err=True)
     for line in summary.lines(settings.quarantine_dir):
         click.echo(line)
-    sys.exit(1 if summary.rejected else 0)
+    sys.exit(1 if summary.rejected or summary.skipped else 0)
 
 
 @main.command()
@@ -112,6 +124,18 @@ def harvest(settings: Settings, url: str | None, set_spec: str | None, from_date
     sys.exit(1 if result.summary.rejected else 0)
 
 
+def _inputs(paths: tuple[str, ...]) -> readers.Inputs:
+    """The files the paths name; a usage error for paths that name nothing, a word for folders
+    that hold no file."""
+    inputs = readers.find_inputs(paths)
+    problem = inputs.nothing_named()
+    if problem:
+        raise click.UsageError(problem)
+    for folder in inputs.empty:
+        click.echo(f"no records in {folder}: it holds no file", err=True)
+    return inputs
+
+
 class _Written:
     """Which records a load wrote before the store failed: the loader reports each batch once
     it is written, and reads the next batch only then."""
@@ -123,8 +147,8 @@ class _Written:
     def track(self, items):
         for item in items:
             label = getattr(item, "label", None)
-            self.read.append(str(label() if callable(label) else label or item.source_id
-                                 or item.source))
+            self.read.append(str(label() if callable(label) else label
+                                 or getattr(item, "source_id", None) or item.source))
             yield item
 
     def counter(self, update):
@@ -137,36 +161,43 @@ class _Written:
         """What to tell the steward, and the lists of records written and not, in a file."""
         done, rest = self.read[:self.written], self.read[self.written:]
         path = Path(settings.home) / "load-interrupted.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join([f"written {r}\n" for r in done] +
-                                [f"not-written {r}\n" for r in rest]), encoding="utf-8")
-        lines = [f"the load stopped: {error}",
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join([f"written {r}\n" for r in done] +
+                                    [f"not-written {r}\n" for r in rest]), encoding="utf-8")
+            listed = f"(each record written or not is listed in {path})"
+        except OSError as unwritten:  # the disk that is full, say
+            listed = f"(the list of the records written or not could not be written: {unwritten})"
+        known = faults.fault(error)
+        lines = [known[1] if known else f"the load stopped: {error}",
                  f"written: {len(done)} record(s)"
                  + (f", {done[0]} .. {done[-1]}" if done else ""),
                  f"not written: the batch being written when the load stopped and what "
                  f"follows, from {rest[0]} on" if rest else "not written: none",
-                 f"(each record written or not is listed in {path})",
+                 listed,
                  "run the same load again to complete it: the records written are skipped "
                  "as unchanged, the others loaded, none twice"]
         return lines
 
 
-def _progress(quiet: bool):
-    from tqdm import tqdm
-
-    return tqdm(unit=" records", disable=True if quiet else None, file=sys.stderr,
-                smoothing=0.1)
+def _progress(quiet: bool, total: int | None = None) -> Any:
+    """The bar of a load (its total: the records counted in the files) or a harvest (its
+    total: what the endpoint says its list holds, once it says)."""
+    return progress_bar(total, quiet)
 
 
 @main.command()
 @click.argument("identifiers", nargs=-1, required=True)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_obj
-def remove(settings: Settings, identifiers: tuple[str, ...]) -> None:
+def remove(settings: Settings, identifiers: tuple[str, ...], quiet: bool) -> None:
     """Remove publications by key (IDB-LM-00577), IRI, or source identifier (oai:...)."""
     from policykg.graph.loading.maintenance import remove_publications
 
-    with open_store(settings.store_location, settings=settings) as store:
-        removed, missing = remove_publications(store, Uris(settings.base), list(identifiers))
+    with open_store(settings.store_location, settings=settings) as store, \
+            progress_bar(len(identifiers), quiet, " publications") as bar:
+        removed, missing = remove_publications(store, Uris(settings.base), list(identifiers),
+                                               progress=bar.update)
     for key in removed:
         click.echo(f"removed {key}")
     for identifier in missing:
@@ -180,16 +211,13 @@ def remove(settings: Settings, identifiers: tuple[str, ...]) -> None:
 def reindex(settings: Settings, quiet: bool) -> None:
     """Rebuild the text index from the records in the store (a load does it by itself when it
     finds the index out of step)."""
-    from tqdm import tqdm
-
     from policykg.graph.search.indexing import reindex as rebuild
     from policykg.graph.search.rebuild import record_graph_names
 
     uris = Uris(settings.base)
     with open_store(settings.store_location, settings=settings) as store:
         total = len(record_graph_names(store, uris))
-        with tqdm(total=total, unit=" records", disable=True if quiet else None,
-                  file=sys.stderr) as bar:
+        with progress_bar(total, quiet) as bar:
             summary = rebuild(store, uris, progress=_updater(bar))
     if summary.rebuilt is None:
         click.echo("the store searches its own texts: there is no index to rebuild")

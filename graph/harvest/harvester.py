@@ -56,7 +56,7 @@ from policykg.graph.loading.loader import Loader
 from policykg.graph.loading.summary import LoadSummary
 from policykg.graph.readers import Item
 from policykg.graph.readers.record import ReadError
-from policykg.graph.store import open_store
+from policykg.graph.store import StoreBusy, open_store
 
 
 @dataclass
@@ -369,6 +369,8 @@ def run_harvest(settings: Settings, target: Target, window: Window = ANY_TIME, *
         def open_loader() -> Loader:
             try:
                 store = stack.enter_context(open_store(settings.store_location, settings=settings))
+            except StoreBusy:
+                raise  # not the harvest's fault: the command says so, with a status of its own
             except OSError as error:
                 raise HarvestError(f"cannot open the store {settings.store_location}: {error}"
                                    ) from error

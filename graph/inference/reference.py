@@ -17,7 +17,7 @@ from policykg.graph.inference.vocabularies import (
     vocabulary_graphs,
     vocabulary_quads,
 )
-from policykg.graph.mapping.rules import Lookups
+from policykg.graph.mapping.lookups import Lookups
 from policykg.graph.rdf.terms import rdflib_graph, triple_quads
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.store import GraphStore
@@ -44,12 +44,31 @@ class Reference:
     def for_shapes(self) -> Graph:
         """The part of the vocabularies the shapes read: scheme membership, notations, types,
         deprecation. Kept small because it is merged into every batch that is validated."""
-        slim = Graph(bind_namespaces="none")
-        for graph in (*self.graphs.values(), self.closure):
-            for predicate in _SHAPES_READ:
-                for triple in graph.triples((None, predicate, None)):
-                    slim.add(triple)
-        return slim
+        return _for_shapes([*self.graphs.values(), self.closure])
+
+
+def _for_shapes(graphs: list[Graph]) -> Graph:
+    slim = Graph(bind_namespaces="none")
+    for graph in graphs:
+        for predicate in _SHAPES_READ:
+            for triple in graph.triples((None, predicate, None)):
+                slim.add(triple)
+    return slim
+
+
+def shapes_reference(store: GraphStore, uris: Uris) -> Graph:
+    """What ``Reference.for_shapes`` gives, without writing to the store (which may be open
+    read-only): the vocabularies and their closure as stored, or computed when the store
+    holds another closure than theirs."""
+    graphs = vocabulary_graphs(uris.base)
+    digest = vocabulary_digest(uris.base)
+    closure_iri = uris.named(CLOSURE_GRAPH)
+    if store.graph_hash(str(closure_iri)) == digest:
+        inferred = rdflib_graph(store.quads(str(closure_iri)))
+    else:
+        inferred = _CLOSURES.get(digest) or shipped_closure(uris.base) or closure(
+            _asserted(graphs))
+    return _for_shapes([*graphs.values(), inferred])
 
 
 def prepare(store: GraphStore, uris: Uris) -> Reference:
@@ -99,15 +118,20 @@ def reinstall(store: GraphStore, uris: Uris) -> None:
     record_sizes(store, names)
 
 
-def _install(store: GraphStore, graphs: dict[str, Graph], closure_iri: URIRef,
-             digest: str, base: str) -> Graph:
+def _asserted(graphs: dict[str, Graph]) -> Graph:
+    """The vocabularies' triples in one graph."""
     asserted = Graph(bind_namespaces="none")
     for graph in graphs.values():
         for triple in graph:
             asserted.add(triple)
+    return asserted
+
+
+def _install(store: GraphStore, graphs: dict[str, Graph], closure_iri: URIRef,
+             digest: str, base: str) -> Graph:
     inferred = _CLOSURES.get(digest)
     if inferred is None:
-        inferred = _CLOSURES[digest] = shipped_closure(base) or closure(asserted)
+        inferred = _CLOSURES[digest] = shipped_closure(base) or closure(_asserted(graphs))
     marked = Graph(bind_namespaces="none")
     for triple in inferred:
         marked.add(triple)

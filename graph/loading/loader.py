@@ -1,8 +1,8 @@
 """Loading: records in, validated and inferred graphs out, one batch at a time.
 
-read -> (unchanged? skip) -> prepare: map, validate (SHACL, batched), materialise entailments
-(``prepare``, in worker processes) -> quarantine the rejected -> write each record's
-graphs, replacing what was there.
+read -> key (the publication it updates: ``identity``) -> (unchanged? skip) -> prepare: map,
+validate (SHACL, batched), materialise entailments (``prepare``, in worker processes) ->
+quarantine the rejected -> write each record's graphs, replacing what was there.
 
 Three things run at once: worker processes prepare the next batches, the loading process reads
 records and settles each prepared batch in order (quarantine, unchanged records, which graphs to
@@ -23,25 +23,29 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, islice
+from typing import TypeVar
 
 from policykg.graph import aggregates
 from policykg.graph.aggregates.pair_counts import Members
 from policykg.graph.config import Settings
 from policykg.graph.inference.reference import Reference
 from policykg.graph.inference.reference import prepare as prepare_reference
+from policykg.graph.loading import labels
+from policykg.graph.loading.identity import Identities
 from policykg.graph.loading.prepare import RECORD_KIND, Context, Prepared, RecordJob, prepare
 from policykg.graph.loading.quarantine import Quarantine
 from policykg.graph.loading.summary import LoadSummary
 from policykg.graph.loading.workers import Pending, Preparers, default_workers
 from policykg.graph.mapping.rules import Mapping, record_key, unmapped_fields
 from policykg.graph.rdf.uris import Uris
-from policykg.graph.readers.record import ReadError, Record
+from policykg.graph.readers.record import NotRecords, ReadError, Record
 from policykg.graph.search.document import SearchDocument
 from policykg.graph.search.indexing import TextIndexing
 from policykg.graph.store import GraphStore, WriteBatch
 from policykg.graph.store.ledger import claim_base
 
-Item = Record | ReadError
+Item = Record | ReadError | NotRecords
+T = TypeVar("T")
 
 
 @dataclass
@@ -93,6 +97,9 @@ class Loader:
                                    self._aggregates.texts)
         self._salt = f"{self.mapping.digest}|{self.uris.base}|{self.reference.digest}"
         self._known = _Known(self.store, self.uris)
+        self._labels = labels.EntityLabels(self.store)
+        self._identities = Identities(self.store, self.uris, self.mapping,
+                                      self.reference.lookups)
 
     def load(self, items: Iterable[Item],
              progress: Callable[[int], None] | None = None) -> LoadSummary:
@@ -104,14 +111,15 @@ class Loader:
         iterator = iter(items)
         first = list(islice(iterator, self.batch_size))
         following = list(islice(iterator, 1))
-        batches = _batches(chain(following, iterator), self.batch_size)
+        stream = batches(chain(first, following, iterator), self.batch_size) if following \
+            else iter([first] if first else [])
         workers = default_workers() if self.workers is None else self.workers
         preparer = Preparers(self._context, workers if following else 0)
         writer = BatchWriter(self.store, progress, self._aggregates, self._texts)
         failed = True
         try:
             in_flight: deque[_Batch] = deque()
-            for batch in chain([first] if first else [], batches):
+            for batch in stream:
                 in_flight.append(self._submit(batch, preparer))
                 if len(in_flight) >= preparer.depth:
                     self._settle_next(in_flight, preparer, summary, writer)
@@ -146,10 +154,11 @@ class Loader:
         keys: list[tuple[str, str] | None] = []
         sent: dict[str, RecordJob] = {}
         for item in items:
-            if isinstance(item, ReadError) or item.deleted:
+            if not isinstance(item, Record) or item.deleted:
                 keys.append(None)
                 continue
-            key, digest = record_key(item, self.mapping), item.content_hash(self._salt)
+            key = self._identities.key_for(item, record_key(item, self.mapping), self._held)
+            digest = item.content_hash(self._salt)
             keys.append((key, digest))
             if self._known.hash_of(self._record_graph(key)) != digest:
                 sent[key] = RecordJob(item, key, digest, generated)
@@ -170,6 +179,9 @@ class Loader:
         prepared = {p.key: p for p in batch.pending()}
         candidates: dict[str, tuple[Record, str]] = {}
         for item, keyed in zip(batch.items, batch.keys, strict=True):
+            if isinstance(item, NotRecords):
+                self._skip(item, summary)
+                continue
             summary.read += 1
             if isinstance(item, ReadError):
                 self._reject_input(item, summary)
@@ -181,6 +193,8 @@ class Loader:
                 summary.unmapped.update(unmapped_fields(item, self.mapping))
                 assert keyed is not None  # a record read (not deleted) is keyed
                 key, digest = keyed
+                if key in candidates:  # read twice in the batch: the last one read is loaded
+                    self._duplicate(candidates.pop(key)[0], item, key, summary)
                 if self._known.hash_of(self._record_graph(key)) == digest:
                     summary.unchanged += 1
                     self.quarantine.release(key)
@@ -199,17 +213,31 @@ class Loader:
         accepted = []
         for key, (record, digest) in candidates.items():
             result = prepared[key]
+            summary.warnings += sum(p.severity != "Violation" for p in result.problems)
             if result.rejected:
                 summary.rejected += 1
                 rejection = self.quarantine.reject_record(key, record, result.problems)
                 summary.messages.extend(rejection.lines())
                 continue
-            summary.warnings += len(result.problems)
             summary.messages.extend(
                 f"{record.source} [{key}]: {problem}" for problem in result.problems
             )
             accepted.append((result, digest))
         return accepted
+
+    @staticmethod
+    def _duplicate(earlier: Record, later: Record, key: str, summary: LoadSummary) -> None:
+        """A record that a later one of the same load has the key of: not loaded, said so."""
+        summary.duplicates += 1
+        summary.messages.append(
+            f"{earlier.source} [{earlier.source_id}]: {key} is read again later in this load "
+            f"({later.source} [{later.source_id}]): the last one read is loaded")
+
+    def _skip(self, item: NotRecords, summary: LoadSummary) -> None:
+        """A file that holds no records: named, not quarantined (and no longer, if it was)."""
+        summary.skipped.append(item)
+        summary.messages.append(str(item))
+        self.quarantine.release_input(item.source, None)
 
     def _reject_input(self, error: ReadError, summary: LoadSummary) -> None:
         summary.rejected += 1
@@ -224,6 +252,7 @@ class Loader:
     def _delete(self, record: Record, summary: LoadSummary) -> None:
         graphs = self.store.graphs_with_source(record.source_id)
         if not graphs:
+            summary.not_held += 1
             return
         self._changes()
         for graph in graphs:
@@ -248,6 +277,7 @@ class Loader:
         records: list[str] = []
         members: dict[str, Members] = {}
         documents: list[SearchDocument] = []
+        undo: list[str] = []  # takes out labels added to graphs the batch does not write whole
         for result, digest in accepted:
             record_graph = self._record_graph(result.key)
             records.append(record_graph)
@@ -266,9 +296,14 @@ class Loader:
             chunks = []
             for chunk in result.chunks:
                 if chunk.entity:
-                    if self._known.has_graph(chunk.graph):
+                    if self._known.has_graph(chunk.graph):  # its labels in other languages
+                        added = self._labels.missing(chunk.graph, chunk.nquads)
+                        if added:
+                            chunks.append("".join(f"{quad} .\n" for quad in added))
+                            undo.append(labels.undo(added))
                         continue
                     self._known.graphs[chunk.graph] = True
+                    self._labels.written(chunk.graph, chunk.nquads)
                 chunks.append(chunk.nquads)
                 written += [chunk.graph, inferred_graph_of(chunk.graph)]
             texts.append("".join(chunks))
@@ -278,7 +313,7 @@ class Loader:
             self.quarantine.release(result.key)
         batch = Written(WriteBatch(
             remove=remove, records=texts, derived=list(zip(derived, stamps, strict=True)),
-            graphs=written), members, documents)
+            graphs=written, undo=undo), members, documents)
         if not previous:
             writer.submit(batch, count)
             return
@@ -290,6 +325,10 @@ class Loader:
 
     def _record_graph(self, key: str) -> str:
         return str(self.uris.graph(RECORD_KIND, key))
+
+    def _held(self, key: str) -> bool:
+        """Whether the store holds (or this load has written) the publication of a key."""
+        return self._known.hash_of(self._record_graph(key)) is not None
 
 
 class _Known:
@@ -332,7 +371,18 @@ class _Known:
             self.graphs[graph] = False
 
 
-def _batches(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
+RAMP = (8, 4, 2)  # the first batches of a long run: 1/8, 1/4 and 1/2 of the batch size
+
+
+def batches(items: Iterator[T], size: int) -> Iterator[list[T]]:
+    """Lists of ``size`` items, the first ones smaller (RAMP): a long run's progress shows
+    within seconds of its start, not after a whole batch."""
+    for divisor in RAMP:
+        if size // divisor:
+            batch = list(islice(items, size // divisor))
+            if not batch:
+                return
+            yield batch
     while batch := list(islice(items, size)):
         yield batch
 

@@ -1,25 +1,22 @@
-"""Whole-store operations of the steward: removing publications, re-validating everything."""
+"""Whole-store operations of the steward: removing publications (re-validating everything is
+``revalidate``'s)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from itertools import islice
-
-from rdflib import Graph
+from collections.abc import Callable
 
 from policykg.graph import aggregates
-from policykg.graph.inference.vocabularies import vocabulary_graphs
 from policykg.graph.loading.loader import RECORD_KIND, remove_records
-from policykg.graph.rdf.terms import rdflib_graph
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.search.indexing import TextIndexing
 from policykg.graph.store import GraphStore
-from policykg.graph.validation.shacl import Issue, union, validate_with_report
 
 
-def remove_publications(store: GraphStore, uris: Uris,
-                        identifiers: list[str]) -> tuple[list[str], list[str]]:
-    """Remove publications named by key, IRI or source identifier: (removed keys, not found)."""
+def remove_publications(store: GraphStore, uris: Uris, identifiers: list[str],
+                        progress: Callable[[int], None] | None = None
+                        ) -> tuple[list[str], list[str]]:
+    """Remove publications named by key, IRI or source identifier: (removed keys, not found);
+    ``progress`` hears of each identifier done."""
     removed: list[str] = []
     missing: list[str] = []
     index = aggregates.AggregateIndex(store, uris)
@@ -29,13 +26,15 @@ def remove_publications(store: GraphStore, uris: Uris,
     try:
         for identifier in identifiers:
             graphs = _record_graphs(store, uris, identifier)
-            if not graphs:
+            if graphs:
+                index.changing()
+                texts.changing()
+                remove_records(store, uris, graphs, index, texts)
+                removed.extend(graph.rsplit("/", 1)[-1] for graph in graphs)
+            else:
                 missing.append(identifier)
-                continue
-            index.changing()
-            texts.changing()
-            remove_records(store, uris, graphs, index, texts)
-            removed.extend(graph.rsplit("/", 1)[-1] for graph in graphs)
+            if progress is not None:
+                progress(1)
         if removed:
             index.finish()
             texts.finish()
@@ -51,38 +50,3 @@ def _record_graphs(store: GraphStore, uris: Uris, identifier: str) -> list[str]:
     if store.has_graph(graph):
         return [graph]
     return store.graphs_with_source(identifier)
-
-
-def record_graphs(store: GraphStore, uris: Uris, batch: int = 500) -> Iterator[dict[str, Graph]]:
-    """The store's publications, batch by batch, each with the graphs of the things it links to."""
-    names = sorted(store.graph_names(str(uris.graph(RECORD_KIND, ""))))
-    iterator = iter(names)
-    while chunk := list(islice(iterator, batch)):
-        graphs = {}
-        for name in chunk:
-            graph = rdflib_graph(store.quads(name))
-            for iri in store.objects_of(name):
-                kind_key = uris.split(iri)
-                if kind_key and kind_key[0] != RECORD_KIND:
-                    for triple in rdflib_graph(store.quads(str(uris.graph(*kind_key)))):
-                        graph.add(triple)
-            graphs[name.rsplit("/", 1)[-1]] = graph
-        yield graphs
-
-
-def validate_store(store: GraphStore, uris: Uris) -> tuple[bool, Graph, list[str]]:
-    """Validate every publication in the store: (conforms, SHACL report graph, readable lines)."""
-    reference = union(vocabulary_graphs(uris.base).values())
-    report = Graph()
-    lines: list[str] = []
-    for graphs in record_graphs(store, uris):
-        issues, batch_report = validate_with_report(graphs, reference)
-        report += batch_report
-        lines.extend(_line(key, issue) for key, found in issues.items() for issue in found)
-    conforms = not any(": Violation: " in line for line in lines)
-    return conforms, report, lines
-
-
-def _line(key: str, issue: Issue) -> str:
-    shown = "" if issue.value is None else f" = {issue.value[:80]!r}"
-    return f"{key}: {issue.severity}: {issue.path or ''}{shown}: {issue.message}"

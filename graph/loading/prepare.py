@@ -33,7 +33,8 @@ from policykg.graph.aggregates import (
 from policykg.graph.aggregates.pair_counts import Members, members_of
 from policykg.graph.inference.entailment import Entailment
 from policykg.graph.inference.reference import Reference
-from policykg.graph.mapping.rules import Lookups, MappedRecord, Mapping, map_record
+from policykg.graph.mapping.lookups import Lookups
+from policykg.graph.mapping.rules import MappedRecord, Mapping, map_record
 from policykg.graph.rdf.namespaces import PKG
 from policykg.graph.rdf.terms import Triple, nquads
 from policykg.graph.rdf.uris import Uris
@@ -144,8 +145,8 @@ def prepare(jobs: list[RecordJob], context: Context) -> list[Prepared]:
     if not jobs:
         return []
     with _no_cycle_collection():
-        mapped = [map_record(job.record, context.mapping, context.uris, context.lookups)
-                  for job in jobs]
+        mapped = [map_record(job.record, context.mapping, context.uris, context.lookups,
+                             job.key) for job in jobs]
         issues = validate({m.key: m.triples for m in mapped}, context.shacl_reference)
         return [_prepared(job, m, issues.get(m.key, []), context)
                 for job, m in zip(jobs, mapped, strict=True)]
@@ -168,7 +169,7 @@ def _no_cycle_collection() -> Iterator[None]:
 
 def _prepared(job: RecordJob, mapped: MappedRecord, issues: list[Issue],
               context: Context) -> Prepared:
-    problems = mapped.problems + [_problem(issue, context.mapping) for issue in issues]
+    problems = mapped.problems + [_problem(issue, mapped, context.mapping) for issue in issues]
     if any(problem.severity == "Violation" for problem in problems):
         return Prepared(mapped.key, problems, True, [])
     found = _document(mapped, context)
@@ -209,8 +210,13 @@ def _members(mapped: MappedRecord, context: Context) -> Members:
     return members
 
 
-def _problem(issue: Issue, mapping: Mapping) -> Problem:
+def _problem(issue: Issue, mapped: MappedRecord, mapping: Mapping) -> Problem:
+    """A SHACL issue as the librarian reads it: the DSpace field and the value as the record
+    wrote it (not the term the mapping made of it), where they are known."""
     fields = mapping.fields_of(issue.path) if issue.path else []
+    written = mapped.written(issue.value, fields) if issue.value is not None else None
+    if written is not None:
+        return Problem(issue.severity, written.field, written.value, issue.message)
     return Problem(issue.severity, fields[0] if fields else None, issue.value, issue.message)
 
 

@@ -1,4 +1,5 @@
-"""Where batches are prepared: in worker processes, and in the loading process itself.
+"""Where batches are prepared: in worker processes, and in the loading process itself (and,
+the same way, where ``policykg validate`` validates the stored records: a task of its own).
 
 Preparing (mapping, SHACL validation, entailments: ``prepare``) is pure Python and
 holds the GIL, so it scales with processes, not threads. Worker processes prepare batches while
@@ -20,11 +21,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from multiprocessing.pool import AsyncResult
+from typing import Any
 
-from policykg.graph.loading.prepare import Context, Prepared, RecordJob, prepare
+from policykg.graph.loading.prepare import Context, RecordJob, prepare
 from policykg.graph.validation.shacl import load_shapes
 
-_context: Context | None = None  # a worker's, set when it starts
+_context: Any = None  # a worker's, set when it starts
+_task: Callable[[Any, Any], Any] = prepare  # what a worker does with a batch and the context
 WATCH_SECONDS = 1.0  # how often a wait on a worker's batch checks that the workers live
 
 
@@ -46,12 +49,12 @@ class Pending:
     ever."""
 
     def __init__(self, result: AsyncResult | None = None,
-                 local: Callable[[], list[Prepared]] | None = None,
+                 local: Callable[[], Any] | None = None,
                  alive: Callable[[], bool] = lambda: True) -> None:
         self._result = result
         self._local = local
         self._alive = alive
-        self._prepared: list[Prepared] | None = None
+        self._prepared: Any = None
 
     @property
     def local(self) -> bool:
@@ -63,7 +66,8 @@ class Pending:
             return self._result.ready()
         return self._prepared is not None
 
-    def __call__(self) -> list[Prepared]:
+    def __call__(self) -> Any:
+        """The batch's result: a list of Prepared for a load's batch."""
         if self._result is not None:
             while not self._result.ready():
                 self._result.wait(WATCH_SECONDS)
@@ -79,30 +83,33 @@ class Pending:
 
 class Preparers:
     """Worker processes (none when ``workers`` is 0) and the loading process: a batch goes to a
-    worker if one is idle, else is the loading process's to prepare."""
+    worker if one is idle, else is the loading process's to prepare. ``task(batch, context)``
+    is what is done with a batch: ``prepare`` (a load's), or another."""
 
-    def __init__(self, context: Context, workers: int) -> None:
+    def __init__(self, context: Context | Any, workers: int,
+                 task: Callable[[Any, Any], Any] = prepare) -> None:
         self.context = context
         self.workers = workers
+        self.task = task
         self._pool = None
         self._pids: set[int] = set()  # the workers: a pool replaces one that dies, silently
         if workers > 0:
             method = "fork" if sys.platform == "linux" else "spawn"
             before = _children()
             self._pool = multiprocessing.get_context(method).Pool(
-                workers, initializer=_start, initargs=(context, os.getpid()))
+                workers, initializer=_start, initargs=(task, context, os.getpid()))
             self._pids = _children() - before
         self._sent: list[AsyncResult] = []
         self.depth = workers + 1  # batches in flight: one per worker, one for this process
 
-    def submit(self, jobs: list[RecordJob]) -> Pending:
+    def submit(self, jobs: list[RecordJob] | Any) -> Pending:
         """Start preparing a batch."""
         self._sent = [result for result in self._sent if not result.ready()]
         if self._pool is not None and len(self._sent) < self.workers:
             result = self._pool.apply_async(_prepare, (jobs,))
             self._sent.append(result)
             return Pending(result=result, alive=self.workers_alive)
-        return Pending(local=lambda: prepare(jobs, self.context))
+        return Pending(local=lambda: self.task(jobs, self.context))
 
     @staticmethod
     def work_while_waiting(head: Pending, queued: Iterable[Pending]) -> None:
@@ -140,11 +147,12 @@ def _children() -> set[int]:
     return {child.pid for child in multiprocessing.active_children() if child.pid is not None}
 
 
-def _start(context: Context, parent: int) -> None:
-    """A worker's start: keep the context, leave Ctrl-C to the loading process, and exit if
-    that process goes away (a SIGKILL leaves workers waiting on a queue nobody feeds)."""
-    global _context
-    _context = context
+def _start(task: Callable[[Any, Any], Any], context: Any, parent: int) -> None:
+    """A worker's start: keep the task and the context, leave Ctrl-C to the loading process,
+    and exit if that process goes away (a SIGKILL leaves workers waiting on a queue nobody
+    feeds)."""
+    global _context, _task
+    _context, _task = context, task
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch, args=(parent,), daemon=True).start()
     load_shapes()
@@ -157,6 +165,6 @@ def _watch(parent: int) -> None:
     os._exit(1)
 
 
-def _prepare(jobs: list[RecordJob]) -> list[Prepared]:
+def _prepare(jobs: Any) -> Any:
     assert _context is not None, "worker not started"
-    return prepare(jobs, _context)
+    return _task(jobs, _context)

@@ -17,8 +17,10 @@ from urllib.parse import quote, unquote
 
 from rdflib import RDF, RDFS, SKOS, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import FOAF, XSD
+from rdflib.term import Node
 
 from policykg.graph.mapping import normalise
+from policykg.graph.mapping.lookups import Lookups
 from policykg.graph.mapping.normalise import DoubtfulValue, InvalidValue
 from policykg.graph.rdf.flatstore import flat_graph
 from policykg.graph.rdf.namespaces import DSF, PKG
@@ -27,6 +29,9 @@ from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers.record import FieldValue, Problem, Record
 
 DEFAULT_MAPPING = "mapping-idb.toml"
+ORGANISATION_WORDS = frozenset(tomllib.loads(
+    (resources.files("policykg.graph") / "data" / "organisation-words.toml").read_text("utf-8")
+)["words"])
 # The terms every record uses, looked up once: rdflib's namespace classes check each
 # attribute access (half a microsecond, a few hundred times a record).
 _TYPE, _FIRST, _REST, _NIL = RDF.type, RDF.first, RDF.rest, RDF.nil
@@ -48,11 +53,13 @@ class FieldRule:
 
 @dataclass(frozen=True)
 class Mapping:
-    """A repository's mapping: its rules, its record key fields and a digest of its text."""
+    """A repository's mapping: its rules, its record key fields, the fields that identify a
+    publication whatever its key (``identifier_fields``) and a digest of its text."""
 
     name: str
     digest: str
     key_fields: list[str]
+    identifier_fields: list[str]
     record_class: URIRef
     language_field: str | None
     rules: dict[str, FieldRule]
@@ -78,6 +85,7 @@ class Mapping:
             name=name,
             digest=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
             key_fields=list(record.get("key", [])),
+            identifier_fields=_mapped(record.get("identifiers", []), rules, name),
             record_class=expand(record.get("class", "pkg:Publication")),
             language_field=record.get("language-field"),
             rules=rules,
@@ -95,6 +103,14 @@ class Mapping:
         """The property a field with no rule is kept under: the field's name in the dsf:
         namespace, quoted where an IRI cannot hold it."""
         return self.unmapped_namespace[quote(field_name, safe="-._~:@")]
+
+
+def _mapped(fields: list[str], rules: dict[str, FieldRule], source: str) -> list[str]:
+    """Fields the mapping has a rule for, else a ValueError naming the one that has none."""
+    for name in fields:
+        if name not in rules:
+            raise ValueError(f"{source}: identifier field '{name}' has no [fields] table")
+    return list(fields)
 
 
 def _expander(prefixes: dict[str, str], source: str) -> Callable[[str], URIRef]:
@@ -125,49 +141,9 @@ def _rule(field_name: str, table: dict[str, str], expand: Callable[[str], URIRef
     return FieldRule(field_name, kind, expand(table["property"]), options)
 
 
-@dataclass(frozen=True)
-class Lookups:
-    """Labels of the reference vocabularies, folded, to find a resource by any of its names."""
-
-    by_label: dict[str, dict[str, URIRef]]
-    document_classes: dict[URIRef, list[URIRef]]
-
-    @classmethod
-    def from_graphs(cls, graphs: dict[str, Graph]) -> Lookups:
-        """Index the vocabulary graphs (graph IRI -> Graph) by their last path segment."""
-        label_properties = (SKOS.prefLabel, SKOS.altLabel, SKOS.hiddenLabel, RDFS.label,
-                            SKOS.notation, PKG.acronym)
-        by_label: dict[str, dict[str, URIRef]] = {}
-        classes: dict[URIRef, list[URIRef]] = {}
-        for graph_iri, graph in graphs.items():
-            index = by_label.setdefault(graph_iri.rstrip("/").rsplit("/", 1)[-1], {})
-            for prop in label_properties:
-                for subject, label in graph.subject_objects(prop):
-                    if isinstance(subject, URIRef):
-                        index.setdefault(normalise.fold(normalise.tidy(str(label))), subject)
-            for concept, class_iri in graph.subject_objects(PKG.documentClass):
-                assert isinstance(concept, URIRef) and isinstance(class_iri, URIRef)  # doctypes.ttl
-                classes.setdefault(concept, []).append(class_iri)
-        return cls(by_label, classes)
-
-    def find(self, vocabulary: str, label: str) -> URIRef | None:
-        """The resource of a vocabulary with this label (case and accents ignored)."""
-        folded = _folded(label)
-        index = self.by_label.get(vocabulary, {})
-        found = index.get(folded)
-        if found is None and folded.startswith("the "):
-            found = index.get(folded[4:])
-        return found
-
-
 # Names, labels and keywords recur from record to record: their folded and slugged forms are
 # computed once per process.
 _slug = lru_cache(maxsize=65_536)(normalise.slug)
-
-
-@lru_cache(maxsize=65_536)
-def _folded(text: str) -> str:
-    return normalise.fold(normalise.tidy(text))
 
 
 @dataclass
@@ -180,6 +156,15 @@ class MappedRecord:
     triples: set[Triple]
     problems: list[Problem] = field(default_factory=list)
     unmapped_fields: list[str] = field(default_factory=list)
+    # the field values each term (as text) was made from: a problem SHACL finds with an IRI
+    # the mapping minted (id/jel/Z99) is told with the value as written ("Z99 - Management")
+    sources: dict[str, list[FieldValue]] = field(default_factory=dict)
+
+    def written(self, term: str, fields: list[str]) -> FieldValue | None:
+        """The value, of one of ``fields`` (any, if none is given), that ``term`` was made
+        from; None if none was."""
+        return next((fv for fv in self.sources.get(term, ())
+                     if not fields or fv.field in fields), None)
 
     @cached_property
     def graph(self) -> Graph:
@@ -188,7 +173,7 @@ class MappedRecord:
 
 
 @dataclass
-class _Emitter:
+class Emitter:
     """What a kind handler needs: where to write, about what, and how to name things."""
 
     triples: set[Triple]
@@ -197,12 +182,22 @@ class _Emitter:
     lookups: Lookups
     language: str | None
     lists: dict[URIRef, list[URIRef]] = field(default_factory=dict)
+    sources: dict[str, list[FieldValue]] = field(default_factory=dict)
+    current: FieldValue | None = None  # the value being mapped
 
     def add(self, predicate: URIRef, obj: URIRef | Literal | BNode) -> None:
         self.triples.add((self.subject, predicate, obj))
+        self._source(obj)
 
     def about(self, subject: URIRef, predicate: URIRef, obj: URIRef | Literal) -> None:
         self.triples.add((subject, predicate, obj))
+        self._source(obj)
+
+    def _source(self, obj: Node) -> None:
+        if self.current is not None:
+            found = self.sources.setdefault(str(obj), [])
+            if self.current not in found:
+                found.append(self.current)
 
     def text(self, fv: FieldValue, value: str | None = None) -> Literal:
         """A value as a literal in the value's language, else the record's (if any is a tag)."""
@@ -214,19 +209,22 @@ class _Emitter:
         return Literal(name, lang=normalise.language_tag(fv.language))
 
 
-def map_record(record: Record, mapping: Mapping, uris: Uris, lookups: Lookups) -> MappedRecord:
-    """The RDF of one record; values that cannot be converted become Violations."""
-    key = record_key(record, mapping)
+def map_record(record: Record, mapping: Mapping, uris: Uris, lookups: Lookups,
+               key: str | None = None) -> MappedRecord:
+    """The RDF of one record, under ``key`` (else its own: record_key); values that cannot
+    be converted become Violations."""
+    key = key or record_key(record, mapping)
     subject = uris.id("publication", key)
     triples: set[Triple] = set()
-    emitter = _Emitter(triples, subject, uris, lookups, _record_language(record, mapping))
-    mapped = MappedRecord(record, key, subject, triples)
+    emitter = Emitter(triples, subject, uris, lookups, _record_language(record, mapping))
+    mapped = MappedRecord(record, key, subject, triples, sources=emitter.sources)
     triples.add((subject, _TYPE, mapping.record_class))
     for fv in record.fields:
         if normalise.control_characters(fv.value):
             mapped.problems.append(Problem("Violation", fv.field, fv.value,
                                            "contains control characters"))
             continue
+        emitter.current = fv
         try:
             _map_value(emitter, mapping, mapped, fv)
         except DoubtfulValue as error:
@@ -239,13 +237,14 @@ def map_record(record: Record, mapping: Mapping, uris: Uris, lookups: Lookups) -
             mapped.problems.append(Problem(
                 "Violation", fv.field, fv.value,
                 f"could not be mapped ({type(error).__name__}: {error}); please report it"))
+    emitter.current = None
     labels = _list_labels(key)
     for number, (predicate, members) in enumerate(emitter.lists.items()):
         emitter.add(predicate, _rdf_list(triples, members, f"{labels}x{number}"))
     return mapped
 
 
-def _map_value(emitter: _Emitter, mapping: Mapping, mapped: MappedRecord,
+def _map_value(emitter: Emitter, mapping: Mapping, mapped: MappedRecord,
                fv: FieldValue) -> None:
     """The triples of one value: by its field's rule, else kept under the dsf: property."""
     rule = mapping.rules.get(fv.field)
@@ -302,6 +301,33 @@ def record_key(record: Record, mapping: Mapping) -> str:
     return "h-" + hashlib.sha256(f"{record.source}#{record.source_id}".encode()).hexdigest()[:16]
 
 
+def identifiers(record: Record, mapping: Mapping, uris: Uris,
+                lookups: Lookups) -> list[tuple[URIRef, URIRef | Literal]]:
+    """The (property, value) pairs of a record's identifier fields (its DOI, its handle), as
+    its graph holds them; values that do not map are left out (map_record reports them)."""
+    found: list[tuple[URIRef, URIRef | Literal]] = []
+    subject = uris.id("publication", record_key(record, mapping))
+    for field_name in mapping.identifier_fields:
+        rule = mapping.rules[field_name]
+        for fv in record.fields:
+            if fv.field != field_name:
+                continue
+            triples: set[Triple] = set()
+            try:
+                KINDS[rule.kind](Emitter(triples, subject, uris, lookups, None), rule, fv)
+            except (InvalidValue, DoubtfulValue):
+                continue
+            found += [(rule.property, o) for _, p, o in sorted(triples)
+                      if p == rule.property and isinstance(o, URIRef | Literal)]
+    return found
+
+
+def is_number_key(key: str) -> bool:
+    """Whether a publication key was minted from a field as recorded (the publication number),
+    not from a DOI ("doi-...") or a hash of the source ("h-...")."""
+    return not key.startswith(("doi-", "h-"))
+
+
 def _record_language(record: Record, mapping: Mapping) -> str | None:
     """The language tag of the record's texts that have none: the primary subtag of its
     language field ('es_AR' -> 'es'), or the code of the language it names ('Español' ->
@@ -320,34 +346,34 @@ def _record_language(record: Record, mapping: Mapping) -> str | None:
 # Kind handlers: each adds the triples of one value or raises InvalidValue.
 
 
-def _text(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+def _text(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
     out.add(rule.property, out.text(fv))
 
 
-def _string(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+def _string(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
     out.add(rule.property, Literal(normalise.tidy(fv.value)))
 
 
-def _date(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+def _date(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
     out.add(rule.property, normalise.date(fv.value))
 
 
-def _page_count(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+def _page_count(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
     out.add(rule.property, Literal(normalise.page_count(fv.value), datatype=XSD.integer))
 
 
-def _doi(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+def _doi(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
     bare = normalise.doi(fv.value)
     out.add(rule.property, Literal(bare))
     if "same-as" in rule.options:
         out.add(URIRef(rule.options["same-as"]), normalise.doi_iri(bare))
 
 
-def _iri(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+def _iri(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
     out.add(rule.property, normalise.web_address(fv.value))
 
 
-def _language(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+def _language(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
     unknown = []
     for part in normalise.language_parts(fv.value):
         try:
@@ -358,7 +384,12 @@ def _language(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
         raise DoubtfulValue(f"{', '.join(map(repr, unknown))}: no ISO 639 language code")
 
 
-def _person(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+def _person(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
+    if "organisations" in rule.options:
+        organisation = _corporate(out, rule.options["organisations"], fv)
+        if organisation is not None:
+            _in_order(out, rule, organisation)
+            return
     family, given, display = normalise.person_name(fv.value)
     if not _slug(display):
         raise InvalidValue(f"'{fv.value}' is not a person's name")
@@ -368,24 +399,49 @@ def _person(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     out.about(person, _FAMILY_NAME, Literal(family))
     if given:
         out.about(person, _GIVEN_NAME, Literal(given))
-    out.add(rule.property, person)
+    _in_order(out, rule, person)
+
+
+def _in_order(out: Emitter, rule: FieldRule, agent: URIRef) -> None:
+    """An author (or editor), in the list that keeps their order when the rule has one."""
+    out.add(rule.property, agent)
     if "ordered" in rule.options:
         members = out.lists.setdefault(URIRef(rule.options["ordered"]), [])
-        if person not in members:
-            members.append(person)
+        if agent not in members:
+            members.append(agent)
 
 
-def _organisation(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+def _corporate(out: Emitter, vocabulary: str, fv: FieldValue) -> URIRef | None:
+    """The organisation an author's name is, if it is one's: the vocabulary's, found by any
+    of its names, else one minted from the name when its words say it is an organisation's
+    (graph/data/organisation-words.toml); None for a person's name."""
+    name = normalise.tidy(fv.value)
+    found = out.lookups.find(vocabulary, name)
+    if found is not None:
+        return found
+    words = normalise.slug(name).split("-")
+    if ("," in name and len(words) <= 3) or not ORGANISATION_WORDS.intersection(words):
+        return None
+    return _minted_organisation(out, fv, name)
+
+
+def _minted_organisation(out: Emitter, fv: FieldValue, name: str) -> URIRef:
+    """An organisation the vocabularies do not have, under id/org/ by its name."""
+    found = out.uris.id("org", _slug(name))
+    out.about(found, _TYPE, FOAF.Organization)
+    out.about(found, _LABEL, out.label(fv, name))
+    return found
+
+
+def _organisation(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
     name = normalise.tidy(fv.value)
     found = out.lookups.find(rule.options.get("vocabulary", "org"), name)
     if found is None:
-        found = out.uris.id("org", _slug(name))
-        out.about(found, _TYPE, FOAF.Organization)
-        out.about(found, _LABEL, out.label(fv, name))
+        found = _minted_organisation(out, fv, name)
     out.add(rule.property, found)
 
 
-def _region(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+def _region(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
     name = normalise.tidy(fv.value)
     found = out.lookups.find("regions", name)
     if found is None:
@@ -394,7 +450,7 @@ def _region(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     out.add(rule.property, found)
 
 
-def _concept(out: _Emitter, rule: FieldRule, fv: FieldValue, label: str | None = None) -> None:
+def _concept(out: Emitter, rule: FieldRule, fv: FieldValue, label: str | None = None) -> None:
     label = normalise.tidy(label or fv.value)
     scheme = rule.options["scheme"]
     kind = {"subjects": "subject", "keywords": "keyword"}.get(scheme, scheme)
@@ -408,19 +464,19 @@ def _concept(out: _Emitter, rule: FieldRule, fv: FieldValue, label: str | None =
     out.add(rule.property, concept)
 
 
-def _keywords(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+def _keywords(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
     for keyword in normalise.keywords(fv.value):
         _concept(out, rule, fv, keyword)
 
 
-def _jel(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+def _jel(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
     code, _label = normalise.jel_code(fv.value)
     out.add(rule.property, out.uris.id("jel", code))
     if "recorded-as" in rule.options:
         out.add(URIRef(rule.options["recorded-as"]), Literal(normalise.tidy(fv.value)))
 
 
-def _doctype(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+def _doctype(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
     name = normalise.tidy(fv.value)
     concept = out.lookups.find("doctypes", name)
     if concept is None:
@@ -431,7 +487,7 @@ def _doctype(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
         out.add(_TYPE, class_iri)
 
 
-def _operation(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
+def _operation(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
     number = normalise.tidy(fv.value).upper()
     if not _slug(number):
         raise InvalidValue(f"'{fv.value}' is not an operation number")
@@ -442,7 +498,7 @@ def _operation(out: _Emitter, rule: FieldRule, fv: FieldValue) -> None:
     out.add(rule.property, operation)
 
 
-KINDS: dict[str, Callable[[_Emitter, FieldRule, FieldValue], None]] = {
+KINDS: dict[str, Callable[[Emitter, FieldRule, FieldValue], None]] = {
     "text": _text,
     "string": _string,
     "date": _date,

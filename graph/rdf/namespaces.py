@@ -25,3 +25,20 @@ SCHEMA = Namespace("http://schema.org/")
 SKOS = Namespace("http://www.w3.org/2004/02/skos/core#")
 VOID = Namespace("http://rdfs.org/ns/void#")
 XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
+
+# The prefixes people read these namespaces by.
+PREFIXES: dict[str, Namespace] = {
+    "pkg": PKG, "dsf": DSF, "bibo": BIBO, "dcterms": DCTERMS, "foaf": FOAF, "hydra": HYDRA,
+    "org": ORG, "owl": OWL, "prov": PROV, "rdf": RDF, "rdfs": RDFS, "schema": SCHEMA,
+    "skos": SKOS, "void": VOID, "xsd": XSD,
+}
+
+
+def prefixed(iri: str) -> str:
+    """An IRI as a prefixed name (pkg:Publication) where one of PREFIXES is its namespace and
+    the rest is a plain local name; else the IRI itself."""
+    for prefix, namespace in PREFIXES.items():
+        local = iri.removeprefix(namespace)
+        if local != iri and local.replace("_", "a").replace("-", "a").isalnum():
+            return f"{prefix}:{local}"
+    return iri

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from policykg.graph.readers.record import FieldValue, ReadError, Record
+from policykg.graph.readers.record import FieldValue, NotRecords, ReadError, Record
 
 Item = Record | ReadError
+FileItem = Item | NotRecords  # what reading a file may give: its records, or that it has none
 HEAD_BYTES = 65536
 BOM = b"\xef\xbb\xbf"
 _NO_LANGUAGE = {"", "*"}
@@ -51,13 +52,15 @@ def file_problem(path: Path) -> str | None:
 
 def file_reader(
     fmt: str,
-) -> Callable[[Callable[[Path], Iterator[Item]]], Callable[[Path | str], Iterator[Item]]]:
+) -> Callable[[Callable[[Path], Iterator[FileItem]]], Callable[[Path | str], Iterator[FileItem]]]:
     """Wrap a format's generator: check the file first, turn file-level failures into a
     final ReadError (records already yielded stay yielded)."""
 
-    def wrap(func: Callable[[Path], Iterator[Item]]) -> Callable[[Path | str], Iterator[Item]]:
+    def wrap(
+        func: Callable[[Path], Iterator[FileItem]],
+    ) -> Callable[[Path | str], Iterator[FileItem]]:
         @functools.wraps(func)
-        def reader(path: Path | str) -> Iterator[Item]:
+        def reader(path: Path | str) -> Iterator[FileItem]:
             path = Path(path)
             problem = file_problem(path)
             if problem:

@@ -46,8 +46,11 @@ def _column(heading: str) -> Column | None:
 def sniff(head: bytes) -> bool:
     """A first line of comma-separated cells that are metadata columns (at least one dc.*)
     or DSpace's own columns (id, collection)."""
-    first = head.decode("utf-8", errors="replace").split("\n", 1)[0]
-    cells = [cell.strip() for cell in next(csv.reader([first]), [])]
+    first = head.decode("utf-8", errors="replace").split("\n", 1)[0].removesuffix("\r")
+    try:
+        cells = [cell.strip() for cell in next(csv.reader([first]), [])]
+    except csv.Error:  # a line no CSV writer writes ("\r" inside a cell unquoted): not ours
+        return False
     columns = [_column(cell) for cell in cells]
     if len(cells) < 2 or not any(c and c[0].startswith("dc.") for c in columns):
         return False
@@ -85,6 +88,13 @@ def _header(path: Path, header: list[str]) -> Iterator[ReadError]:
     if ignored:
         message = f"columns not read (not metadata fields): {', '.join(ignored)}"
         yield ReadError(str(path), None, FORMAT, message)
+
+
+def count(path: Path) -> int:
+    """How many items ``read`` gives: the file's rows (cells over several lines counted once),
+    without reading their values."""
+    with path.open(encoding="utf-8", errors="replace", newline="") as text:
+        return max(sum(1 for row in csv.reader(text) if row) - 1, 1)
 
 
 @file_reader(FORMAT)

@@ -110,6 +110,11 @@ def _value(entry: _Entry) -> FieldValue | None:
     return field_value(entry.name, text, language)
 
 
+def count(path: Path) -> int:
+    """How many items ``read`` gives: one, a page holds one record."""
+    return 1
+
+
 @file_reader(FORMAT)
 def read(path: Path) -> Iterator[Item]:
     """The page's one record (or one ReadError)."""

@@ -10,7 +10,10 @@ without fields (format "oai-xml"). source_id is the OAI identifier.
 The file is parsed incrementally (an lxml pull parser, records released once read) and safely:
 entities are never resolved, no DTD is loaded, nothing is fetched from the network, huge
 trees are refused. A value holding an unexpanded entity reference rejects its record.
-Malformed XML ends the file with one ReadError naming the line; records before it stand.
+A record the parser stops in (malformed XML, or past a limit of the parser: an entity that
+expands too much, a text over 10 MB) is one ReadError naming it and its line, and the records
+after it are read (graph/readers/record_starts.py); malformed XML outside the records ends the
+file with one ReadError naming the line, records before it standing.
 
 Besides files, the same parsing serves the harvester (graph/harvest): ``read_bytes``
 reads one response page held in memory, ``parse_page`` parses a page strictly (with the same
@@ -25,7 +28,7 @@ import functools
 import io
 import re
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -41,6 +44,7 @@ from policykg.graph.readers.common import (
     file_reader,
 )
 from policykg.graph.readers.record import FieldValue, ReadError, Record
+from policykg.graph.readers.record_starts import Start, bytes_from, identifier_at, record_starts
 
 FORMAT = "oai-xml"
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
@@ -125,11 +129,12 @@ def _dc_tables() -> dict[str, _DcTable]:
 
 
 class _Utf8Check:
-    """Feeds bytes to a strict UTF-8 decoder; FileError names the first bad byte."""
+    """Feeds bytes to a strict UTF-8 decoder; FileError names the first bad byte (counted from
+    ``offset``, where the bytes fed start in the file)."""
 
-    def __init__(self) -> None:
+    def __init__(self, offset: int = 0) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")()
-        self._offset = 0
+        self._offset = offset
 
     def feed(self, data: bytes, final: bool = False) -> None:
         pending = len(self._decoder.getstate()[0])
@@ -281,51 +286,158 @@ def _parser_options() -> _ParserOptions:
             "huge_tree": False}
 
 
+@dataclass
+class _Count:
+    """What a reading has read: records and OAI-PMH errors (``found``: the numbering of the
+    items, and whether the file held any), and <record> elements (``records``)."""
+
+    found: int = 0
+    records: int = 0
+
+
+def _parse(chunks: Iterable[bytes], source: str, fmt: str,
+           count: _Count) -> Generator[Item, None, etree._Element | None]:
+    """The records of a byte stream; returns its root element. Raises etree.XMLSyntaxError
+    when it is not well-formed, after the records before the fault. A pull parser hands over
+    the events it parsed in a chunk that fails (iterparse, since lxml 6.2, drops them); the
+    events of a failed ``close`` are not read: they close, as if complete, the elements a
+    truncated stream left open."""
+    parser = etree.XMLPullParser(events=("end",), **_parser_options())
+    for chunk in chunks:
+        try:
+            parser.feed(chunk)
+        except etree.XMLSyntaxError:
+            yield from _read_events(parser, source, fmt, count)  # before the fault
+            raise
+        yield from _read_events(parser, source, fmt, count)
+    root = parser.close()
+    yield from _read_events(parser, source, fmt, count)
+    return root
+
+
 def _items(raw: BinaryIO, source: str, fmt: str) -> Iterator[Item]:
     """The records of a stream; FileError when it is not UTF-8 or not well-formed, after the
-    records before the fault. A pull parser hands over the events it parsed in a chunk that
-    fails (iterparse, since lxml 6.2, drops them); the events of a failed ``close`` are not
-    read: they close, as if complete, the elements a truncated stream left open."""
-    parser = etree.XMLPullParser(events=("end",), **_parser_options())
-    found = [0]
+    records before the fault."""
+    count = _Count()
     try:
-        for chunk in _chunks(raw):
-            try:
-                parser.feed(chunk)
-            except etree.XMLSyntaxError:
-                yield from _read_events(parser, source, fmt, found)  # before the fault
-                raise
-            yield from _read_events(parser, source, fmt, found)
-        root = parser.close()
+        root = yield from _parse(_chunks(raw), source, fmt, count)
     except etree.XMLSyntaxError as exc:
         raise FileError(f"malformed XML at line {exc.lineno}: {exc.msg}") from None
-    yield from _read_events(parser, source, fmt, found)
-    if not found[0] and (root is None or _qname(root) != (OAI_NS, "OAI-PMH")):
+    yield from _no_record(root, count, source, fmt)
+
+
+def _no_record(root: etree._Element | None, count: _Count, source: str,
+               fmt: str) -> Iterator[ReadError]:
+    if not count.found and (root is None or _qname(root) != (OAI_NS, "OAI-PMH")):
         yield ReadError(source, None, fmt, "no OAI-PMH <record> in the file")
 
 
+def _read_on(raw: BinaryIO, source: str, fmt: str) -> Iterator[Item]:
+    """The records of a file, read on after a record the parser stops in: that record is
+    read again alone (the fault may lie between records), and if the parser stops in it
+    again, it is one ReadError and the reading goes on from the next record. A fault before
+    the first record or after the last ends the file (FileError), as in ``_items``."""
+    count = _Count()
+    chunks: Iterable[bytes] = _chunks(raw)
+    starts: list[Start] | None = None
+    retried: int | None = None
+    while True:
+        try:
+            root = yield from _parse(chunks, source, fmt, count)
+            break
+        except etree.XMLSyntaxError as exc:
+            starts = record_starts(raw) if starts is None else starts
+            at = count.records  # the record the parser stopped in, or the one after
+            envelope, closing = _envelope(raw, starts) if at < len(starts) else (b"", b"")
+            if at >= len(starts) or not _sound(envelope):
+                raise FileError(f"malformed XML at line {exc.lineno}: {exc.msg}") from None
+            if retried == at:  # it stops in this record read alone: the record is at fault
+                yield _not_read(raw, starts[at], count.found + 1, exc, source, fmt)
+                count.records, count.found, at = at + 1, count.found + 1, at + 1
+                if at == len(starts):
+                    return
+            retried = at
+            chunks = _resumed(raw, envelope, closing, starts, at)
+    yield from _no_record(root, count, source, fmt)
+
+
+def _envelope(raw: BinaryIO, starts: list[Start]) -> tuple[bytes, bytes]:
+    """The bytes before the first record, with the root a bare list of records is given, and
+    what closes it."""
+    raw.seek(0)
+    head = raw.read(starts[0].offset + 16)
+    bare = _BARE.match(head)
+    if not bare:
+        return head[:starts[0].offset], b""
+    cut = bare.end(1)
+    return head[:cut] + b"<records>" + head[cut:starts[0].offset], b"</records>"
+
+
+def _sound(envelope: bytes) -> bool:
+    """Whether the parser reads the envelope without a fault."""
+    try:
+        etree.XMLPullParser(**_parser_options()).feed(envelope)
+    except etree.XMLSyntaxError:
+        return False
+    return True
+
+
+def _resumed(raw: BinaryIO, envelope: bytes, closing: bytes, starts: list[Start],
+             at: int) -> Iterator[bytes]:
+    """The file read again from record ``at``, behind the envelope, on its own line number."""
+    yield envelope + b"\n" * (starts[at].line - starts[0].line)
+    check = _Utf8Check(starts[at].offset)
+    for data in bytes_from(raw, starts[at]):
+        check.feed(data)
+        yield data
+    check.feed(b"", final=True)
+    yield closing
+
+
+_API_HINT = re.compile(r",\s*(?:try|see) \w*XML\w*.*$", re.S | re.I)  # advice to programmers
+_LIMIT = re.compile(r"limit|amplification", re.I)
+
+
+def _not_read(raw: BinaryIO, start: Start, number: int, exc: etree.XMLSyntaxError,
+              source: str, fmt: str) -> ReadError:
+    """The ReadError of a record the parser stops in: what stopped it, and where."""
+    identifier = identifier_at(raw, start) or f"record {number}"
+    cause = "the XML parser's limits" if _LIMIT.search(exc.msg) else "malformed XML"
+    where = f" at line {exc.lineno}" if (exc.lineno or 0) > start.line else ""
+    message = _API_HINT.sub("", exc.msg).strip()
+    return ReadError(source, identifier, fmt, f"record at line {start.line} not read: {cause}"
+                     f"{where}: {message}")
+
+
 def _read_events(parser: etree.XMLPullParser, source: str, fmt: str,
-                 found: list[int]) -> Iterator[Item]:
-    """The records (and OAI-PMH errors) among the parser's pending events; ``found[0]`` counts
-    them."""
+                 count: _Count) -> Iterator[Item]:
+    """The records (and OAI-PMH errors) among the parser's pending events, counted."""
     for _, element in parser.read_events():
         tag = element.tag
         if tag in _RECORD_TAGS:
-            found[0] += 1
-            yield parse_record(element, source, found[0], fmt)
+            count.found += 1
+            count.records += 1
+            yield parse_record(element, source, count.found, fmt)
             _release(element)
         elif tag == _ERROR_TAG:
             error = _oai_error(source, element, fmt)
             if error is not None:
-                found[0] += 1
+                count.found += 1
                 yield error
 
 
 @file_reader(FORMAT)
 def read(path: Path) -> Iterator[Item]:
-    """The file's records, one Record or ReadError each."""
+    """The file's records, one Record or ReadError each (a record the parser stops in too: the
+    records after it are read)."""
     with path.open("rb") as raw:
-        yield from _items(raw, str(path), FORMAT)
+        yield from _read_on(raw, str(path), FORMAT)
+
+
+def count(path: Path) -> int:
+    """How many items ``read`` gives, from the record tags in the bytes (the parser not run)."""
+    with path.open("rb") as raw:
+        return len(record_starts(raw)) or 1
 
 
 def read_bytes(data: bytes, source: str, fmt: str = FORMAT) -> Iterator[Item]:

@@ -74,6 +74,19 @@ class ReadError:
 
 
 @dataclass(frozen=True)
+class NotRecords:
+    """A file that holds no records: of no record format (a .gz, a program, an image), or a
+    document of a known syntax that is no record (a JSON file that is no DSpace item). It is
+    skipped, not rejected: nothing of it goes to the quarantine."""
+
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.source}"
+
+
+@dataclass(frozen=True)
 class Problem:
     """Something wrong with one value of a record, as a librarian reads it.
 
@@ -88,4 +101,5 @@ class Problem:
     def __str__(self) -> str:
         where = self.field or "record"
         shown = "" if self.value is None else f" = {self.value[:80]!r}"
-        return f"{self.severity}: {where}{shown}: {self.message}"
+        message = self.message.removeprefix(f"{self.field}: ") if self.field else self.message
+        return f"{self.severity}: {where}{shown}: {message}"

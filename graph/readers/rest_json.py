@@ -5,7 +5,8 @@ a list of items, a page of items (``_embedded.items``) or a discovery search res
 (``_embedded.searchResult._embedded.objects[]._embedded.indexableObject``; objects that are
 not items, such as collections, are passed over). Values are ordered by "place" within a
 field; language "" or null -> None. A withdrawn item ("withdrawn": true) is a deleted record
-without fields. source_id is the item's uuid.
+without fields. source_id is the item's uuid. JSON that is none of these (a manifest beside
+the records) holds no records: it gives one NotRecords, not an error.
 """
 
 from __future__ import annotations
@@ -20,15 +21,17 @@ from typing import Any
 from policykg.graph.readers.common import (
     BadRecord,
     FileError,
+    FileItem,
     Item,
     bad_record,
     field_value,
     file_reader,
     utf8_text,
 )
-from policykg.graph.readers.record import FieldValue, ReadError, Record
+from policykg.graph.readers.record import FieldValue, NotRecords, ReadError, Record
 
 FORMAT = "dspace-rest-json"
+NO_ITEM = "not a record (JSON, but no DSpace item)"
 
 _FIELD = re.compile(r"[A-Za-z][\w-]*\.[A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)?")
 
@@ -47,11 +50,17 @@ def _get(data: Any, *keys: str) -> Any:
     return data
 
 
-def _items(data: Any) -> list[Any]:
-    """The item objects of an item, a list, a page of items or a search response."""
+def _is_item(data: Any) -> bool:
+    """Whether a JSON value looks like a DSpace item: an object with metadata, or typed item."""
+    return isinstance(data, dict) and ("metadata" in data or data.get("type") == "item")
+
+
+def _items(data: Any) -> list[Any] | None:
+    """The item objects of an item, a list, a page of items or a search response; None for
+    JSON that is none of these (a list none of whose members is an item included)."""
     if isinstance(data, list):
-        return data
-    if isinstance(data, dict) and "metadata" in data:
+        return data if not data or any(_is_item(member) for member in data) else None
+    if _is_item(data):
         return [data]
     items = _get(data, "_embedded", "items")
     if isinstance(items, list):
@@ -59,7 +68,7 @@ def _items(data: Any) -> list[Any]:
     objects = _get(data, "_embedded", "searchResult", "_embedded", "objects")
     if isinstance(objects, list):
         return [_get(hit, "_embedded", "indexableObject") for hit in objects]
-    raise FileError("no DSpace item: expected an item, _embedded.items or a search response")
+    return None
 
 
 def _place(entry: dict[str, Any]) -> float:
@@ -101,9 +110,16 @@ def _record(path: Path, item: Any, number: int) -> Item | None:
     return Record(str(path), source_id, FORMAT, fields)
 
 
+def count(path: Path) -> int:
+    """How many items ``read`` gives: the items of the parsed JSON."""
+    items = _items(json.loads(path.read_bytes()))
+    return len(items) if items else 1
+
+
 @file_reader(FORMAT)
-def read(path: Path) -> Iterator[Item]:
-    """The file's items, one Record or ReadError each."""
+def read(path: Path) -> Iterator[FileItem]:
+    """The file's items, one Record or ReadError each; one NotRecords for JSON that holds no
+    DSpace item (a manifest beside the records, say)."""
     try:
         data = json.loads(utf8_text(path))
     except json.JSONDecodeError as exc:
@@ -112,7 +128,11 @@ def read(path: Path) -> Iterator[Item]:
         ) from None
     except (ValueError, RecursionError) as exc:
         raise FileError(f"unreadable JSON: {exc}") from None
-    for number, item in enumerate(_items(data), 1):
+    items = _items(data)
+    if items is None:
+        yield NotRecords(str(path), NO_ITEM)
+        return
+    for number, item in enumerate(items, 1):
         result = _record(path, item, number)
         if result is not None:
             yield result

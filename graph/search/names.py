@@ -26,11 +26,27 @@ from policykg.graph.rdf.uris import Uris
 from policykg.graph.store import GraphStore
 
 QUERIES = QueryFolder("policykg.graph.search", "queries")
-# Facet -> the kind of IRI its values are ({base}id/{kind}/{key}).
+# Facet -> the kind of IRI its values are ({base}id/{kind}/{key}). "subject" is no facet of the
+# search, but the named queries find subjects as they find keywords.
 KINDS = {"type": "doctype", "division": "org", "jel": "jel", "region": "region",
-         "author": "person", "keyword": "keyword"}
+         "author": "person", "keyword": "keyword", "subject": "subject"}
 VOCABULARIES = ("type", "division", "jel", "region")
 ANY_ORDER_UP_TO = 4  # words of a name matched in any order; more: in the order typed
+# What a facet's values are, and what a person may give to name one, for the messages.
+WHAT = {
+    "type": ("document type", "its key or name, such as working-papers or Working Papers"),
+    "division": ("division, department or organisation",
+                 "its key, acronym or name, such as ifd-cti, CTI or Competitiveness, "
+                 "Technology and Innovation Division"),
+    "jel": ("JEL code", "a code at any level, such as O, O3 or O31, or its label"),
+    "region": ("region or country", "a country's ISO code or name, such as JM or Jamaica, or "
+               "a region's key or name, such as caribbean or Central America"),
+    "author": ("person", "their key or name, such as rabellotti-roberta or Rabellotti, Roberta"),
+    "keyword": ("keyword", "its key or label, such as regional-ecosystem"),
+    "subject": ("subject", "its key or label, such as small-business"),
+}
+
+Resolve = Callable[[str, str], str]  # (facet, value) -> the IRI it names, or UnknownName
 
 
 class UnknownName(ValueError):
@@ -49,12 +65,13 @@ class Names:
         """The IRI a filter value names (UnknownName when it names nothing)."""
         text = value.strip()
         if not text:
-            raise UnknownName("an empty value names nothing")
+            raise UnknownName("an empty value names nothing; give a value or leave the "
+                              "parameter out")
         if facet == "language":
             return _language(text)
         kind = KINDS[facet]
         if "://" in text:
-            return self._known(kind, text, text)
+            return self._known(kind, text, text, facet)
         if facet in VOCABULARIES:
             found = self.labels().get(kind, {})
             for candidate in (text, text.upper()):
@@ -64,10 +81,10 @@ class Names:
             iri_by_name = found.get(fold(normalise.tidy(text)))
             if iri_by_name is not None:
                 return iri_by_name
-            raise UnknownName(f"{value!r} is no {kind} code or name")
+            raise UnknownName(_unknown(facet, value))
         iri = str(self.uris.id(kind, slug(text) or text))
         try:
-            return self._known(kind, iri, value)
+            return self._known(kind, iri, value, facet)
         except UnknownName:
             if kind != "person":
                 raise
@@ -86,9 +103,9 @@ class Names:
         if people:
             raise UnknownName(f"{value!r} names {len(people)} people: give one's key or "
                               f"full name ({', '.join(p[len(prefix):] for p in people[:5])})")
-        raise UnknownName(f"{value!r} names nothing in the graph")
+        raise UnknownName(_unknown("author", value))
 
-    def _known(self, kind: str, iri: str, value: str) -> str:
+    def _known(self, kind: str, iri: str, value: str, facet: str) -> str:
         """An IRI, if the store knows the thing (a vocabulary lists it, or a graph of its own
         describes it)."""
         if kind in (KINDS[f] for f in VOCABULARIES) and iri in self.labels().get(kind, {}).values():
@@ -98,26 +115,40 @@ class Names:
             return iri
         if self.store.query(f"ASK {{ {ox.NamedNode(iri)} ?p ?o }}"):
             return iri
-        raise UnknownName(f"{value!r} names nothing in the graph")
+        raise UnknownName(_unknown(facet, value))
 
     def labels(self) -> dict[str, dict[str, str]]:
-        """The vocabularies' things by folded label, code and acronym, per kind."""
+        """The vocabularies' things by folded label, code and acronym, per kind; a unit's
+        acronym also without its department's (CTI for IFD/CTI) when no other has it."""
         if self._labels is None:
             found: dict[str, dict[str, str]] = {}
+            tails: dict[str, dict[str, set[str]]] = {}
             prefix = self.uris.base + "id/"
             for row in self.store.query(QUERIES.text("vocabulary-names.rq")):
                 iri = row["thing"].value
                 if not iri.startswith(prefix):
                     continue
                 kind = iri[len(prefix):].split("/", 1)[0]
-                found.setdefault(kind, {}).setdefault(fold(normalise.tidy(row["name"].value)),
-                                                      iri)
+                name = fold(normalise.tidy(row["name"].value))
+                found.setdefault(kind, {}).setdefault(name, iri)
+                if "/" in name and " " not in name:
+                    tails.setdefault(kind, {}).setdefault(name.rsplit("/", 1)[1], set()).add(iri)
+            for kind, by_tail in tails.items():
+                for tail, iris in by_tail.items():
+                    if len(iris) == 1 and tail:
+                        found[kind].setdefault(tail, next(iter(iris)))
             self._labels = found
         return self._labels
 
     def resolver(self) -> Callable[[str, str], str]:
         """``resolve``, for a caller that turns UnknownName into its own error."""
         return self.resolve
+
+
+def _unknown(facet: str, value: str) -> str:
+    """The message of a value that names nothing of a facet."""
+    noun, how = WHAT.get(facet, ("thing", "its key or name"))
+    return f"{value!r} names no {noun} of the graph; give {how}"
 
 
 def key_pattern(text: str) -> str:

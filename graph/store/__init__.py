@@ -7,6 +7,7 @@ the registry that opens one by the scheme of its location. Imports nothing of po
 from policykg.graph.store.interface import (
     EXPORT_FORMATS,
     GraphStore,
+    StoreBusy,
     StoreError,
     StoreTimeout,
     StoreUnavailable,
@@ -14,5 +15,5 @@ from policykg.graph.store.interface import (
 )
 from policykg.graph.store.registry import is_embedded, open_store, scheme_of
 
-__all__ = ["EXPORT_FORMATS", "GraphStore", "StoreError", "StoreTimeout", "StoreUnavailable",
-           "WriteBatch", "is_embedded", "open_store", "scheme_of"]
+__all__ = ["EXPORT_FORMATS", "GraphStore", "StoreBusy", "StoreError", "StoreTimeout",
+           "StoreUnavailable", "WriteBatch", "is_embedded", "open_store", "scheme_of"]

@@ -44,6 +44,10 @@ class StoreTimeout(StoreUnavailable):
     """The store did not answer within the time limit (or would not, by its own estimate)."""
 
 
+class StoreBusy(OSError):
+    """Another process writes the store: an embedded store has one writer at a time."""
+
+
 class StoreError(RuntimeError):
     """The store answered a request with an error (other than being unavailable)."""
 

@@ -45,13 +45,16 @@ _PLACEHOLDER = re.compile(r"\{[?$](value|length)\}")
 @dataclass(frozen=True)
 class Issue:
     """One SHACL result: severity ("Violation", "Warning", "Info"), focus node IRI, the property
-    IRI (or None), the offending value (cut to VALUE_CHARS characters, or None), the message."""
+    IRI (or None), the offending value (cut to VALUE_CHARS characters, or None), the message;
+    for a value that is an IRI, how messages name it (its notation or label, else the last
+    segment of the IRI: id/jel/Z99 -> Z99)."""
 
     severity: str
     focus: str
     path: str | None
     value: str | None
     message: str
+    named: str | None = None
 
     def __str__(self) -> str:
         return f"{self.severity}: {self.message}"
@@ -181,6 +184,7 @@ def _issue(report: Graph, result: Node, data: Graph) -> Issue:
         path=str(path) if isinstance(path, URIRef) else None,
         value=value_text,
         message=text,
+        named=_display(value, data) if isinstance(value, URIRef) else None,
     )
 
 

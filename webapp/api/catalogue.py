@@ -8,14 +8,18 @@ Each file opens with a header of ``#+`` comment lines (format: sparql/README.md)
     #+   (an indented line continues the one above)
     #+ tags: jel, counts
     #+ param: jel | jel-code | O | A JEL code at any level (O, O3, O31)
-    #+ param: limit | limit | 20 | Rows to return
+    #+ param: limit | limit(1000) | 20 | Rows to return
 
 A parameter is the query variable of the same name. Its value is checked against its type and
 bound with SPARQL substitutions (SEP-0007, pyoxigraph ``substitutions=``): it never enters the
-query text, so ``"} ; DROP ALL ; #`` is just a string. Oxigraph substitutes projected variables
+query text, so ``"} ; DROP ALL ; #`` is just a string. A value of a type that names a thing
+of the graph (a JEL code, a region, a division, a person, a keyword, a subject) is found by
+its key, code or name, when the caller gives a resolver (the app's ``Names``); a value that
+names nothing is refused. Oxigraph substitutes projected variables
 only, so each parameter variable is in the SELECT clause (and GROUP BY, if any). The ``limit``
 type is not a variable: it caps the rows returned, and the query goes to the store with
 ``LIMIT`` one row past it (``NamedQuery.sent_text``; none is added to a query with its own).
+``limit(1000)`` says the query itself answers 1000 rows at most (a subquery ranks that many).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from policykg.graph.rdf.sparql_text import with_limit
 from policykg.graph.rdf.terms import XSD_STRING
 from policykg.graph.rdf.uris import DEFAULT_BASE, Uris
 from policykg.graph.search import syntax
-from policykg.graph.search.names import key_pattern
+from policykg.graph.search.names import Resolve, UnknownName, key_pattern
 from policykg.graph.search.sparql import MatchError, expand_matches, mentions_matches
 from policykg.webapp.context import app_uris
 
@@ -71,20 +75,24 @@ class ParameterError(ValueError):
 
 @dataclass(frozen=True)
 class ParameterType:
-    """What a parameter accepts, its OpenAPI schema, and how a value becomes an RDF term."""
+    """What a parameter accepts, its OpenAPI schema, and how a value becomes an RDF term;
+    ``facet``: the search facet whose names a value may be (search.names), if any."""
 
     name: str
     description: str
     schema: dict[str, Any]
     convert: Callable[[str, Uris], Term | int]
+    facet: str | None = None
 
 
 def _integer(text: str, low: int | None = None, high: int | None = None) -> int:
     if not re.fullmatch(r"[+-]?\d{1,18}", text.strip()):
-        raise ValueError(f"'{text}' is not an integer")
+        raise ValueError(f"'{text}' is not a whole number")
     number = int(text)
-    if (low is not None and number < low) or (high is not None and number > high):
-        raise ValueError(f"{number} is not between {low} and {high}")
+    if low is not None and high is not None and not low <= number <= high:
+        raise ValueError(f"{number} is not from {low} to {high}")
+    if low is not None and number < low:
+        raise ValueError(f"{number} is less than {low}")
     return number
 
 
@@ -128,9 +136,14 @@ def _key(kind: str, pattern: str, prepare: Callable[[str], str]) -> Callable[[st
     def convert(text: str, uris: Uris) -> ox.NamedNode:
         key = prepare(text)
         if not re.fullmatch(pattern, key):
-            raise ValueError(f"'{text}' is not a {kind} key")
+            raise ValueError(f"'{text}' is not {_NOUNS[kind]}")
         return ox.NamedNode(str(uris.id(kind, key)))
     return convert
+
+
+_NOUNS = {"jel": "a JEL code", "region": "a region or country", "org": "an organisation's key",
+          "person": "a person's key or name", "keyword": "a keyword",
+          "subject": "a subject", "operation": "an operation number"}
 
 
 def _region(text: str) -> str:
@@ -139,8 +152,9 @@ def _region(text: str) -> str:
 
 
 def _type(name: str, description: str, schema: dict[str, Any],
-          convert: Callable[[str, Uris], Term | int]) -> ParameterType:
-    return ParameterType(name, description, schema, convert)
+          convert: Callable[[str, Uris], Term | int], facet: str | None = None
+          ) -> ParameterType:
+    return ParameterType(name, description, schema, convert, facet)
 
 
 TYPES: dict[str, ParameterType] = {t.name: t for t in (
@@ -152,32 +166,34 @@ TYPES: dict[str, ParameterType] = {t.name: t for t in (
           lambda text, _: _integer_literal(_integer(text, 1000, 2999))),
     _type("date", "A date, YYYY-MM-DD (xsd:date)", {"type": "string", "format": "date"}, _date),
     _type("iri", "An absolute IRI", {"type": "string", "format": "uri"}, _iri),
-    _type("limit", "The most rows to return", {"type": "integer", "minimum": 1},
-          lambda text, _: _integer(text, 1)),
+    _type("limit", "The most rows to return, a whole number from 1",
+          {"type": "integer", "minimum": 1}, lambda text, _: _integer(text, 1)),
     _type("text", "Words to search for, as in the search box: every word by default; OR, "
           '-word, "a phrase", prefix*, title: or author: (case, accents and word endings '
           "ignored)", {"type": "string", "minLength": 1, "maxLength": MAX_STRING}, _text),
-    _type("jel-code", "A JEL code at any level: O, O3, O31 (id/jel/{code})",
-          {"type": "string", "pattern": "^[A-Za-z][0-9]{0,2}$"},
-          _key("jel", r"[A-Z][0-9]{0,2}", lambda t: t.strip().upper())),
-    _type("region-key", "A country (ISO 3166-1 alpha-2, e.g. JM) or a region key or name "
-          "(caribbean, Central America) (id/region/{key})",
+    _type("jel-code", "A JEL code at any level (O, O3, O31) or its label (id/jel/{code})",
+          {"type": "string", "minLength": 1, "maxLength": MAX_STRING},
+          _key("jel", r"[A-Z][0-9]{0,2}", lambda t: t.strip().upper()), "jel"),
+    _type("region-key", "A country (its ISO 3166-1 alpha-2 code, JM, or its name, Jamaica) or "
+          "a region (its key or name: caribbean, Central America) (id/region/{key})",
           {"type": "string", "minLength": 2, "maxLength": MAX_STRING},
-          _key("region", f"[A-Z]{{2}}|{SLUG}", _region)),
-    _type("org-key", "A division, department or organisation key, e.g. ifd-cti (id/org/{key})",
-          {"type": "string", "pattern": f"^{SLUG}$"}, _key("org", SLUG, str.strip)),
+          _key("region", f"[A-Z]{{2}}|{SLUG}", _region), "region"),
+    _type("org-key", "A division, department or organisation: its key (ifd-cti), acronym "
+          "(IFD/CTI, CTI) or name (id/org/{key})",
+          {"type": "string", "minLength": 1, "maxLength": MAX_STRING},
+          _key("org", SLUG, str.strip), "division"),
     _type("person", "A person key (rabellotti-roberta) or name (Rabellotti, Roberta) "
           "(id/person/{key})", {"type": "string", "minLength": 1, "maxLength": MAX_STRING},
-          _key("person", SLUG, slug)),
+          _key("person", SLUG, slug), "author"),
     _type("person-name", "A person's name or part of one (Pérez, Javier; javier perez; Rabel): "
           "each word starts a part of the name, in any order, case and accents aside",
           {"type": "string", "minLength": 1, "maxLength": MAX_STRING}, _person_name),
     _type("keyword", "A keyword key or label (regional ecosystem) (id/keyword/{key})",
           {"type": "string", "minLength": 1, "maxLength": MAX_STRING},
-          _key("keyword", SLUG, slug)),
+          _key("keyword", SLUG, slug), "keyword"),
     _type("subject", "An IDB subject key or label (small business) (id/subject/{key})",
           {"type": "string", "minLength": 1, "maxLength": MAX_STRING},
-          _key("subject", SLUG, slug)),
+          _key("subject", SLUG, slug), "subject"),
     _type("operation", "An IDB operation number, e.g. RG-E1776 (id/operation/{number})",
           {"type": "string", "pattern": "^[A-Za-z0-9]+([ -][A-Za-z0-9]+)*$"},
           _key("operation", r"[A-Z0-9]+(?:-[A-Z0-9]+)*",
@@ -187,28 +203,46 @@ TYPES: dict[str, ParameterType] = {t.name: t for t in (
 
 @dataclass(frozen=True)
 class Parameter:
-    """One parameter of a named query."""
+    """One parameter of a named query; ``maximum``: the most rows a ``limit`` parameter's
+    query answers of itself (None: as many as the ``max_rows`` setting)."""
 
     name: str
     type: ParameterType
     default: str | None
     description: str
+    maximum: int | None = None
 
     @property
     def required(self) -> bool:
         return self.default is None
 
-    def value(self, raw: str | None, uris: Uris) -> Term | int:
-        """The term (or, for ``limit``, the number) of a value given as text."""
+    def most(self, max_rows: int) -> int:
+        """The largest value a ``limit`` parameter takes effect with."""
+        return max_rows if self.maximum is None else min(self.maximum, max_rows)
+
+    def value(self, raw: str | None, uris: Uris, resolve: Resolve | None = None) -> Term | int:
+        """The term (or, for ``limit``, the number) of a value given as text; a value given
+        of a type that names things is looked up by ``resolve``, when there is one (a default
+        is the query's own key)."""
         if raw is None or raw == "":
             if self.default is None:
                 raise ParameterError(self.name, "is required")
-            raw = self.default
+            raw, resolve = self.default, None
+        facet = self.type.facet
         try:
+            if resolve is not None and facet is not None:
+                return ox.NamedNode(resolve(facet, raw))
             return self.type.convert(raw, uris)
+        except UnknownName as error:  # its message says what to give
+            raise ParameterError(self.name, str(error)) from None
         except ValueError as error:
-            raise ParameterError(self.name, f"{error} (expected {self.type.name}: "
-                                 f"{self.type.description})") from None
+            raise ParameterError(self.name, f"{error}; expected "
+                                 f"{_sentence(self.type.description)}") from None
+
+
+def _sentence(description: str) -> str:
+    """A type's description inside a sentence: its first letter in lower case."""
+    return description[:1].lower() + description[1:]
 
 
 # --- named queries ------------------------------------------------------------------------
@@ -233,19 +267,21 @@ class NamedQuery:
     tags: tuple[str, ...] = ()
     parameters: tuple[Parameter, ...] = field(default_factory=tuple)
 
-    def bind(self, args: Mapping[str, str], uris: Uris, max_rows: int) -> Binding:
-        """Check and convert the given values (text), defaults for the rest."""
+    def bind(self, args: Mapping[str, str], uris: Uris, max_rows: int,
+             resolve: Resolve | None = None) -> Binding:
+        """Check and convert the given values (text), defaults for the rest; ``resolve``
+        finds the things values name (search.names.Names.resolve)."""
         known = {p.name for p in self.parameters}
         unknown = sorted(set(args) - known)
         if unknown:
-            raise ParameterError(unknown[0], f"unknown; this query takes "
+            raise ParameterError(unknown[0], f"no such parameter; this query takes "
                                  f"{', '.join(sorted(known)) or 'no parameters'}")
         substitutions: dict[ox.Variable, Term] = {}
         limit = max_rows
         for parameter in self.parameters:
-            value = parameter.value(args.get(parameter.name), uris)
+            value = parameter.value(args.get(parameter.name), uris, resolve)
             if isinstance(value, int):
-                limit = min(value, max_rows)
+                limit = min(value, parameter.most(max_rows))
             else:
                 substitutions[ox.Variable(parameter.name)] = value
         return Binding(substitutions, limit)
@@ -319,18 +355,24 @@ def parse(name: str, text: str) -> NamedQuery:
                       parameters)
 
 
+_BOUNDED_LIMIT = re.compile(r"limit\((\d+)\)")
+
+
 def _parameter(query: str, line: str) -> Parameter:
     parts = [part.strip() for part in line.split("|")]
     if len(parts) != 4 or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", parts[0]):
         raise CatalogueError(f"{query}: a param line is 'name | type | default | description'"
                              f", not '{line}'")
     name, type_name, default, description = parts
+    bounded = _BOUNDED_LIMIT.fullmatch(type_name)
+    maximum = int(bounded.group(1)) if bounded else None
+    type_name = "limit" if bounded else type_name
     if type_name not in TYPES:
         raise CatalogueError(f"{query}: parameter '{name}' has unknown type '{type_name}' "
-                             f"(types: {', '.join(TYPES)})")
+                             f"(types: {', '.join(TYPES)}, limit(N))")
     if not description:
         raise CatalogueError(f"{query}: parameter '{name}' has no description")
-    return Parameter(name, TYPES[type_name], default or None, description)
+    return Parameter(name, TYPES[type_name], default or None, description, maximum)
 
 
 @cache
@@ -357,9 +399,10 @@ class Result:
 
 
 def run(query: NamedQuery, store: Any, args: Mapping[str, str], uris: Uris,
-        max_rows: int) -> Result:
-    """Run a named query with parameter values given as text (ParameterError if one is bad)."""
-    binding = query.bind(args, uris, max_rows)
+        max_rows: int, resolve: Resolve | None = None) -> Result:
+    """Run a named query with parameter values given as text (ParameterError if one is bad;
+    ``resolve``: how values name things, see ``NamedQuery.bind``)."""
+    binding = query.bind(args, uris, max_rows, resolve)
     text, substitutions = query.sent_text(binding), binding.substitutions
     if mentions_matches(text):
         texts = {variable.value: term.value for variable, term in substitutions.items()

@@ -7,7 +7,9 @@
     GET /api/search?q=...             search the publications (search.py)
     GET /api/openapi.json             OpenAPI 3.0 document, one path per query and search
 
-A bad parameter value answers 400 with {"error": ..., "parameter": name}; an unknown query 404.
+A bad parameter value answers 400 with {"error": ..., "parameter": name}, as does a value that
+names nothing the graph holds (a region, division, JEL code... is found by its key, code or
+name: graph/search/names.py); an unknown query 404.
 Parameters are bound with SPARQL substitutions, never pasted into the query (catalogue.py).
 Rows beyond the query's ``limit`` (at most the ``max_rows`` setting) are cut; the response
 then carries ``X-Result-Truncated: true``.
@@ -35,7 +37,12 @@ from policykg.webapp.api.catalogue import (
     run,
     solutions_json,
 )
-from policykg.webapp.api.search import SEARCH_SCHEMAS, search_operation, search_response
+from policykg.webapp.api.search import (
+    SEARCH_SCHEMAS,
+    app_search,
+    search_operation,
+    search_response,
+)
 from policykg.webapp.context import app_settings, app_store, app_uris
 
 __all__ = ["blueprint", "catalogue_examples", "openapi_document"]
@@ -84,21 +91,29 @@ def _describe(query: NamedQuery) -> dict[str, Any]:
 
 
 def _parameter(parameter: Parameter) -> dict[str, Any]:
+    max_rows = app_settings().max_rows
     return {
         "name": parameter.name,
         "type": parameter.type.name,
-        "description": parameter.description,
+        "description": _description(parameter, max_rows),
         "required": parameter.required,
         "default": parameter.default,
-        "schema": _schema(parameter, app_settings().max_rows),
+        "schema": _schema(parameter, max_rows),
     }
+
+
+def _description(parameter: Parameter, max_rows: int) -> str:
+    """The parameter's description; a limit's says its maximum, as its schema does."""
+    if parameter.type.name == "limit":
+        return f"{parameter.description} (at most {parameter.most(max_rows)})"
+    return parameter.description
 
 
 def _schema(parameter: Parameter, max_rows: int) -> dict[str, Any]:
     """The parameter's OpenAPI schema, with its default (and the row cap for a limit)."""
     schema = dict(parameter.type.schema)
     if parameter.type.name == "limit":
-        schema["maximum"] = max_rows
+        schema["maximum"] = parameter.most(max_rows)
     if parameter.default is not None:
         is_number = schema.get("type") == "integer"
         schema["default"] = int(parameter.default) if is_number else parameter.default
@@ -125,7 +140,8 @@ def run_query(name: str) -> Response:
                       parameter=repeated[0])
     store = app_store()
     try:
-        result = run(query, store, args, app_uris(), app_settings().max_rows)
+        result = run(query, store, args, app_uris(), app_settings().max_rows,
+                     app_search().names.resolve)
     except ParameterError as error:
         return _error(400, str(error), parameter=error.name)
     response = (_csv(result) if media == CSV_TYPE
@@ -227,7 +243,7 @@ def _operation(query: NamedQuery, max_rows: int) -> dict[str, Any]:
 def _openapi_parameter(parameter: Parameter, max_rows: int) -> dict[str, Any]:
     return {
         "name": parameter.name, "in": "query", "required": parameter.required,
-        "description": f"{parameter.description} ({parameter.type.name}: "
+        "description": f"{_description(parameter, max_rows)} ({parameter.type.name}: "
                        f"{parameter.type.description})",
         "schema": _schema(parameter, max_rows),
     }

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from policykg.graph.search.request import MAX_PAGE, SORTS, RequestError, SearchRequest
-from policykg.graph.search.service import SearchPage
+from policykg.graph.search.service import FacetValue, SearchPage
 from policykg.webapp.api.search import app_search, search_request
 from policykg.webapp.context import app_uris
 from policykg.webapp.discovery import advanced
 from policykg.webapp.discovery.advice import advice, years_label
-from policykg.webapp.discovery.facets import language_name, sidebar
+from policykg.webapp.discovery.charts import Chart, coauthor_network, per_year, top_level
+from policykg.webapp.discovery.facets import label, language_name, sidebar
 from policykg.webapp.discovery.state import SearchState, shortener
 
 blueprint = Blueprint("discovery", __name__)
@@ -38,6 +40,12 @@ def doc_href(iri: str) -> str:
     if iri.startswith(base + "id/"):
         return f"{request.script_root}/doc/{iri[len(base) + 3:]}"
     return iri
+
+
+@blueprint.app_template_global("charts_installed")
+def charts_installed() -> bool:
+    """Whether the charts' library is where pages load it from (static/charts/, assets.py)."""
+    return (Path(current_app.static_folder or "") / "charts" / "chart.umd.min.js").is_file()
 
 
 @blueprint.get("/search")
@@ -93,11 +101,28 @@ def _context(page: SearchPage, state: SearchState, path: str) -> dict[str, Any]:
         "chips": _chips(asked, state, shorten, labels, path),
         "years": _years(page), "pager": _pager(state, page.pages, path),
         "sort_hrefs": {name: state.href(path, sort=name, page=1) for name in SORTS},
-        "advice": [],
+        "advice": [], "charts": _charts(page, state, path),
     }
     if page.total == 0 and state.narrowed:
         context["advice"] = advice(app_search().engine, asked, state, shorten, labels, path)
     return context
+
+
+def _charts(page: SearchPage, state: SearchState, path: str) -> list[Chart]:
+    """The results per year, by JEL area (a bar narrows the search to it) and the co-authors
+    among the hits of this page."""
+    shorten = shortener(app_uris())
+
+    def narrowed(value: FacetValue) -> str | None:
+        short = shorten("jel", value.value)
+        return None if state.selected("jel", short) else state.toggled("jel", short).href(path)
+
+    found = [per_year(page.facets.get("year", []), "Results per year"),
+             top_level(page.facets.get("jel", []), "jel", "Results by JEL area", "JEL code",
+                       lambda value: label("jel", value, value.value,
+                                           shorten("jel", value.value)), narrowed),
+             coauthor_network(page.hits, "Co-authors among the results of this page")]
+    return [chart for chart in found if chart is not None]
 
 
 def _labels(page: SearchPage, asked: SearchRequest) -> dict[str, str]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 from contextlib import ExitStack
-from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
@@ -53,6 +52,16 @@ from policykg.webapp.linked_data.describe import (
 from policykg.webapp.linked_data.labels import LabelCache
 from policykg.webapp.linked_data.language import UnknownLanguage, page_language
 from policykg.webapp.linked_data.markup import chain_html, placed_html, term_html, terms_html
+from policykg.webapp.linked_data.negotiation import (
+    BY_EXTENSION,
+    CITATIONS,
+    FORMATS,
+    HTML,
+    TURTLE,
+    Format,
+    negotiate,
+    split_extension,
+)
 from policykg.webapp.linked_data.vocabulary import Vocabulary, VocabularyCache
 
 blueprint = Blueprint("linked_data", __name__)
@@ -63,37 +72,6 @@ SKOS_NOTATION = "http://www.w3.org/2004/02/skos/core#notation"
 SORTED_LISTINGS = ("jel", "region", "org", "doctype", "scheme")  # vocabularies: listed in order
 GRAPH_PAGE = 500  # triples per HTML page of a named graph (RDF variants hold the whole graph)
 REDIRECT_MAX_AGE = 3600  # seconds a 303 from /id/ may be cached
-
-
-@dataclass(frozen=True)
-class Format:
-    """One representation: file extension, media type, pyoxigraph format (None: HTML, or a
-    citation variant of a publication's document, webapp/citations)."""
-
-    extension: str
-    media_type: str
-    rdf: ox.RdfFormat | None
-    citation: str | None = None
-
-
-FORMATS = (
-    Format("ttl", "text/turtle", ox.RdfFormat.TURTLE),
-    Format("html", "text/html", None),
-    Format("jsonld", "application/ld+json", ox.RdfFormat.JSON_LD),
-    Format("nt", "application/n-triples", ox.RdfFormat.N_TRIPLES),
-    Format("rdf", "application/rdf+xml", ox.RdfFormat.RDF_XML),
-)
-CITATIONS = tuple(Format(extension, media_type, None, name)
-                  for name, (media_type, extension) in variants.MEDIA_TYPES.items())
-BY_EXTENSION = {f.extension: f for f in FORMATS}
-CITATION_EXTENSIONS = {f.extension: f for f in CITATIONS}
-TURTLE, HTML = FORMATS[0], FORMATS[1]
-# Media types accepted for each variant, in order of preference on ties (Turtle first).
-ACCEPTED = {"text/turtle": TURTLE, "application/x-turtle": TURTLE, "text/html": HTML,
-            "application/xhtml+xml": HTML, "application/ld+json": FORMATS[2],
-            "application/json": FORMATS[2], "application/n-triples": FORMATS[3],
-            "text/plain": FORMATS[3], "application/rdf+xml": FORMATS[4]}
-CITATION_ACCEPTED = ACCEPTED | {f.media_type: f for f in CITATIONS}
 
 
 # --- shared state ----------------------------------------------------------------------------
@@ -154,30 +132,6 @@ def _page() -> int:
 def _per_page() -> int:
     """Links (and publications) per page: app.config["LINKED_DATA_PAGE_SIZE"], else 100."""
     return int(current_app.config.get("LINKED_DATA_PAGE_SIZE", PER_PAGE))
-
-
-# --- negotiation -----------------------------------------------------------------------------
-
-
-def negotiate(citations: bool = False) -> Format | None:
-    """The variant the client prefers (among the citation variants too for ``citations``):
-    Turtle with no Accept header; None if none is acceptable."""
-    accept = variants.plain_accept(request.accept_mimetypes)
-    if not accept:
-        return TURTLE
-    offered = CITATION_ACCEPTED if citations else ACCEPTED
-    best = accept.best_match(list(offered))
-    return offered[best] if best else None
-
-
-def split_extension(key: str, citations: bool = False) -> tuple[str, Format | None]:
-    """("IDB-LM-00577", Turtle) for "IDB-LM-00577.ttl" (and "IDB-LM-00577.bib" for
-    ``citations``); (key, None) without a known extension."""
-    stem, dot, extension = key.rpartition(".")
-    known = BY_EXTENSION | CITATION_EXTENSIONS if citations else BY_EXTENSION
-    if dot and stem and extension in known:
-        return stem, known[extension]
-    return key, None
 
 
 # --- routes ----------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from policykg.graph.search.service import FacetValue
 from policykg.webapp.citations.csl import csl_item
 from policykg.webapp.citations.styles import offered
 from policykg.webapp.citations.variants import MEDIA_TYPES
+from policykg.webapp.discovery.charts import Chart, Row, coauthor_star, per_year, top_level
 from policykg.webapp.discovery.lists import PublicationList
 from policykg.webapp.linked_data.describe import (
     DCTERMS,
@@ -209,10 +210,27 @@ def page(store, queries: Queries, description: Description, kind: str, root: str
         context["more"] = context.get("more", False) or listing.more
     context.setdefault("more", False)
     context["more"] = context["more"] or description.more
+    context["charts"] = _charts(view, kind, listing, context)
     common = _common(view, kind)
     common.update(context)
     common["jsonld"] = script_json(common.pop("schema"))
     return (f"ld_{kind}.html" if builder else "ld_generic.html"), common
+
+
+def _charts(view: View, kind: str, listing: PublicationList | None, context: dict) -> list[Chart]:
+    """The charts of a thing's publications, from the facets its list counted: per year; a
+    person's co-authors; a unit's or a region's JEL areas."""
+    facets = listing.facets if listing is not None else {}
+    found = [per_year(facets.get("year", []))]
+    if kind == "person":
+        found.append(coauthor_star(context["title"], (
+            Row(c["link"]["label"], c["count"], c["link"]["href"]) for c in context["coauthors"])))
+    if kind in ("org", "region"):
+        found.append(top_level(
+            facets.get("jel", []), "jel", "Publications by JEL area", "JEL code",
+            label=lambda value: view.code_link(ox.NamedNode(value.value))["label"],
+            href=lambda value: view.href(value.value)))
+    return [chart for chart in found if chart is not None]
 
 
 def _common(view: View, kind: str) -> dict:
@@ -351,18 +369,15 @@ def region(store, view: View, listing: PublicationList | None = None) -> dict:
 
 
 def org(store, view: View, listing: PublicationList | None = None) -> dict:
-    """An organisational unit: its place in the Bank, its units, publications per year (its
-    publications, of its units too: ``listing``)."""
+    """An organisational unit: its place in the Bank, its units (its publications, of its
+    units too, and their charts: ``listing``)."""
     hierarchy = BroaderChains(view.vocabulary.parents)
     this = view.description.iri
-    counted = listing.facets.get("year", []) if listing is not None else []
-    years = [{"year": value.value, "count": value.count} for value in counted]
     parents = hierarchy.paths(this)
     return {
         "paths": [[view.link(p) for p in path] for path in parents],
         "units": view.links(ORG + "hasSubOrganization"),
         "acronyms": sorted({value_of(t) for t in view.values(PKG + "acronym")}),
-        "years": years,
         "schema": _schema(view, "Organization", name=view.label(this),
                           parentOrganization=[_ref(view, p[-1], "Organization") for p in parents]),
     }

@@ -30,6 +30,7 @@ from policykg.graph.rdf.terms import OxTerm, serialized, value_of
 from policykg.graph.store import GraphStore
 from policykg.graph.store.interface import Subject
 from policykg.webapp.context import app_store, app_uris, served_root
+from policykg.webapp.site.glance import collection_charts
 
 blueprint = Blueprint("dataset", __name__)
 
@@ -272,7 +273,8 @@ def local_link(iri: str) -> str:
 
 @blueprint.get("/")
 def home() -> str:
-    """The home page: what this is, how big, and where to go from here."""
+    """The home page: what this is, how big, the collection at a glance (charts), and
+    where to go from here."""
     base = app_uris().base
     stats = statistics()
     counts = [(label, stats.instances(class_iri)) for label, class_iri in HOME_COUNTS]
@@ -282,4 +284,5 @@ def home() -> str:
         "site_home.html", title=dataset_text(base, "title"),
         description=dataset_text(base, "description"), stats=stats, counts=counts,
         examples=examples, base=base, root=request.script_root, dump_path=DUMP_PATH,
+        charts=collection_charts(stats),
     )

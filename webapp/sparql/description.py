@@ -90,7 +90,8 @@ def _page() -> Response:
     static = Path(current_app.static_folder or "")
     return Response(render_template(
         "sparql_yasgui.html", endpoint=url_for("sparql.query"), examples=examples(),
-        yasgui=(static / "yasgui" / "yasgui.min.js").is_file()))
+        yasgui=(static / "yasgui" / "yasgui.min.js").is_file(),
+        charts=(static / "charts" / "chart.umd.min.js").is_file()))
 
 
 def examples() -> list[dict[str, str]]:

@@ -30,6 +30,7 @@ from policykg.graph.store.interface import (
     CONTENT_HASH,
     EXPORT_FORMATS,
     SOURCE_IDENTIFIER,
+    StoreBusy,
     Subject,
     Term,
     WriteBatch,
@@ -81,7 +82,7 @@ class OxigraphStore:
         else:
             Path(path).mkdir(parents=True, exist_ok=True)
             self._seen = self._watch() if self._watch else ()
-            self._store = self._open_read_only() if self.read_only else ox.Store(str(path))
+            self._store = self._open_read_only() if self.read_only else _open_writer(Path(path))
             if not self.read_only:
                 remove_orphans(Path(path))  # what they pin, a writer would compact for nothing
 
@@ -349,6 +350,18 @@ def bulk_parts(texts: Iterable[str], most: int = PART_QUADS) -> Iterator[str]:
         size += quads
     if part:
         yield "".join(part)
+
+
+def _open_writer(path: Path) -> ox.Store:
+    """The store opened to write; StoreBusy when another process writes it (RocksDB's lock)."""
+    try:
+        return ox.Store(str(path))
+    except OSError as error:
+        if "lock" not in str(error).lower():
+            raise
+        raise StoreBusy(f"the store {path} is being written by another process (a load, "
+                        "harvest, remove, reindex or compact, or a server starting): one "
+                        "process writes a store at a time") from error
 
 
 @contextmanager

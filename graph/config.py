@@ -31,9 +31,12 @@ class Settings:
     workers: int = 2                       # gunicorn worker processes
     threads: int = 4                       # threads per gunicorn worker
     query_workers: int = 2                 # query processes per app process (killable)
+    sparql_threads: int = 2                # threads per worker /sparql queries may hold at
+                                           # once (at most threads - 1: pages keep the rest)
     query_timeout: float = 30.0            # seconds a SPARQL query may run
     update_timeout: float = 30.0           # seconds a SPARQL Update may run
     max_rows: int = 10_000                 # result rows returned before truncation
+    max_request_bytes: int = 1_048_576     # the largest request body served (else 413)
     update_token: str | None = None        # bearer token for SPARQL Update; none: updates off
     service_allow: tuple[str, ...] = ()    # endpoints SERVICE may call; none by default
     # A remote store (store = sparql+http://...): where to write, as whom, how long to wait.

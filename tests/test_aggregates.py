@@ -4,6 +4,7 @@ straight into an in-memory store with the layout the pipeline writes."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 import pyoxigraph as ox
 import pytest
@@ -354,3 +355,39 @@ def test_refresh_through_the_store_protocol_only(store: OxigraphStore) -> None:
     add_record(store, "P1", content_hash="h2", jel="<id/jel/F13>")
     assert aggregates.refresh(plain, Uris(BASE)).updated == 1
     assert short(objects(store, "P1", "jelTop")) == {"F"}
+
+
+class WatchedStore:
+    """A store that, after each write, looks at what a reader would see then."""
+
+    WRITES = ("replace", "write_batch", "add_derived", "remove_quads", "update", "exchange")
+
+    def __init__(self, inner: OxigraphStore, look: Callable[[], None]) -> None:
+        self._inner, self._look = inner, look
+
+    def __getattr__(self, name: str) -> object:
+        found = getattr(self._inner, name)
+        if name not in self.WRITES:
+            return found
+
+        def write(*args: object, **options: object) -> object:
+            result = found(*args, **options)
+            self._look()
+            return result
+
+        return write
+
+
+def test_a_reader_sees_every_tally_while_a_refresh_rewrites_them(store: OxigraphStore) -> None:
+    """Between any two writes of the refresh that follows a removal, the tallies read are the
+    old ones or the new ones, never none."""
+    uris = Uris(BASE)
+    aggregates.refresh(store, uris)
+    remove_record(store, "P2")
+    kinds = ("JelTally", "YearTally", "RegionYearTally", "CoauthorTally", "KeywordPairTally")
+    seen: list[dict[str, dict[tuple[str, ...], int]]] = []
+    watched = WatchedStore(store, lambda: seen.append({k: tallies(store, k) for k in kinds}))
+    aggregates.refresh(watched, uris)  # type: ignore[arg-type]
+    assert seen
+    assert all(tally for reading in seen for tally in reading.values())
+    assert seen[-1]["YearTally"] == {("2021",): 1, ("2023",): 1}

@@ -1,12 +1,15 @@
-"""Limits and safety of the SPARQL endpoint: no outgoing requests, time limit, writes, loads."""
+"""Limits and safety of the SPARQL endpoint: no outgoing requests, the size of a request, time
+limits that cover every reading of a query's text, writes, loads."""
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+import tracemalloc
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import pyoxigraph as ox
@@ -22,9 +25,10 @@ from conftest import (
     store_path,
 )
 
-from policykg.graph.rdf.sparql_text import has_dataset_clause
+from policykg.graph.rdf.sparql_text import has_dataset_clause, tokens, with_limit
 from policykg.graph.store.embedded import OxigraphStore
-from policykg.webapp.sparql.protocol import ProtocolError, with_using
+from policykg.graph.store.remote.syntax import query_form
+from policykg.webapp.sparql.safety import Refused, with_using
 
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -81,6 +85,15 @@ def query(server: LiveServer, text: str, **params: str) -> Reply:
 def update(server: LiveServer, text: str) -> Reply:
     return fetch(server.url + "/sparql/update", "POST", data=text.encode(), headers={
         "Content-Type": "application/sparql-update", "Authorization": f"Bearer {UPDATE_TOKEN}"})
+
+
+def ready(server: LiveServer) -> None:
+    """Wait until the server's query workers are up (their start may take longer than a short
+    time limit on a busy machine)."""
+    deadline = time.monotonic() + 60
+    while query(server, "ASK {}").status != 200:
+        assert time.monotonic() < deadline, "the query workers did not start"
+        time.sleep(0.2)
 
 
 def count(server: LiveServer, text: str = COUNT) -> int:
@@ -169,6 +182,98 @@ def test_federated_query_to_an_allowed_endpoint(settings, loaded_store, server_f
     assert reply.json()["results"]["bindings"] == [{"o": {"type": "literal", "value": "remote"}}]
 
 
+# --- the size of a request, and where its text is read ------------------------------------------
+
+def _post_query(server: LiveServer, text: str) -> Reply:
+    return fetch(server.url + "/sparql", "POST", data=text.encode(),
+                 headers={"Content-Type": "application/sparql-query"})
+
+
+def _padded(size: int) -> str:
+    """A query of about ``size`` characters (a long comment after it)."""
+    text = "ASK { ?s ?p ?o }\n#"
+    return text + "x" * (size - len(text))
+
+
+def test_a_request_body_over_max_request_bytes_is_refused_with_413(settings, loaded_store,
+                                                                     server_factory):
+    server = server_factory(replace(settings, max_request_bytes=4000))
+    assert _post_query(server, _padded(3900)).status == 200
+    refused = _post_query(server, _padded(4100))
+    assert refused.status == 413
+    assert "4000 bytes" in refused.text and "max_request_bytes" in refused.text
+    form = fetch(server.url + "/sparql", "POST", data={"query": _padded(4100)})
+    assert form.status == 413
+
+
+def _service_query(size: int, endpoint: str = "http://127.0.0.1:9/sparql") -> str:
+    """A query that calls a SERVICE, about ``size`` characters long (a VALUES block)."""
+    values = " ".join(f'"value {i}"' for i in range(size // 12))
+    return f"SELECT * WHERE {{ SERVICE <{endpoint}> {{ ?s ?p ?o }} VALUES ?o {{ {values} }} }}"
+
+
+def test_a_query_s_text_is_read_inside_its_time_limit(settings, loaded_store, server_factory):
+    """Reading a long query (its checks, its tokens) is part of the work its time limit stops:
+    the answer comes at the limit, not once the text has been read through."""
+    server = server_factory(replace(settings, query_timeout=0.25, max_request_bytes=4_000_000))
+    ready(server)
+    reply = _post_query(server, _service_query(3_000_000))  # seconds of checks, even on a fast CPU
+    assert reply.status == 503, reply.text
+    assert "limit of 0.25 s" in reply.text
+
+
+def test_service_is_refused_in_a_long_query_too(live_server):
+    reply = _post_query(live_server, _service_query(40_000))
+    assert reply.status == 400, reply.text
+    assert "SERVICE <http://127.0.0.1:9/sparql> is not allowed" in reply.text
+
+
+def test_reading_long_query_texts_keeps_nothing_of_them():
+    """The server keeps what it computes of its own short queries, never of long ones: each
+    distinct long text a client sends would stay in memory for good."""
+    text = _service_query(300_000)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tokens(text)
+        with_limit(text, 10)
+        query_form(text)
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < len(text) // 2
+
+
+# --- requests too deep for the parsers ----------------------------------------------------------
+
+NESTED = "SELECT * WHERE " + "{" * 5000 + "}" * 5000  # 10 KB: crashes a SPARQL parser
+UNIONS = "SELECT * WHERE { " + " UNION ".join(["{}"] * 50_000) + " }"  # no nesting, as deep
+
+
+def test_a_deeply_nested_query_is_refused_before_any_parser(live_server):
+    reply = _post_query(live_server, NESTED)
+    assert reply.status == 400, reply.text
+    assert "more than 100 levels deep" in reply.text
+    assert count(live_server) > 0
+
+
+def test_a_deeply_nested_update_is_refused_before_any_parser(fresh_server):
+    reply = update(fresh_server, "DELETE WHERE " + "{" * 5000 + "}" * 5000)
+    assert reply.status == 400, reply.text
+    assert "more than 100 levels deep" in reply.text
+    assert update(fresh_server, INSERT).status == 204
+
+
+def test_a_query_that_crashes_its_query_process_is_a_bad_request(live_server):
+    """A chain the engine recurses into as deep as a nesting: its process dies, and the
+    client is told it was the query; the other workers serve on."""
+    reply = _post_query(live_server, UNIONS)
+    assert reply.status == 400, reply.text
+    assert "crashed on this request" in reply.text
+    assert count(live_server) > 0
+
+
 # --- updates at the query endpoint ------------------------------------------------------------
 
 INSERT = ("INSERT DATA { GRAPH <http://example.org/g> "
@@ -190,10 +295,11 @@ def test_update_sent_to_the_query_endpoint_is_refused_and_not_run(fresh_server):
 # --- the time limit ----------------------------------------------------------------------------
 
 def test_timeout_stops_the_query_while_others_are_served(settings, loaded_store, server_factory):
-    server = server_factory(replace(settings, query_timeout=1.0))
-    assert count(server) > 0  # the workers are up
-    executor = server.app.extensions["policykg.sparql"]
-    pids = {worker.process.pid for worker in executor.readers.workers}
+    server = server_factory(replace(settings, query_timeout=3.0))
+    ready(server)
+    readers = server.app.extensions["policykg.sparql"].readers
+    _wait(lambda: readers.idle.qsize() == settings.query_workers, "every query worker is up")
+    pids = {worker.process.pid for worker in readers.workers}
     slow: dict[str, object] = {}
 
     def run_slow() -> None:
@@ -203,17 +309,36 @@ def test_timeout_stops_the_query_while_others_are_served(settings, loaded_store,
 
     thread = threading.Thread(target=run_slow)
     thread.start()
-    time.sleep(0.2)
+    _wait(lambda: readers.idle.qsize() < settings.query_workers, "the slow query is running")
     fast = query(server, "ASK { ?s ?p ?o }")
     fast_end = time.monotonic()
     thread.join(30)
     assert fast.status == 200 and fast.json()["boolean"] is True
     assert fast_end < slow["end"]
     assert slow["reply"].status == 503
-    assert "limit of 1 s" in slow["reply"].text
-    assert slow["seconds"] < 5
+    assert "limit of 3 s" in slow["reply"].text
+    assert slow["seconds"] < 10
     assert any(not _alive(pid) for pid in pids)  # the worker was killed, not left running
     assert count(server) > 0  # a fresh worker took its place
+
+
+def test_query_processes_yield_the_cpu_to_the_web_process(live_server):
+    """Slow /sparql queries burn CPU in query processes; pages and named queries, rendered in
+    the web process, come first."""
+    ready(live_server)
+    readers = live_server.app.extensions["policykg.sparql"].readers
+    query_workers = live_server.settings.query_workers
+    _wait(lambda: readers.idle.qsize() == query_workers, "every query worker is up")
+    web = os.getpriority(os.PRIO_PROCESS, 0)
+    assert [os.getpriority(os.PRIO_PROCESS, worker.process.pid) > web
+            for worker in list(readers.idle.queue)] == [True] * query_workers
+
+
+def _wait(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, f"not reached: {what}"
+        time.sleep(0.02)
 
 
 def _alive(pid: int) -> bool:
@@ -280,7 +405,7 @@ def test_with_using_adds_using_clauses_to_each_modify():
     "DELETE { ?s ?p ?o } USING <g> WHERE { ?s ?p ?o }",
 ])
 def test_with_using_refuses_a_conflict(text):
-    with pytest.raises(ProtocolError):
+    with pytest.raises(Refused):
         with_using(text, ["http://a"], [])
 
 

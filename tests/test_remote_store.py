@@ -194,6 +194,24 @@ def test_replace_removes_graphs_then_adds_in_batches(remote_store):
     assert sum(1 for _ in remote_store.quads()) == 505
 
 
+def test_exchange_changes_quads_and_rewrites_a_graph_as_the_embedded_store(remote_store):
+    """What a tally's refresh writes, each in one update: a few quads changed; a graph
+    replaced whole (blank nodes among the new quads)."""
+    graph = node("tally")
+    old = [ox.Quad(node(f"s{i}"), node("count"), ox.Literal(str(i)), graph) for i in range(3)]
+    tally = ox.BlankNode()
+    new = [ox.Quad(tally, node("count"), ox.Literal("7"), graph),
+           ox.Quad(tally, node("member"), node("m"), graph)]
+    stores = both(remote_store, old)
+    query = f"SELECT ?o WHERE {{ GRAPH <{graph.value}> {{ ?s ?p ?o }} }}"
+    for store in stores:
+        store.exchange(old[:1], [ox.Quad(node("s9"), node("count"), ox.Literal("9"), graph)])
+    assert rows(stores[0], query) == rows(stores[1], query) == [('"1"',), ('"2"',), ('"9"',)]
+    for store in stores:
+        store.exchange([], new, graph.value)
+    assert rows(stores[0], query) == rows(stores[1], query) == [('"7"',), (f"<{EX}m>",)]
+
+
 def test_a_graph_too_big_for_one_request_goes_in_pieces(remote_store, monkeypatch):
     monkeypatch.setitem(virtuoso_profile(), "chunk_bytes", 20_000)
     quads = []

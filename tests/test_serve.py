@@ -13,6 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import pytest
@@ -61,15 +62,16 @@ def ask(root: str, query: str) -> bool:
 class Server:
     """One ``policykg --home HOME serve`` process, its output in files."""
 
-    def __init__(self, home: Path, port: int) -> None:
+    def __init__(self, home: Path, port: int, *options: str, **settings: str) -> None:
         self.home, self.port = home, port
         self.root = f"http://127.0.0.1:{port}/"
         self.log = home.parent / f"serve-{port}-{time.monotonic_ns()}.log"
         environment = {k: v for k, v in os.environ.items() if not k.startswith("POLICYKG_")}
+        environment.update({f"POLICYKG_{name.upper()}": value for name, value in settings.items()})
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
                 [*command(), "--home", str(home), "--base", self.root, "serve",
-                 "--port", str(port), "--workers", "2"],
+                 "--port", str(port), "--workers", "2", *options],
                 stdout=log, stderr=subprocess.STDOUT, env=environment,
             )
 
@@ -160,3 +162,41 @@ def test_sigterm_stops_cleanly_and_a_second_start_does_not_reload(first: Server,
     finally:
         assert second.stop() == 0
     assert SAMPLE_LOADED not in second.output()
+
+
+SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # runs to the limit
+
+
+def fetch(url: str, accept: str = "*/*") -> tuple[int, str, float, dict[str, str]]:
+    """A request's status, body, the moment its answer ended, and its headers."""
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=STARTUP_SECONDS) as response:
+            body, status, headers = response.read(), response.status, response.headers
+    except urllib.error.HTTPError as error:
+        body, status, headers = error.read(), error.code, error.headers
+    return status, body.decode("utf-8", "replace"), time.monotonic(), dict(headers)
+
+
+def test_sparql_queries_never_take_the_threads_pages_need(first: Server, home: Path):
+    """A web process of two threads, sparql_threads left at its default of two, serves one
+    /sparql query at once: a second is refused at once (503, Retry-After) rather than queued,
+    and the home page is served while the first runs to its time limit."""
+    first.stop()
+    server = Server(home, free_port(), "--workers", "1", "--threads", "2", query_timeout="6")
+    try:
+        server.wait_ready()
+        ask(server.root, "ASK {}")  # the query processes are up
+        url = server.root + "sparql?" + urllib.parse.urlencode({"query": SLOW})
+        with ThreadPoolExecutor(2) as clients:
+            queries = [clients.submit(fetch, url, "application/sparql-results+json")
+                       for _ in range(2)]
+            wait(queries, return_when=FIRST_COMPLETED)
+            page_status, _, page_end, _ = fetch(server.root, "text/html")
+            refused, ran = sorted((query.result() for query in queries), key=lambda end: end[2])
+    finally:
+        server.stop()
+    assert refused[0] == 503 and "/sparql queries is busy" in refused[1]
+    assert refused[3]["Retry-After"]
+    assert page_status == 200 and page_end < ran[2]
+    assert ran[0] == 503 and "limit of 6 s" in ran[1]

@@ -27,7 +27,7 @@ from policykg.webapp.site.bases import base_warnings
 def serve(settings: Settings, host: str | None, port: int | None, workers: int | None,
           threads: int | None, sample: bool, access_log: bool) -> None:
     """Serve the SPARQL endpoint, linked data, API and dumps with gunicorn."""
-    changes: dict[str, Any] = {"host": host, "port": port, "workers": workers}
+    changes: dict[str, Any] = {"host": host, "port": port, "workers": workers, "threads": threads}
     settings = replace(settings, **{k: v for k, v in changes.items() if v is not None})
     try:
         summary, stored = prepare_store_apart(settings, sample=sample)
@@ -48,4 +48,4 @@ def serve(settings: Settings, host: str | None, port: int | None, workers: int |
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"serving {settings.store_location} at {address} (IRIs under "
                f"{stored or settings.base})", err=True)
-    run_server(settings, ServerOptions(threads=threads or settings.threads, access_log=access_log))
+    run_server(settings, ServerOptions(threads=settings.threads, access_log=access_log))

@@ -191,8 +191,9 @@ def refresh_tallies(store: GraphStore, uris: Uris, stamp: str,
 
 
 def _rewrite(store: GraphStore, graph: ox.NamedNode, quads: list[ox.Quad], stamp: str) -> None:
-    store.replace([graph.value], [])
-    store.add_derived([*quads, ox.Quad(graph, STAMP, ox.Literal(stamp), graph)])
+    """The tally's graph replaced by the new one, stamped, in one step: a reader sees the old
+    tally or the new one, never none."""
+    store.exchange([], [*quads, ox.Quad(graph, STAMP, ox.Literal(stamp), graph)], graph.value)
 
 
 def _refresh_pair_tally(store: GraphStore, tally: Tally, graph: ox.NamedNode,
@@ -229,8 +230,6 @@ def _differences(tally: Tally, graph: ox.NamedNode, old: Ranked,
 
 
 def _change(store: GraphStore, removed: list[ox.Quad], added: list[ox.Quad]) -> None:
-    """Remove some quads, then add others with ``_add`` (derived data; a refresh cut short
-    leaves the pending mark, and the next rewrites)."""
-    store.remove_quads(removed)
-    if added:
-        store.add_derived(added)
+    """Remove some quads and add others in one step: a reader never sees a pair without its
+    count."""
+    store.exchange(removed, added)

@@ -14,9 +14,10 @@ parentheses outside strings, IRIs and comments.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, wraps
+from typing import TypeVar
 
 _TOKENS = re.compile(r"""
     (?P<skip>\#[^\r\n]*|\s+)
@@ -26,11 +27,62 @@ _TOKENS = re.compile(r"""
   | (?P<name>[?$]?[\w\-:%\\]+(?:\.[\w\-:%\\]+)*)
   | (?P<punct>.)
 """, re.X | re.S)
+# What the nesting check reads: strings, IRIs and comments (skipped whole: a bracket in them
+# does not count), and brackets; the regular expression passes over everything else itself.
+_BRACKETS = re.compile(r"""
+    (?P<skip>\#[^\r\n]*|'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+      |'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*"|<[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<open>[{(\[])
+  | (?P<close>[})\]])
+""", re.X | re.S)
 FORMS = ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE")
 MODIFIERS = ("GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "VALUES")
 
 
-@dataclass(frozen=True)
+MAX_NESTING = 100  # brackets open at once ({, ( and [ together): real queries nest a few
+CACHED_TEXT = 4096  # characters: longer texts (a client's, not policykg's own) are never cached
+T = TypeVar("T")
+
+
+class TooDeep(ValueError):
+    """A query or update whose brackets nest deeper than MAX_NESTING."""
+
+
+def check_nesting(text: str, most: int = MAX_NESTING) -> None:
+    """Raise TooDeep when the brackets of a text nest deeper than ``most``: SPARQL parsers
+    recurse once a level at least, and a native one crashes its process (a stack overflow)
+    on a few thousand levels. Outside strings, IRIs and comments; in time linear in the text,
+    keeping nothing."""
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        if match.lastgroup == "open":
+            depth += 1
+            if depth > most:
+                raise TooDeep(f"the request nests brackets ({{, ( or [) more than {most} "
+                              f"levels deep (at character {match.start()}): this server "
+                              "refuses deeper ones")
+        elif match.lastgroup == "close":
+            depth -= 1
+
+
+def short_texts_cached(size: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Keep the results of a function of a SPARQL text (its first argument) for the last
+    ``size`` texts of at most CACHED_TEXT characters: policykg's own queries, asked again and
+    again, and never more memory than ``size`` short texts take, whatever clients send."""
+
+    def decorate(function: Callable[..., T]) -> Callable[..., T]:
+        cached = lru_cache(maxsize=size)(function)
+
+        @wraps(function)
+        def call(text: str, *args: object) -> T:
+            return cached(text, *args) if len(text) <= CACHED_TEXT else function(text, *args)
+
+        return call
+
+    return decorate
+
+
+@dataclass(frozen=True, slots=True)
 class Token:
     """A token of a SPARQL text: kind (name, iri, string, punct), upper-cased text, span, and
     the text as written."""
@@ -42,14 +94,15 @@ class Token:
     raw: str = ""
 
 
-@lru_cache(maxsize=256)
+@short_texts_cached(64)
 def _tokens(text: str) -> tuple[Token, ...]:
     return tuple(Token(m.lastgroup or "punct", m.group().upper(), m.start(), m.end(), m.group())
             for m in _TOKENS.finditer(text) if m.lastgroup != "skip")
 
 
 def tokens(text: str) -> list[Token]:
-    """The tokens of a text, without spaces and comments (the last texts' kept)."""
+    """The tokens of a text, without spaces and comments (those of the last short texts
+    kept)."""
     return list(_tokens(text))
 
 
@@ -237,7 +290,7 @@ def body_index(found: list[Token]) -> int:
     return index
 
 
-@lru_cache(maxsize=256)
+@short_texts_cached(256)
 def with_ordered_pages(text: str) -> str:
     """The query with ``ORDER BY`` (its projected variables) added to each sub-query that has
     LIMIT or OFFSET but no order: a store that does not return rows in one stable order
@@ -264,7 +317,7 @@ def with_ordered_pages(text: str) -> str:
     return text
 
 
-@lru_cache(maxsize=256)
+@short_texts_cached(256)
 def with_limit(text: str, rows: int) -> str:
     """The query with ``LIMIT rows`` added when its outer query has no LIMIT, OFFSET or
     trailing VALUES (then it is left as it is), so that the store computes and sends only the

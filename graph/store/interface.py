@@ -157,6 +157,11 @@ class GraphStore(Protocol):
     def remove_quads(self, quads: Iterable[ox.Quad]) -> None:
         """Remove some quads."""
 
+    def exchange(self, removed: Iterable[ox.Quad], added: Iterable[ox.Quad],
+                 graph: str | None = None) -> None:
+        """Remove quads (and, given ``graph``, that whole graph) and add others in one
+        transaction: a reader sees the store as it was or as it is after, never between."""
+
     def recover(self) -> int:
         """Undo a write that a crash or a kill cut short, before anything reads the store;
         the number of graphs it removed (0: nothing to undo)."""
@@ -177,3 +182,23 @@ class GraphStore(Protocol):
     def __enter__(self) -> GraphStore: ...
 
     def __exit__(self, *exc_info: object) -> None: ...
+
+
+def exchange_update(removed: Iterable[ox.Quad], added: Iterable[ox.Quad],
+                    graph: str | None = None) -> str:
+    """The SPARQL Update, one request, that ``exchange`` runs (quads of named graphs; the
+    removed ones without blank nodes, which DELETE DATA cannot name; the added ones in a
+    template, where blank nodes are fresh nodes, as Virtuoso reads them)."""
+    def data(quads: Iterable[ox.Quad]) -> str:  # one GRAPH block a graph (Virtuoso wants it)
+        graphs: dict[str, list[str]] = {}
+        for q in quads:
+            triple = f"{q.subject} {q.predicate} {q.object} ."
+            graphs.setdefault(str(q.graph_name), []).append(triple)
+        return " ".join(f"GRAPH {name} {{ {' '.join(triples)} }}"
+                        for name, triples in graphs.items())
+
+    removing, adding = data(removed), data(added)
+    steps = [f"DROP SILENT GRAPH <{graph}>"] if graph else []
+    steps += [f"DELETE DATA {{ {removing} }}"] if removing else []
+    steps += [f"INSERT {{ {adding} }} WHERE {{}}"] if adding else []  # DATA takes no _:b
+    return " ;\n".join(steps)

@@ -7,6 +7,7 @@ in and its answer out as messages (head, data chunks, end; or an error with its 
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,11 +17,13 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from policykg.graph.rdf.sparql_text import has_dataset_clause
 from policykg.graph.rdf.uris import DEFAULT_BASE, Uris
 from policykg.graph.search.sparql import Expanded, expand_matches, mentions_matches
 from policykg.graph.store import StoreError, StoreUnavailable
 from policykg.graph.store.embedded import OxigraphStore
 from policykg.graph.store.embedded.folder import COMPACTED_AWAY, READ_ONLY_ATTEMPTS
+from policykg.webapp.sparql.safety import checked
 
 RESULT_FORMATS = {
     "json": ox.QueryResultsFormat.JSON,
@@ -36,6 +39,7 @@ GRAPH_FORMATS = {
 }
 CHUNK = 64 * 1024
 START_TIMEOUT = 60.0  # seconds a new worker process may take to start
+READER_NICENESS = 10  # added to a reader's nice value: pages win the CPU from /sparql queries
 
 Message = tuple[Any, ...]
 Send = Callable[[Message], None]
@@ -43,17 +47,20 @@ Send = Callable[[Message], None]
 
 @dataclass(frozen=True)
 class QueryJob:
-    """One piece of work: a query, an update, or a query whose rows come back as values."""
+    """One piece of work: a query, an update, or a query whose rows come back as values. Its
+    text is read only where it runs (``execute``): checked, then parsed by the store."""
 
     kind: str                                  # "query", "update" or "values"
     text: str
     base_iri: str | None = None
-    union: bool = True                         # the union of all graphs as default graph
     default_graph: tuple[str, ...] | None = None
     named_graphs: tuple[str, ...] | None = None
     formats: dict[str, str] = field(default_factory=dict)  # "select"/"ask"/"graph" -> format
     max_rows: int = 10_000
     timeout: float | None = None               # seconds (a remote store stops the job then)
+    service_allow: tuple[str, ...] = ()        # endpoints a SERVICE may call
+    using: tuple[str, ...] = ()                # an update's using-graph-uri
+    using_named: tuple[str, ...] = ()          # and using-named-graph-uri
 
 
 @dataclass(frozen=True)
@@ -84,23 +91,26 @@ class Timeout(Exception):
 # --- evaluation: runs in a worker process or thread -----------------------------------------
 
 def execute(store: Any, job: QueryJob, send: Send) -> None:
-    """Run a job on a store, reporting through ``send``: an error, or head, data..., end."""
+    """Run a job on a store, reporting through ``send``: an error, or head, data..., end. The
+    text is checked first (``safety.checked``), before any parser sees it."""
     # a store elsewhere is told the time limit; one in this process is stopped by killing it
     limit = {"timeout": job.timeout} if not store.in_process and job.timeout else {}
     try:
+        text = checked(job.text, job.kind == "update", job.service_allow, job.base_iri,
+                       job.using, job.using_named)
         if job.kind == "update":
             from policykg.graph.loading.updates import after_update  # the writer's only
 
-            store.update(job.text, base_iri=job.base_iri, **limit)
-            after_update(store, Uris(job.base_iri or DEFAULT_BASE), job.text)
+            store.update(text, base_iri=job.base_iri, **limit)
+            after_update(store, Uris(job.base_iri or DEFAULT_BASE), text)
             send(("end",))
         elif job.kind == "values":
-            send(("value", _values(store.query(job.text, **_options(job), **limit))))
+            send(("value", _values(store.query(text, **_options(job, text), **limit))))
         else:
-            expanded = Expanded(job.text)
-            if mentions_matches(job.text):
-                expanded = expand_matches(job.text, store.text_index().sparql_pattern)
-            _answer_query(store.query(expanded.text, **_options(job), **limit,
+            expanded = Expanded(text)
+            if mentions_matches(text):
+                expanded = expand_matches(text, store.text_index().sparql_pattern)
+            _answer_query(store.query(expanded.text, **_options(job, expanded.text), **limit,
                                       **expanded.store_options()), job, send)
     except SyntaxError as error:
         send(("error", 400, f"SPARQL syntax error: {error}"))
@@ -114,14 +124,16 @@ def execute(store: Any, job: QueryJob, send: Send) -> None:
         send(("error", 500, f"{type(error).__name__}: {error}"))
 
 
-def _options(job: QueryJob) -> dict[str, Any]:
+def _options(job: QueryJob, text: str) -> dict[str, Any]:
+    """pyoxigraph's query options: the union of all graphs as default graph unless the query
+    or the protocol names a dataset."""
     options: dict[str, Any] = {"base_iri": job.base_iri}
     if job.default_graph is not None:
         options["default_graph"] = [ox.NamedNode(iri) for iri in job.default_graph]
     if job.named_graphs is not None:
         options["named_graphs"] = [ox.NamedNode(iri) for iri in job.named_graphs]
     options["use_default_graph_as_union"] = (
-        job.union and job.default_graph is None and job.named_graphs is None)
+        job.default_graph is None and job.named_graphs is None and not has_dataset_clause(text))
     return options
 
 
@@ -208,7 +220,9 @@ def _stream(serialize: Callable[[_ChunkWriter], object], send: Send) -> None:
 # --- the store folder ------------------------------------------------------------------------
 
 def serve_reader(jobs: Connection, out: Connection, path: str) -> None:
-    """A reader process: answer jobs on a read-only store until the pipe closes."""
+    """A reader process: answer jobs on a read-only store until the pipe closes, at a lower
+    CPU priority than the web process, so that slow queries leave the CPU to pages."""
+    os.nice(READER_NICENESS)
     reader: OxigraphStore | None = None
     out.send(("ready",))
     for job in _jobs(jobs):

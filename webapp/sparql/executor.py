@@ -5,8 +5,9 @@ Design (the embedded Oxigraph store on disk):
 
 - Reads: a small pool of pre-started processes (``query_workers``; each a
   ``python -m policykg.webapp.sparql.evaluation`` child talking over two pipes), each holding a
-  read-only ``pyoxigraph.Store`` opened on the store folder. A request leases an idle worker,
-  sends it a :class:`QueryJob` and waits for its answer. When the time limit passes the worker is
+  read-only ``pyoxigraph.Store`` opened on the store folder, at a lower CPU priority than the
+  web process (pages come first). A request leases an idle worker, sends it a
+  :class:`QueryJob` and waits for its answer. When the time limit passes the worker is
   killed (SIGKILL: the query really stops), a fresh one is started in the background and the
   caller answers 503; the other workers keep serving other clients meanwhile.
 - Freshness: a read-only RocksDB store sees the data as of when it was opened, never later
@@ -40,6 +41,7 @@ import atexit
 import contextlib
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -63,6 +65,9 @@ from policykg.webapp.sparql.evaluation import (
     Timeout,
     execute,
 )
+
+# How a process that overflowed its stack ends: SIGSEGV, or SIGABRT when Rust reports it.
+CRASHES = frozenset({-signal.SIGSEGV, -signal.SIGABRT, -signal.SIGBUS})
 
 
 class _Channel:
@@ -172,7 +177,19 @@ class _Worker(_Channel):
         try:
             return self.messages.recv() if self.messages.poll(timeout) else None
         except (EOFError, OSError):
-            return ("error", 500, "the query worker died")
+            return ("error", *self._death())
+
+    def _death(self) -> tuple[int, str]:
+        """Why the worker died, as an HTTP status and message: a crash (a stack overflow of
+        the native parser or evaluator, on a query deep or long beyond what it takes) is the
+        query's doing, 400; any other death the server's, 500."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
+        if self.process.returncode in CRASHES:
+            return 400, ("the query process crashed on this request: it nests or chains "
+                         "operations (UNION, OPTIONAL, FILTER, joins, operators) too deep for "
+                         "the SPARQL engine; write it with fewer levels")
+        return 500, "the query worker died"
 
     def abandon(self) -> None:
         self.stop()

@@ -1,9 +1,13 @@
 """The SPARQL 1.1 Protocol: queries at /sparql, updates at /sparql/update, a service description.
 
 Queries run in killable worker processes (see ``executor``) with a time limit and a cap on
-result rows. Nothing a client sends makes the server call another host: SERVICE is refused
-unless its endpoint is in ``service_allow``, LOAD is refused, and FROM / FROM NAMED only name
-graphs of the store (Oxigraph never fetches them). Updates need ``Authorization: Bearer
+result rows; their text is read there, inside the time limit, never here: this module reads
+only the request, whose size is capped (``max_request_bytes``, else 413). Nothing a client
+sends makes the server call another host (``safety``): SERVICE is refused unless its endpoint
+is in ``service_allow``, LOAD is refused, and FROM / FROM NAMED only name graphs of the store
+(Oxigraph never fetches them). A web process gives queries at most ``sparql_threads``
+of its threads (``sparql_capacity``) and answers one beyond them 503 at once, so that pages
+and named queries always find a thread. Updates need ``Authorization: Bearer
 <update_token>``. Every query and update is logged as one JSON line (logger ``policykg.sparql``).
 """
 
@@ -14,11 +18,11 @@ import hmac
 import json
 import logging
 import re
+import threading
 import time
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
 
-from policykg.graph.rdf.sparql_text import has_dataset_clause
 from policykg.webapp.context import app_settings, app_uris
 from policykg.webapp.sparql.description import describe_service
 from policykg.webapp.sparql.evaluation import Answer, QueryJob
@@ -33,7 +37,6 @@ from policykg.webapp.sparql.requests import (
     read_operation,
     result_formats,
 )
-from policykg.webapp.sparql.safety import check_safety, with_using
 
 blueprint = Blueprint("sparql", __name__)
 log = logging.getLogger("policykg.sparql")
@@ -65,13 +68,47 @@ def query() -> Response:
             raise ProtocolError(400, "no `query` given")
         return describe_service(params)
     g.sparql_log = ("query", text, time.monotonic())
-    formats = result_formats(params)
-    check_safety(text, update=False)
-    job = QueryJob("query", text, base_iri=app_uris().base, union=not has_dataset_clause(text),
-              formats=formats, max_rows=app_settings().max_rows,
-              timeout=app_settings().query_timeout, **dataset_of(params))
-    answer = app_executor().readers.submit(job, app_settings().query_timeout)
-    return _respond(answer, text)
+    settings = app_settings()
+    default_graph, named_graphs = dataset_of(params)
+    job = QueryJob("query", text, base_iri=app_uris().base, default_graph=default_graph,
+                   named_graphs=named_graphs, formats=result_formats(params),
+                   max_rows=settings.max_rows, timeout=settings.query_timeout,
+                   service_allow=settings.service_allow)
+    slots = _sparql_slots()
+    if not slots.acquire(blocking=False):
+        raise ProtocolError(503, "every thread this server process gives to /sparql queries "
+                                 "is busy (the others are kept for pages and named queries); "
+                                 "try again shortly")
+    try:
+        response = _respond(app_executor().readers.submit(job, settings.query_timeout), text)
+    except BaseException:
+        slots.release()
+        raise
+    response.call_on_close(slots.release)  # held while the results stream
+    return response
+
+
+def sparql_capacity(threads: int, sparql_threads: int) -> int:
+    """The /sparql queries one web process serves at once: ``sparql_threads``, but never all
+    of its threads (one at least is kept for pages and named queries, when it has two)."""
+    return max(min(sparql_threads, threads - 1), 1)
+
+
+def _sparql_slots() -> threading.BoundedSemaphore:
+    """This process's /sparql slots; a query that finds none is refused at once (503), rather
+    than waiting on a thread that pages and named queries need."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with _slots_lock:
+        slots = app.extensions.get(SLOTS)
+        if slots is None:
+            settings = app_settings()
+            slots = app.extensions[SLOTS] = threading.BoundedSemaphore(
+                sparql_capacity(settings.threads, settings.sparql_threads))
+    return slots
+
+
+SLOTS = "policykg.sparql_slots"  # in app.extensions
+_slots_lock = threading.Lock()
 
 
 def _respond(answer: Answer, text: str) -> Response:
@@ -111,15 +148,15 @@ def update() -> Response:
     if text is None:
         raise ProtocolError(400, "no `update` given")
     g.sparql_log = ("update", text, time.monotonic())
-    check_safety(text, update=True)
-    text = with_using(text, iris_of(params, "using-graph-uri"),
-                      iris_of(params, "using-named-graph-uri"))
+    using = tuple(iris_of(params, "using-graph-uri"))
+    using_named = tuple(iris_of(params, "using-named-graph-uri"))
     writer = app_executor().writer
     if writer is None:
         raise ProtocolError(501, "this store does not support SPARQL Update")
-    timeout = app_settings().update_timeout
-    answer = writer.submit(QueryJob("update", text, base_iri=app_uris().base, timeout=timeout),
-                           timeout)
+    settings = app_settings()
+    job = QueryJob("update", text, base_iri=app_uris().base, timeout=settings.update_timeout,
+                   service_allow=settings.service_allow, using=using, using_named=using_named)
+    answer = writer.submit(job, settings.update_timeout)
     _log(*_logged(), answer.status if answer.status != 200 else 204)
     if answer.status != 200:
         return _text(answer.status, answer.message)

@@ -107,13 +107,13 @@ def iris_of(params: MultiDict, name: str) -> list[str]:
     return iris
 
 
-def dataset_of(params: MultiDict) -> dict[str, tuple[str, ...] | None]:
+def dataset_of(params: MultiDict) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
     """The protocol's dataset: default-graph-uri and named-graph-uri (None: not given)."""
     default = iris_of(params, "default-graph-uri")
     named = iris_of(params, "named-graph-uri")
     if not default and not named:
-        return {"default_graph": None, "named_graphs": None}
-    return {"default_graph": tuple(default), "named_graphs": tuple(named) if named else None}
+        return None, None
+    return tuple(default), tuple(named) if named else None
 
 
 FORMAT_NAMES = {

@@ -34,6 +34,7 @@ from policykg.graph.store.interface import (
     Subject,
     Term,
     WriteBatch,
+    exchange_update,
 )
 
 if TYPE_CHECKING:
@@ -275,6 +276,12 @@ class OxigraphStore:
         engine = self.engine
         for quad in quads:
             engine.remove(quad)
+
+    def exchange(self, removed: Iterable[ox.Quad], added: Iterable[ox.Quad],
+                 graph: str | None = None) -> None:
+        """One SPARQL Update: Oxigraph runs it as one transaction."""
+        if text := exchange_update(removed, added, graph):
+            self.engine.update(text)
 
     def recover(self) -> int:
         """Undo the bulk write the journal says was cut short (see ``journal``)."""

@@ -50,6 +50,7 @@ from policykg.graph.store.interface import (
     Subject,
     Term,
     WriteBatch,
+    exchange_update,
 )
 from policykg.graph.store.remote.syntax import check_update, query_form
 from policykg.graph.store.remote.transport import (
@@ -381,6 +382,13 @@ class RemoteStore:
             body = " ".join(f"GRAPH {q.graph_name} {{ {q.subject} {q.predicate} {q.object} }}"
                             for q in chunk)
             self._update(self.dialect.rewrite_update(f"DELETE DATA {{ {body} }}"))
+
+    def exchange(self, removed: Iterable[ox.Quad], added: Iterable[ox.Quad],
+                 graph: str | None = None) -> None:
+        """One SPARQL Update request: the store runs it as one transaction."""
+        self._writable()
+        if text := exchange_update(removed, added, graph):
+            self._update(self.dialect.rewrite_update(text))
 
     def recover(self) -> int:
         """Nothing to undo: each write to a remote store is a transaction."""

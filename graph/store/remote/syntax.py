@@ -5,11 +5,10 @@ error reads the same on every store and nothing but SPARQL 1.1 is sent.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 import pyoxigraph as ox
 
-from policykg.graph.rdf.sparql_text import tokens
+from policykg.graph.rdf.sparql_text import check_nesting, short_texts_cached, tokens
 
 _SERVICE = re.compile(r"(?i)\bservice\b")
 _LOAD = re.compile(r"(?i)\bload\b")
@@ -20,13 +19,15 @@ def query_form(sparql: str, base_iri: str | None = None,
                prefixes: dict[str, str] | None = None) -> str:
     """The form of a query (select, ask, graph), its syntax checked by pyoxigraph (SyntaxError
     as on the embedded store). A query with SERVICE is not evaluated here (it would call out):
-    its form is read from its first keyword. Forms of the last queries are kept."""
+    its form is read from its first keyword. A query nested too deep for the parser is refused
+    first (TooDeep, a ValueError). Forms of the last short queries are kept."""
+    check_nesting(sparql)
     if prefixes:
         return _query_form(sparql, base_iri, tuple(sorted(prefixes.items())))
     return _query_form(sparql, base_iri, ())
 
 
-@lru_cache(maxsize=1024)
+@short_texts_cached(1024)
 def _query_form(sparql: str, base_iri: str | None,
                 prefix_items: tuple[tuple[str, str], ...]) -> str:
     prefixes = dict(prefix_items) or None
@@ -44,7 +45,9 @@ def _query_form(sparql: str, base_iri: str | None,
 def check_update(sparql: str, base_iri: str | None = None) -> None:
     """Raise SyntaxError, as the embedded store would, for an update pyoxigraph cannot parse.
     (It is run on an empty store in memory, where its errors other than syntax do not matter;
-    an update with LOAD or SERVICE is left to the store: it would call out.)"""
+    an update with LOAD or SERVICE is left to the store: it would call out.) An update nested
+    too deep for the parser is refused first (TooDeep, a ValueError)."""
+    check_nesting(sparql)
     if _SERVICE.search(sparql) or _LOAD.search(sparql):
         return
     try:

@@ -31,7 +31,7 @@ class Matcher:
             else:
                 self.stems.update(analyze(term.text, language))
         self.language = language
-        self._seen: dict[str, bool] = {}  # a text's words recur: each is looked at once
+        self._seen: dict[str, bool] = {}  # words recur: each is looked at once
 
     def matches(self, word: str) -> bool:
         """Whether a word of the text is one the query looks for."""
@@ -47,6 +47,22 @@ class Matcher:
         if any(folded.startswith(prefix) for prefix in self.prefixes):
             return True
         return bool(self.stems.intersection(stems))
+
+
+class Matchers:
+    """A query's matchers by language, for the texts of one page of hits (their words recur
+    from text to text: each is looked at once a language)."""
+
+    def __init__(self, tree: syntax.Node | None) -> None:
+        self.tree = tree
+        self._made: dict[str | None, Matcher] = {}
+
+    def of(self, language: str | None) -> Matcher:
+        """The matcher of texts in a language."""
+        made = self._made.get(language)
+        if made is None:
+            made = self._made[language] = Matcher(self.tree, language)
+        return made
 
 
 @lru_cache(maxsize=FORMS_KEPT)

@@ -20,7 +20,7 @@ from policykg.graph.rdf.uris import Uris
 from policykg.graph.search import syntax
 from policykg.graph.search.document import HIERARCHICAL
 from policykg.graph.search.engine import TextIndex
-from policykg.graph.search.highlight import Matcher, highlight, snippet
+from policykg.graph.search.highlight import Matchers, highlight, snippet
 from policykg.graph.search.names import Names
 from policykg.graph.search.request import Hit, SearchRequest
 from policykg.graph.store import GraphStore
@@ -123,7 +123,9 @@ class Search:
         if not hits:
             return []
         rows = self._display_rows([hit.iri for hit in hits])
-        found = [self._publication(hit, rows.get(hit.iri, []), tree, language) for hit in hits]
+        matchers = Matchers(tree)
+        found = [self._publication(hit, rows.get(hit.iri, []), matchers, language)
+                 for hit in hits]
         things = {named.iri for f in found for named in (*f.authors, *f.divisions,
                                                          *([f.type] if f.type else []))}
         labels = self.labels(things, language)
@@ -141,7 +143,7 @@ class Search:
             rows.setdefault(row["publication"].value, []).append(row)
         return rows
 
-    def _publication(self, hit: Hit, rows: list[ox.QuerySolution], tree: syntax.Node | None,
+    def _publication(self, hit: Hit, rows: list[ox.QuerySolution], matchers: Matchers,
                      language: str) -> FoundPublication:
         values: dict[str, list[ox.NamedNode | ox.Literal]] = {}
         cells: dict[str, tuple[str, str | None]] = {}
@@ -156,10 +158,10 @@ class Search:
         title = _in_language(values.get(DCTERMS + "title", []), language)
         if title is not None:
             found.title = title.value
-            found.title_html = highlight(title.value, Matcher(tree, title.language))
+            found.title_html = highlight(title.value, matchers.of(title.language))
         abstract = _in_language(values.get(DCTERMS + "abstract", []), language)
         if abstract is not None:
-            found.snippet_html = snippet(abstract.value, Matcher(tree, abstract.language))
+            found.snippet_html = snippet(abstract.value, matchers.of(abstract.language))
         issued = sorted(v.value for v in values.get(DCTERMS + "issued", []))
         if issued:
             found.issued = issued[0]

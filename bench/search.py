@@ -1,6 +1,7 @@
 """Search benchmark: the text index at scale, and what it costs a load and the disk.
 
     python bench/search.py --records 100000 [--work DIR] [--baseline-python PY] [--runs 40]
+    python bench/search.py --work DIR --searches-only     # the searches again, on the kept store
 
 In one run, on one synthetic corpus (bench/synthetic.py, as bench/load.py makes it):
 
@@ -210,20 +211,25 @@ def measure(args: argparse.Namespace) -> dict:
         figures["disk_word_index"] = compact_and_measure(args.baseline_python, words)
         shutil.rmtree(words)
         save(figures, args.work)
-    port = free_port()
-    server = serve(indexed, args.work, port)
-    try:
-        figures["searches"] = time_searches(port, args.runs)
-        figures["join"] = time_join(port, args.runs, "http://localhost:8000/", "scl-lmk")
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(60)
+    figures.update(time_served(indexed, args))
     save(figures, args.work)
     if args.virtuoso:
         measure_virtuoso(folder, args, figures)
     figures["machine_after"] = _machine()
     save(figures, args.work)
     return figures
+
+
+def time_served(store: Path, args: argparse.Namespace) -> dict:
+    """The searches and the join, timed through ``policykg serve`` over the embedded store."""
+    port = free_port()
+    server = serve(store, args.work, port)
+    try:
+        return {"searches": time_searches(port, args.runs),
+                "join": time_join(port, args.runs, "http://localhost:8000/", "scl-lmk")}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(60)
 
 
 def save(figures: dict, work: Path) -> None:
@@ -324,8 +330,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="also load into Virtuoso and time the searches there")
     parser.add_argument("--buffers", type=int, default=400_000,
                         help="Virtuoso's NumberOfBuffers (8 KiB pages)")
+    parser.add_argument("--searches-only", action="store_true",
+                        help="time the searches again over WORK/store-indexed, kept from a run "
+                             "(after a change to search), into WORK/search-timings.json")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.searches_only:
+        timings = {"machine": _machine(), **time_served(args.work / "store-indexed", args),
+                   "machine_after": _machine()}
+        print("\n".join(_search_row(row) for row in [*timings["searches"], timings["join"]]))
+        (args.work / "search-timings.json").write_text(json.dumps(timings, indent=2) + "\n",
+                                                       encoding="utf-8")
+        return 0
     figures = measure(args)
     print(report(figures))
     print(f"figures written to {args.work / 'search-results.json'}")

@@ -18,7 +18,7 @@ from conftest import store_environment
 
 from policykg.graph.cli import main
 from policykg.graph.config import Settings
-from policykg.graph.mapping import rules as mapping
+from policykg.graph.mapping import kinds
 from policykg.graph.store import open_store
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -335,14 +335,14 @@ def test_a_value_the_mapping_fails_on_unexpectedly_rejects_its_record_not_the_lo
         vocab_store: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Whatever goes wrong with one value (here a kind handler that breaks on it), the
     record is rejected naming the field and the error, and the other records load."""
-    handler = mapping.KINDS["page-count"]
+    handler = kinds.KINDS["page-count"]
 
     def breaks_on_13(out, rule, fv):
         if fv.value.startswith("13"):
             raise RuntimeError("handler broke")
         handler(out, rule, fv)
 
-    monkeypatch.setitem(mapping.KINDS, "page-count", breaks_on_13)
+    monkeypatch.setitem(kinds.KINDS, "page-count", breaks_on_13)
     folder = tmp_path / "in"
     folder.mkdir()
     extent = "dc.format.extent"

@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from policykg.graph.store.interface import GraphStore
 
 if TYPE_CHECKING:
-    from policykg.graph.search.engine import TextIndex
+    from policykg.graph.search.engines.engine import TextIndex
 
 log = logging.getLogger("policykg.store")
 
@@ -338,7 +338,7 @@ class RemoteStore:
     def text_index(self) -> TextIndex:
         """The store's own free-text index, searched through SPARQL (every app server in
         front of the store searches the same)."""
-        from policykg.graph.search.store_index import StoreTextIndex
+        from policykg.graph.search.engines.store_index import StoreTextIndex
 
         return StoreTextIndex(self)
 

@@ -36,43 +36,48 @@ publication page at most 20 ms median; at least 300 pages/s; the app's memory at
 Clients and servers share the machine's CPUs: the load average and the machine's CPU use during
 each throughput run are reported next to the figures, with the CPU time each server's processes
 spent per request (what other jobs on the machine change least). Prints markdown tables; writes
-the figures to WORK/compare-results.json.
+the figures to WORK/compare-results.json. The servers are bench/compare_servers.py's; what is
+timed and how, bench/compare_timing.py's.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
-import http.client
 import json
 import os
-import random
-import re
-import shutil
 import signal
 import statistics
-import subprocess
 import sys
-import threading
-import time
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import urlencode
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 import load as load_bench  # noqa: E402 - bench/ and tests/ are not packages
-import queries as query_bench  # noqa: E402
-from virtuoso import free_port  # noqa: E402
+from compare_servers import (  # noqa: E402
+    Server,
+    dump_nquads,
+    serve_rdflib,
+    start_app,
+    start_oxigraph,
+    start_rdflib,
+)
+from compare_timing import (  # noqa: E402
+    COLUMNS,
+    Plan,
+    Timing,
+    build_store,
+    cell,
+    plan,
+    throughput,
+    time_documents,
+    time_queries,
+)
 
 from policykg.graph.rdf.uris import DEFAULT_BASE, Uris  # noqa: E402
 from policykg.graph.store import open_store  # noqa: E402
-from policykg.webapp.api.catalogue import NamedQuery, catalogue  # noqa: E402
+from policykg.webapp.api.catalogue import catalogue  # noqa: E402
 
 QUERY_BUDGET_MS = 1000.0
 OVERHEAD_RATIO = 1.5
@@ -81,16 +86,6 @@ FAST_OVERHEAD_MS = 5.0
 PAGE_BUDGET_MS = 20.0
 PAGES_PER_SECOND = 300.0
 MEMORY_MIB = 1024.0
-JSON_RESULTS = "application/sparql-results+json"
-SPARQL_QUERY = "application/sparql-query"
-PKG = "https://w3id.org/policykg/ontology#"
-MOST_USED_JEL = """SELECT ?concept (COUNT(*) AS ?count) WHERE {{
-  ?publication <http://purl.org/dc/terms/subject> ?concept .
-  FILTER(STRSTARTS(STR(?concept), "{prefix}"))
-}} GROUP BY ?concept ORDER BY DESC(?count) LIMIT 1"""
-PUBLICATIONS = f"SELECT ?publication WHERE {{ ?publication a <{PKG}Publication> }}"
-COLUMNS = (("app", "app /sparql"), ("api", "app API"), ("oxigraph", "oxigraph"),
-           ("rdflib", "rdflib-endpoint"))
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -132,501 +127,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-# --- HTTP ---------------------------------------------------------------------------------
-
-
-class Connection:
-    """One persistent HTTP/1.1 connection, reopened after an error (a stale keep-alive
-    connection closed by the server is retried once)."""
-
-    def __init__(self, url: str, timeout: float) -> None:
-        host, _, port = url.removeprefix("http://").partition(":")
-        self.host, self.port, self.timeout = host, int(port), timeout
-        self._connection: http.client.HTTPConnection | None = None
-
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        """(status, whole body) of one request."""
-        for attempt in (1, 2):
-            reused = self._connection is not None
-            if self._connection is None:
-                self._connection = http.client.HTTPConnection(self.host, self.port,
-                                                              timeout=self.timeout)
-            try:
-                self._connection.request(method, path, body=body, headers=headers or {})
-                response = self._connection.getresponse()
-                data = response.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                self.close()
-                if reused and attempt == 1:
-                    continue
-                raise
-            except (OSError, http.client.HTTPException):
-                self.close()
-                raise
-            if response.will_close:
-                self.close()
-            return response.status, data
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        """Drop the connection."""
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
-
-def sparql_request(path: str, text: str) -> tuple[str, str, bytes, dict[str, str]]:
-    """A query POSTed directly (the same bytes to every server)."""
-    return "POST", path, text.encode(), {"Content-Type": SPARQL_QUERY, "Accept": JSON_RESULTS}
-
-
-# --- servers ------------------------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    """A server this script started: its process group, URL, readiness probe, memory."""
-
-    name: str
-    url: str
-    query_path: str
-    probe: str
-    log: Path
-    process: subprocess.Popen
-    memory: load_bench.TreeMemory
-    started_seconds: float = 0.0
-    peak_mib: float | None = None
-    restarts: int = 0
-
-    def wait_ready(self, deadline_seconds: float) -> float:
-        """Seconds until the probe answers 200 (exits when the server ends or never does)."""
-        started = time.perf_counter()
-        connection = Connection(self.url, 30)
-        while time.perf_counter() - started < deadline_seconds:
-            if self.process.poll() is not None:
-                self.stop()
-                tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-15:])
-                sys.exit(f"{self.name} exited ({self.process.returncode}):\n{tail}")
-            try:
-                if connection.request("GET", self.probe)[0] == 200:
-                    connection.close()
-                    return round(time.perf_counter() - started, 1)
-            except (OSError, http.client.HTTPException):
-                pass
-            time.sleep(0.5)
-        self.stop()
-        sys.exit(f"{self.name} did not answer {self.probe} within {deadline_seconds:.0f} s: "
-                 f"see {self.log}")
-
-    def restart(self) -> None:
-        """rdflib-endpoint only: drop the serving process (still busy with a query that timed
-        out) for a fresh fork of the loaded data (SIGUSR1 to the loader, see serve_rdflib)."""
-        os.kill(self.process.pid, signal.SIGUSR1)
-        self.restarts += 1
-        print(f"  {self.name} restarted in {self.wait_ready(120)} s", flush=True)
-
-    def stop(self) -> None:
-        """Stop the process group (SIGTERM, then SIGKILL); keep the memory peak."""
-        self.peak_mib = self.memory.stop()
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(40)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-        with contextlib.suppress(ProcessLookupError):  # query processes left behind
-            os.killpg(self.process.pid, signal.SIGKILL)
-
-
-def start(name: str, command: list[str], path: str, probe: str, log: Path,
-          deadline_seconds: float, environment: dict[str, str] | None = None) -> Server:
-    """Start a server in a session of its own; return it once ``probe`` answers 200."""
-    port = free_port()
-    command = [part.replace("{port}", str(port)) for part in command]
-    with open(log, "ab") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True,
-                                   env=environment)
-    server = Server(name, f"http://127.0.0.1:{port}", path, probe, log, process,
-                    load_bench.TreeMemory(process.pid, 0.5))
-    server.started_seconds = server.wait_ready(deadline_seconds)
-    print(f"  {name}: {server.url} ready in {server.started_seconds} s", flush=True)
-    return server
-
-
-def start_app(store: Path, args: argparse.Namespace) -> Server:
-    """``policykg serve`` (gunicorn) on the store; ready when /healthz answers 200."""
-    command = [str(load_bench.cli_path(args.cli)), "--home", str(args.work / "serve-home"),
-               "--store", f"oxigraph:{store}"]
-    if args.base:
-        command += ["--base", args.base]
-    command += ["serve", "--host", "127.0.0.1", "--port", "{port}", "--workers",
-                str(args.workers), "--threads", str(args.threads), "--no-sample"]
-    environment = {**os.environ, "POLICYKG_QUERY_TIMEOUT": str(args.timeout)}
-    return start("app", command, "/sparql", "/healthz", args.work / "logs" / "app.log", 300,
-                 environment)
-
-
-def start_oxigraph(store: Path, args: argparse.Namespace) -> Server:
-    """``oxigraph serve-read-only`` with the union of the named graphs as default graph.
-
-    Without ``--timeout-s``: oxigraph 0.5.13 keeps a thread per query alive for the whole
-    time-out, so a throughput run of some 50,000 queries ends in HTTP 500 (EAGAIN: no more
-    threads). The client's time-out applies instead."""
-    binary = Path(sys.executable).parent / "oxigraph"
-    if not binary.exists():
-        found = shutil.which("oxigraph")
-        if not found:
-            sys.exit("no oxigraph server: pip install -e '.[bench]'")
-        binary = Path(found)
-    command = [str(binary), "serve-read-only", "--location", str(store), "--bind",
-               "127.0.0.1:{port}", "--union-default-graph"]
-    probe = "/query?" + urlencode({"query": "ASK {}"})
-    return start("oxigraph", command, "/query", probe, args.work / "logs" / "oxigraph.log", 120)
-
-
-def start_rdflib(nquads: Path, args: argparse.Namespace) -> Server:
-    """rdflib-endpoint under uvicorn (this script with --serve-rdflib) over the N-Quads."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--serve-rdflib", str(nquads),
-               "--port", "{port}"]
-    probe = "/sparql?" + urlencode({"query": "ASK {}"})
-    return start("rdflib", command, "/sparql", probe, args.work / "logs" / "rdflib.log", 3600)
-
-
-def serve_rdflib(nquads: Path, port: int) -> None:
-    """Serve an N-Quads file with rdflib-endpoint (a Dataset whose default graph is the union
-    of its graphs), until stopped."""
-    import uvicorn
-    from rdflib import Dataset
-    from rdflib_endpoint import SparqlEndpoint
-
-    started = time.perf_counter()
-    dataset = Dataset(default_union=True)
-    dataset.parse(str(nquads), format="nquads")
-    print(f"rdflib: {len(dataset)} quads parsed in {time.perf_counter() - started:.0f} s",
-          flush=True)
-    app = SparqlEndpoint(graph=dataset, path="/sparql", cors_enabled=False)
-    gc.freeze()  # fewer pages copied into the forked children
-    child = {"pid": 0, "asked": False}
-
-    def renew(*_: object) -> None:
-        child["asked"] = True
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child["pid"], signal.SIGKILL)
-
-    signal.signal(signal.SIGUSR1, renew)
-    while True:
-        child["asked"], child["pid"] = False, os.fork()
-        if child["pid"] == 0:
-            signal.signal(signal.SIGUSR1, signal.SIG_DFL)
-            uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
-            os._exit(0)
-        _, status = os.waitpid(child["pid"], 0)
-        if not child["asked"]:
-            sys.exit(f"rdflib: the serving process ended by itself ({status})")
-
-
-def dump_nquads(store: Path, work: Path) -> tuple[Path, int]:
-    """The store as N-Quads (reused while the store's quad count is unchanged); quads."""
-    with open_store(f"oxigraph:{store}", read_only=True) as opened:
-        quads = len(opened.engine)
-        target, marker = work / "rdflib.nq", work / "rdflib.json"
-        key = {"store": str(store.resolve()), "quads": quads}
-        if target.exists() and marker.exists() and json.loads(marker.read_text()) == key:
-            return target, quads
-        print(f"  dumping {store} ({quads} quads) to {target} ...", flush=True)
-        with open(target, "wb") as out:
-            opened.dump(out, "nq")
-    marker.write_text(json.dumps(key))
-    return target, quads
-
-
-# --- the store and what is timed ------------------------------------------------------------
-
-
-def build_store(args: argparse.Namespace) -> Path:
-    """WORK/store from a synthetic corpus of --records (bench/load.py), unless already built."""
-    store, marker = args.work / "store", args.work / "store-records.json"
-    wanted = {"records": args.records, "seed": args.seed, "invalid_rate": args.invalid_rate}
-    if store.exists() and marker.exists() and json.loads(marker.read_text()) == wanted:
-        print(f"reusing {store} ({args.records} records)", flush=True)
-        return store
-    manifest, _ = load_bench.ensure_corpus(args.work / "corpus", args)
-    batches = load_bench.make_batches(args.work / "corpus", manifest, args.batch,
-                                      args.work / "batches")
-    shutil.rmtree(store, ignore_errors=True)
-    (args.work / "logs").mkdir(exist_ok=True)
-    for number, batch in enumerate(batches, start=1):
-        done = load_bench.load_batch(number, batch, store, args.work / "logs", args)
-        print(f"  batch {number}/{len(batches)}: {done.records} records in "
-              f"{done.seconds:.0f} s", flush=True)
-    marker.write_text(json.dumps(wanted))
-    return store
-
-
-@dataclass
-class Plan:
-    """What is timed: the queries' values and texts, the documents, the pages to cycle."""
-
-    quads: int
-    publications: int
-    values: dict[str, dict[str, str]]
-    texts: dict[str, str]
-    documents: dict[str, str]
-    page_paths: list[str]
-
-
-def final_text(query: NamedQuery, values: dict[str, str], uris: Uris) -> str:
-    """The query with these values as the catalogue writes it out (``NamedQuery.example``:
-    the values in VALUES blocks, the limit as LIMIT)."""
-    parameters = tuple(replace(p, default=values.get(p.name, p.default))
-                       for p in query.parameters)
-    return replace(query, parameters=parameters).example(uris)
-
-
-def plan(store: Path, args: argparse.Namespace, uris: Uris) -> Plan:
-    """Parameter values, query texts and IRIs picked from the store."""
-    with open_store(f"oxigraph:{store}", read_only=True) as opened:
-        queries = {name: q for name, q in catalogue().items()
-                   if not args.only or name in args.only or name == args.cheap_query}
-        types = {"person"} | {p.type.name for q in queries.values() for p in q.parameters}
-        heavy = query_bench.heavy_values(opened, uris, types)
-        given = dict(item.split("=", 1) for item in args.set)
-        values = {name: query_bench.arguments(q, heavy, given) for name, q in queries.items()}
-        texts = {name: final_text(q, values[name], uris) for name, q in queries.items()}
-        publications = [row["publication"].value for row in opened.query(PUBLICATIONS)]
-        jel = [row["concept"].value for row in opened.query(
-            MOST_USED_JEL.format(prefix=uris.id("jel", "")))]
-        quads = len(opened.engine)
-    if not publications:
-        sys.exit(f"{store} holds no publication")
-    person = str(uris.id("person", heavy["person"])) if "person" in heavy else None
-    chosen = {"publication": random.Random(args.seed).choice(publications), "person": person,
-              "jel": jel[0] if jel else None}
-    documents = {kind: doc_path(iri, uris) for kind, iri in chosen.items() if iri}
-    sample = random.Random(args.seed).sample(publications, min(args.pages, len(publications)))
-    return Plan(quads, len(publications), values, texts, documents,
-                [doc_path(iri, uris) + ".html" for iri in sample])
-
-
-def doc_path(iri: str, uris: Uris) -> str:
-    """The document path of a thing's IRI: /doc/{kind}/{key} (linked_data.py)."""
-    kind, key = uris.split(iri)
-    return f"/doc/{kind}/{key}"
-
-
-# --- timing ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Timing:
-    """Timed runs of one request: milliseconds, rows (or bytes), and what went wrong."""
-
-    times: list[float] = field(default_factory=list)
-    size: int | None = None
-    problem: str | None = None   # "timeout" or an error message
-
-    def figures(self) -> dict:
-        """The JSON figures."""
-        out = {"runs": len(self.times), "size": self.size, "problem": self.problem}
-        if self.times:
-            out |= {"median_ms": round(statistics.median(self.times), 2),
-                    "p95_ms": round(query_bench.percentile(self.times, 0.95), 2)}
-        return out
-
-
-def measure(call: Callable[[], int], args: argparse.Namespace) -> Timing:
-    """``--warm-up`` calls, then up to ``--runs`` timed calls (until they have used
-    ``--query-seconds``)."""
-    timing, runs, budget_seconds = Timing(), args.runs, args.query_seconds
-    try:
-        for _ in range(args.warm_up):
-            timing.size = call()
-        spent = 0.0
-        while len(timing.times) < runs and (not timing.times or spent < budget_seconds):
-            started = time.perf_counter()
-            timing.size = call()
-            timing.times.append((time.perf_counter() - started) * 1000)
-            spent += timing.times[-1] / 1000
-    except TimeoutError:
-        timing.problem = "timeout"
-    except (OSError, http.client.HTTPException, ValueError) as error:
-        timing.problem = f"{type(error).__name__}: {error}"[:200]
-    return timing
-
-
-def rows_of(status: int, body: bytes) -> int:
-    """The number of solutions of a JSON results answer (ValueError when not 200)."""
-    if status != 200:
-        message = body[:150].decode(errors="replace")
-        if re.search(r"(?i)time ?out|timed out|longer than the limit", message):
-            raise TimeoutError(message)  # the app's own limit (POLICYKG_QUERY_TIMEOUT)
-        raise ValueError(f"HTTP {status}: {message}")
-    answer = json.loads(body)
-    return len(answer["results"]["bindings"]) if "results" in answer else 1
-
-
-def time_queries(servers: dict[str, Server], the_plan: Plan, args: argparse.Namespace
-) -> dict[str, dict[str, Timing]]:
-    """Each named query on each server: /sparql (app), API (app), /query, /sparql (rdflib)."""
-    connections = {name: Connection(server.url, args.timeout) for name, server in
-                   servers.items()}
-    results = {}
-    for name in sorted(the_plan.texts):
-        if args.only and name not in args.only:
-            continue
-        text, row = the_plan.texts[name], {}
-        for label, server in servers.items():
-            def post(label: str = label, path: str = server.query_path, text: str = text) -> int:
-                return rows_of(*connections[label].request(*sparql_request(path, text)))
-
-            row[label] = measure(post, args)
-            if label == "rdflib" and row[label].problem == "timeout":
-                print(f"  rdflib-endpoint: {name} over {args.timeout:.0f} s", flush=True)
-                server.restart()
-        api = f"/api/queries/{name}?" + urlencode(the_plan.values[name])
-
-        def get(path: str = api) -> int:
-            return rows_of(*connections["app"].request("GET", path, None,
-                                                       {"Accept": JSON_RESULTS}))
-
-        row["api"] = measure(get, args)
-        results[name] = row
-        print(f"  {name}: " + ", ".join(f"{label} {cell(row.get(label), args.timeout)}"
-                                        for label, _ in COLUMNS if label in row), flush=True)
-    for connection in connections.values():
-        connection.close()
-    return results
-
-
-def time_documents(app: Server, the_plan: Plan, args: argparse.Namespace) -> dict[str, Timing]:
-    """The HTML and Turtle documents of a publication, a person and a JEL concept."""
-    connection = Connection(app.url, args.timeout)
-    results = {}
-    for kind, path in the_plan.documents.items():
-        status, _ = connection.request("GET", path.replace("/doc/", "/id/", 1))
-        if status != 303:
-            print(f"  {kind}: /id/ answered {status}, not 303", flush=True)
-        for extension in ("html", "ttl"):
-            def get(url: str = f"{path}.{extension}") -> int:
-                status, body = connection.request("GET", url)
-                if status != 200:
-                    raise ValueError(f"HTTP {status} for {url}")
-                return len(body)
-
-            results[f"{kind}.{extension}"] = measure(get, args)
-    connection.close()
-    return results
-
-
-# --- throughput and CPU ---------------------------------------------------------------------
-
-
-def cpu_jiffies() -> tuple[int, int]:
-    """(busy, total) CPU time of the whole machine so far (/proc/stat), in jiffies."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return sum(fields) - idle, sum(fields)
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) used so far by a process and its live descendants."""
-    ticks = 0
-    for member in load_bench._descendants(pid):
-        with contextlib.suppress(OSError, IndexError):
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def hammer(server: Server, request: Callable[[int], tuple[str, str, bytes | None, dict]],
-           args: argparse.Namespace) -> dict:
-    """``--clients`` threads, one connection each, requesting for ``--seconds``; with the CPU
-    time the server's processes spent per request (what the machine's load does not change
-    much, unlike requests/s)."""
-    url = server.url
-    stop_at = time.monotonic() + args.seconds
-    done: list[list[float]] = [[] for _ in range(args.clients)]
-    errors: list[Counter[str]] = [Counter() for _ in range(args.clients)]
-
-    def client(index: int) -> None:
-        connection, number = Connection(url, args.timeout), index
-        while time.monotonic() < stop_at:
-            method, path, body, headers = request(number)
-            number += args.clients
-            started = time.perf_counter()
-            try:
-                status, _ = connection.request(method, path, body, headers)
-            except (OSError, http.client.HTTPException) as error:
-                errors[index][type(error).__name__] += 1
-                time.sleep(0.05)
-                continue
-            if status == 200:
-                done[index].append((time.perf_counter() - started) * 1000)
-            else:
-                errors[index][f"HTTP {status}"] += 1
-        connection.close()
-
-    threads = [threading.Thread(target=client, args=(i,), daemon=True)
-               for i in range(args.clients)]
-    load, busy, cpu = os.getloadavg()[0], cpu_jiffies(), time.process_time()
-    server_cpu = tree_cpu_seconds(server.process.pid)
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - started
-    after, server_cpu = cpu_jiffies(), tree_cpu_seconds(server.process.pid) - server_cpu
-    times = [t for client_times in done for t in client_times]
-    kinds = sum(errors, Counter())
-    return {"requests": len(times), "errors": kinds.total(), "error_kinds": dict(kinds),
-            "seconds": round(seconds, 1),
-            "per_second": round(len(times) / seconds, 1),
-            "median_ms": round(statistics.median(times), 1) if times else None,
-            "p95_ms": round(query_bench.percentile(times, 0.95), 1) if times else None,
-            "server_cpu_ms_per_request": round(1000 * server_cpu / len(times), 2)
-            if times else None,
-            "machine_cpu_busy": round((after[0] - busy[0]) / max(1, after[1] - busy[1]), 2),
-            "client_cpu_share": round((time.process_time() - cpu) / seconds
-                                      / (os.cpu_count() or 1), 2),
-            "load_average_before": round(load, 2)}
-
-
-def throughput(servers: dict[str, Server], the_plan: Plan,
-               args: argparse.Namespace) -> dict[str, dict]:
-    """Pages on the app; the cheap query as SPARQL on every server."""
-    results = {}
-    paths = the_plan.page_paths
-    print(f"  publication pages on the app ({len(paths)} publications) ...", flush=True)
-    results["pages app"] = hammer(servers["app"],
-                                  lambda n: ("GET", paths[n % len(paths)], None, {}), args)
-    text = the_plan.texts[args.cheap_query]
-    for name, server in servers.items():
-        print(f"  {args.cheap_query} on {name} ...", flush=True)
-        results[f"{args.cheap_query} {name}"] = hammer(
-            server, lambda _, path=server.query_path: sparql_request(path, text), args)
-    return results
-
-
 # --- report ---------------------------------------------------------------------------------
-
-
-def cell(timing: Timing | None, timeout: float) -> str:
-    """'median / p95' ms of a timing, '> N s' on a time-out, '-' when not run."""
-    if timing is None:
-        return "-"
-    if timing.problem == "timeout":
-        return f"> {timeout:.0f} s"
-    if timing.problem:
-        return "error"
-    shown = f"{statistics.median(timing.times):.1f} / " \
-            f"{query_bench.percentile(timing.times, 0.95):.1f}"
-    return shown + (f" (n={len(timing.times)})" if len(timing.times) < 3 else "")
 
 
 def median(timing: Timing | None) -> float | None:

@@ -16,6 +16,7 @@
 - ``server_factory``: start more servers with other settings, e.g.
   ``server_factory(replace(settings, store=..., query_timeout=1))``; stopped after the test.
 - ``fresh_server``: a server over an empty store of its own (for tests that write).
+- ``template_store``: a store holding only the vocabularies, which the harvest tests copy.
 - ``chromium``, ``discovery_site``, ``browser_page``: a real browser and a site with enough
   records for facets (tests/browser.py).
 - ``fetch(url, method, params, data, headers)``: one raw HTTP request (http.client: exactly
@@ -293,3 +294,18 @@ def vocab_store(settings: Settings, remote: Virtuoso | None, tmp_path: Path,
 def fresh_server(fresh_store: Settings, server_factory: Callable[..., LiveServer]) -> LiveServer:
     """A server over an empty store of its own; updates allowed with UPDATE_TOKEN."""
     return server_factory(fresh_store)
+
+
+@pytest.fixture(scope="session")
+def template_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, frozenset[str]]:
+    """A store holding only the vocabularies (and their closure), and its graph names (the
+    harvest tests copy it: tests/harvest_homes.py)."""
+    from policykg.graph.inference.reference import prepare
+    from policykg.graph.rdf.uris import DEFAULT_BASE, Uris
+    from policykg.graph.store import open_store
+
+    path = tmp_path_factory.mktemp("template") / "store"
+    with open_store(f"oxigraph:{path}") as store:
+        prepare(store, Uris(DEFAULT_BASE))
+        names = frozenset(store.graph_names(""))
+    return path, names

@@ -11,7 +11,7 @@ import pytest
 
 from policykg.graph import aggregates
 from policykg.graph.rdf.uris import Uris
-from policykg.graph.search.store_index import StoreTextIndex
+from policykg.graph.search.engines.store_index import StoreTextIndex
 from policykg.graph.store.embedded import OxigraphStore
 
 BASE = "http://localhost:8000/"

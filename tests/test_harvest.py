@@ -7,146 +7,41 @@ page or forget its tokens. Every store starts as a copy of one with the vocabula
 
 from __future__ import annotations
 
-import email.utils
-import json
 import os
-import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from itertools import accumulate
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from click.testing import CliRunner, Result
-from rdflib import Graph
 from rdflib.compare import isomorphic
 
 sys.path.insert(0, str(Path(__file__).parent))
 import oai_server
-from oai_server import DAY, Repository, synthetic_records
+from harvest_homes import (  # noqa: F401 - the fixtures
+    BASE,
+    FAST,
+    GENERATED,
+    PKG,
+    PROV,
+    PUBLICATIONS,
+    Home,
+    figures,
+    harvest_home,
+    other_harvest_home,
+    serving,
+    twenty_records,
+)
+from oai_records import DAY, synthetic_records
+from oai_server import Repository
 
-from policykg.graph.aggregates import pair_counts
-from policykg.graph.cli import main
-from policykg.graph.inference.reference import prepare
 from policykg.graph.loading.loader import RAMP
-from policykg.graph.rdf.terms import rdflib_graph
-from policykg.graph.rdf.uris import DEFAULT_BASE, Uris
-from policykg.graph.search.indexing import STATE_GRAPH
-from policykg.graph.store import open_store
-
-BASE = DEFAULT_BASE
-PROV = "http://www.w3.org/ns/prov#"
-PKG = "https://w3id.org/policykg/ontology#"
-GENERATED = f"{PROV}generatedAtTime"
-PUBLICATIONS = f"{BASE}graph/publication/"
-FAST = {  # settings for the tests: small groups of pages, quick retries, short timeouts
-    "POLICYKG_BATCH_SIZE": "10",
-    "POLICYKG_HARVEST_RETRIES": "3",
-    "POLICYKG_HARVEST_BACKOFF": "0.05",
-    "POLICYKG_HARVEST_TIMEOUT": "2",
-    "POLICYKG_HARVEST_MAX_WAIT": "5",
-}
-
 
 # --- fixtures and helpers -----------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def template_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, frozenset[str]]:
-    """A store holding only the vocabularies (and their closure), and its graph names."""
-    path = tmp_path_factory.mktemp("template") / "store"
-    with open_store(f"oxigraph:{path}") as store:
-        prepare(store, Uris(BASE))
-        names = frozenset(store.graph_names(""))
-    return path, names
-
-
-class Home:
-    """A policykg home over a copy of the template store; runs the CLI in-process."""
-
-    def __init__(self, folder: Path, template: tuple[Path, frozenset[str]]) -> None:
-        self.folder = folder
-        self.store = folder / "store"
-        self.reference = template[1]
-        shutil.copytree(template[0], self.store)
-
-    def args(self) -> list[str]:
-        return ["--home", str(self.folder), "--store", f"oxigraph:{self.store}"]
-
-    def run(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        """``policykg ARGS`` in this process (the vocabulary closure stays cached)."""
-        result = CliRunner().invoke(main, [*self.args(), *args], env={**FAST, **(env or {})})
-        print(result.stdout, result.stderr)  # shown when a test fails
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result
-
-    def harvest(self, url: str, *args: str, env: dict[str, str] | None = None) -> Result:
-        return self.run("harvest", url, *args, env=env)
-
-    def state(self) -> dict:
-        """The harvest state file's entries."""
-        return json.loads((self.folder / "harvest-state.json").read_text("utf-8"))["harvests"]
-
-    def graphs(self, drop: Callable[[str, ox.Quad], bool] = lambda g, q: False
-               ) -> dict[str, Graph]:
-        """The store's graphs other than the vocabularies', less the quads ``drop`` names."""
-        return {name: rdflib_graph(found) for name, found in self._quads(drop).items()}
-
-    def canonical(self, drop: Callable[[str, ox.Quad], bool] = lambda g, q: False
-                  ) -> dict[str, frozenset[ox.Quad]]:
-        """The graphs of ``graphs``, each with its blank nodes named canonically (RDFC-1.0, by
-        pyoxigraph): two are equal when the graphs are isomorphic. rdflib's ``isomorphic`` took
-        minutes on the tallies' thousands of blank nodes. The token of the store's pair counts
-        file and of its text index are left out: random names for their states, never the same
-        in two stores."""
-        return {name: _canonical(found) for name, found in self._quads(drop).items()}
-
-    def _quads(self, drop: Callable[[str, ox.Quad], bool]) -> dict[str, list[ox.Quad]]:
-        quads: dict[str, list[ox.Quad]] = defaultdict(list)
-        with open_store(f"oxigraph:{self.store}", read_only=True) as store:
-            for quad in store.engine:
-                name = quad.graph_name
-                if isinstance(name, ox.NamedNode) and name.value not in self.reference \
-                        and name.value not in (BASE + pair_counts.TOKEN_GRAPH,
-                                               BASE + STATE_GRAPH) \
-                        and not drop(name.value, quad):
-                    quads[name.value].append(quad)
-        return quads
-
-    def provenance(self) -> dict[str, dict[str, str]]:
-        """Each publication's provenance: predicate -> value."""
-        with open_store(f"oxigraph:{self.store}", read_only=True) as store:
-            found: dict[str, dict[str, str]] = defaultdict(dict)
-            for quad in store.engine:
-                name = quad.graph_name
-                if isinstance(name, ox.NamedNode) and name.value.startswith(PUBLICATIONS) \
-                        and quad.subject == name:
-                    found[name.value.removeprefix(PUBLICATIONS)][quad.predicate.value] = \
-                        quad.object.value
-        return dict(found)
-
-
-    def descriptions(self) -> dict[str, dict[str, set[str]]]:
-        """What each record graph says of its publication, by OAI identifier: predicate ->
-        objects (blank nodes as "_")."""
-        query = f"""SELECT ?id ?p ?o {{ GRAPH ?g {{ ?g <{PKG}sourceIdentifier> ?id ;
-            <http://xmlns.com/foaf/0.1/primaryTopic> ?pub . ?pub ?p ?o }} }}"""
-        found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-        with open_store(f"oxigraph:{self.store}", read_only=True) as store:
-            for row in store.engine.query(query):
-                term = row["o"]
-                value = "_" if isinstance(term, ox.BlankNode) else str(term)
-                found[row["id"].value][row["p"].value].add(value)
-        return {key: dict(facts) for key, facts in found.items()}
 
 
 def provenance_quad(graph: str, quad: ox.Quad) -> bool:
@@ -163,49 +58,12 @@ def tally(graph: str) -> bool:
     return graph.startswith(f"{BASE}graph/aggregates/") and "/publication/" not in graph
 
 
-def _canonical(quads: list[ox.Quad]) -> frozenset[ox.Quad]:
-    dataset = ox.Dataset(ox.Quad(q.subject, q.predicate, q.object) for q in quads)
-    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    return frozenset(dataset)
-
-
 def assert_same_graphs(first: dict[str, frozenset[ox.Quad]],
                        second: dict[str, frozenset[ox.Quad]]) -> None:
     """The same graphs, each isomorphic to its namesake (Home.canonical)."""
     assert sorted(first) == sorted(second)
     different = [name for name in first if first[name] != second[name]]
     assert different == []
-
-
-@pytest.fixture
-def home(tmp_path: Path, template_store) -> Home:
-    return Home(tmp_path / "home", template_store)
-
-
-@pytest.fixture
-def other_home(tmp_path: Path, template_store) -> Home:
-    return Home(tmp_path / "other", template_store)
-
-
-@pytest.fixture
-def repository() -> Repository:
-    """20 valid records, five a page, in three sets."""
-    repository = Repository(page_size=5)
-    repository.add(synthetic_records(20))
-    return repository
-
-
-@pytest.fixture
-def server(repository: Repository) -> Iterator[oai_server.Running]:
-    running = oai_server.serve(repository)
-    yield running
-    running.stop()
-
-
-def figures(output: str) -> dict[str, int]:
-    """The counts of the summary line: read, loaded, replaced, unchanged..."""
-    line = next(line for line in output.splitlines() if line.startswith("read "))
-    return {name: int(value) for name, value in re.findall(r"(\w+) (\d+)", line)}
 
 
 def revised(rows: list[tuple[str, str, str | None]]) -> list[tuple[str, str, str | None]]:
@@ -364,147 +222,6 @@ def test_nothing_new_is_no_error(home, repository, server):
     result = home.harvest(server.url)
     assert result.exit_code == 0
     assert "nothing new since 2024-01-01T08:19:00Z" in result.stdout
-
-
-# --- resilience ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("form", ["seconds", "http-date"])
-def test_503_waits_for_retry_after_then_succeeds(form, home, repository, server):
-    wait = "1" if form == "seconds" else email.utils.format_datetime(
-        datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
-    repository.unavailable(count=1, retry_after=wait, after=2)  # the second ListRecords page
-    result = home.harvest(server.url)
-    assert result.exit_code == 0 and "loaded 20," in result.stdout
-    refused, retried = repository.log[2], repository.log[3]
-    assert refused["status"] == "503" and retried["status"] == "200"
-    assert refused["resumptionToken"] == retried["resumptionToken"]
-    assert float(retried["time"]) - float(refused["time"]) >= 0.95
-
-
-def test_server_errors_and_timeouts_are_retried_with_backoff(home, repository, server):
-    repository.fail(count=2, status=500, after=1)
-    repository.delay(3.0, count=1, after=4)  # longer than the 2 s timeout
-    result = home.harvest(server.url)
-    assert result.exit_code == 0 and "loaded 20," in result.stdout
-    statuses = [entry.get("status") for entry in repository.requests()]  # the stall: none yet
-    assert statuses[:3] == ["500", "500", "200"]
-    assert len(repository.requests()) == 4 + 2 + 1  # the pages, the 500s, the retried stall
-
-
-def test_persistent_errors_stop_the_run_after_bounded_retries(home, repository, server):
-    repository.fail(count=100, status=502, after=2)
-    result = home.harvest(server.url)
-    assert result.exit_code == 3
-    assert "HTTP 502" in result.stderr and "after 3 retries" in result.stderr
-    assert len(repository.log) == 2 + 4
-    entry = home.state()[f"{server.url} set=* prefix=dim"]
-    assert entry["last"]["status"] == "stopped" and entry["run"]["token"]
-
-
-def test_unreachable_endpoint_is_reported(home):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    result = home.harvest(f"http://127.0.0.1:{port}/oai")
-    assert result.exit_code == 3
-    assert "cannot reach" in result.stderr and "ConnectError" in result.stderr
-
-
-def test_broken_page_is_quarantined_and_the_harvest_goes_on(home, repository, server):
-    repository.break_page(cursor=5)  # the second page: its second record is malformed
-    result = home.harvest(server.url)
-    assert result.exit_code == 1
-    token = repository.requests()[1]["resumptionToken"]
-    assert f"malformed page from {server.url} (resumptionToken {token})" in result.stderr
-    assert "1 record(s) before the fault were read" in result.stderr
-    assert "read 17, loaded 16," in result.stdout and "rejected 1" in result.stdout
-    rejected = home.run("rejected").stdout
-    assert f"resumptionToken={token.replace('!', '%21')}" in rejected
-    assert "malformed XML at line" in rejected
-    # the window is asked again next time: the four records the page lost come in
-    again = home.harvest(server.url)
-    assert "1 malformed page(s) passed over" in result.stdout
-    assert "read 20, loaded 4, replaced 0, unchanged 16," in again.stdout
-    assert "0 rejected record(s)" in home.run("rejected").stdout
-
-
-def test_malformed_record_is_quarantined_naming_endpoint_token_and_identifier(
-        home, repository, server):
-    identifier = list(repository.records)[7]
-    rows = repository.records[identifier].rows
-    repository.records[identifier].rows = [(f, v + "\x85" if f == "dc.title" else v, lang)
-                                           for f, v, lang in rows]
-    result = home.harvest(server.url)
-    assert "loaded 19," in result.stdout and "rejected 1" in result.stdout
-    token = repository.requests()[1]["resumptionToken"]
-    line = next(line for line in home.run("rejected").stdout.splitlines() if identifier in line)
-    assert "control character U+0085" in line
-    assert f"harvested from {server.url}, resumptionToken {token}" in line
-
-
-@pytest.mark.parametrize("tokens", ["kept", "expired"])
-def test_unrecoverable_page_stops_the_run_and_the_next_run_goes_on(
-        tokens, home, repository, server):
-    repository.break_page(cursor=10, mode="truncate")
-    result = home.harvest(server.url)
-    assert result.exit_code == 3
-    token = repository.requests()[2]["resumptionToken"]
-    assert f"malformed page from {server.url} (resumptionToken {token})" in result.stderr
-    assert "cannot be recovered" in result.stderr
-    entry = home.state()[f"{server.url} set=* prefix=dim"]
-    assert entry["run"]["token"] == token and entry["last"]["status"] == "stopped"
-    assert "resumes at resumptionToken" in home.run("harvest", "--status").stdout
-    if tokens == "expired":
-        repository.expire_tokens()
-    seen = len(repository.requests())
-    again = home.harvest(server.url)
-    assert again.exit_code == 0, again.stderr
-    assert repository.requests()[seen].get("resumptionToken") == token
-    if tokens == "expired":
-        assert "no longer accepted: restarted from the beginning" in again.stdout
-        counted = figures(again.stdout)
-        assert counted["unchanged"] >= 10 and counted["loaded"] + counted["unchanged"] == 20
-    assert len(home.provenance()) == 20
-
-
-def test_oai_errors_have_clear_messages(home, repository, server):
-    repository.formats = ("dim",)
-    refused = home.harvest(server.url, "--metadata-prefix", "oai_dc")
-    assert refused.exit_code == 3
-    assert "does not offer metadata prefix 'oai_dc'" in refused.stderr
-    assert "it offers: dim" in refused.stderr
-    refused = home.harvest(server.url, "--metadata-prefix", "qdc")
-    assert refused.exit_code == 3 and "does not offer metadata prefix 'qdc'" in refused.stderr
-    mixed = home.harvest(server.url, "--from", "2024-01-01", "--until", "2024-01-02T00:00:00Z")
-    assert mixed.exit_code == 3 and "rejected the arguments" in mixed.stderr
-    assert "badArgument" in mixed.stderr
-    missing = home.harvest(server.url, "--identifier", "oai:nowhere:1")
-    assert missing.exit_code == 3 and "has no such record" in missing.stderr
-    one = home.harvest(server.url, "--identifier", next(iter(repository.records)))
-    assert one.exit_code == 0 and "loaded 1," in one.stdout
-    later = home.harvest(server.url, "--from", "2030-01-01")
-    assert later.exit_code == 0 and "nothing new since 2030-01-01" in later.stdout
-
-
-def test_arguments_that_cannot_work_are_refused_before_any_request(home, repository, server):
-    prefix = home.harvest(server.url, "--metadata-prefix", "marc")
-    assert prefix.exit_code == 2 and "'marc' is not one of 'dim', 'oai_dc', 'qdc'" in prefix.stderr
-    date = home.harvest(server.url, "--from", "yesterday")
-    assert date.exit_code == 2 and "YYYY-MM-DD" in date.stderr
-    assert repository.log == []
-
-
-def test_status_shows_each_endpoint_last_run_datestamp_and_counts(home, repository, server):
-    assert "no harvest yet" in home.run("harvest", "--status").stdout
-    home.harvest(server.url)
-    home.harvest(server.url, "--set", "col_11319_0")
-    status = home.run("harvest", "--status").stdout.splitlines()
-    assert status[0] == f"{server.url} set=* prefix=dim"
-    assert status[1].startswith("  last run: complete, ")
-    assert "4 page(s), 20 record(s); read 20, loaded 20," in status[1]
-    assert status[2].startswith("  harvested up to: 2024-01-01T08:19:00Z (granularity")
-    assert f"{server.url} set=col_11319_0 prefix=dim" in status
 
 
 # --- a killed harvest ---------------------------------------------------------------------

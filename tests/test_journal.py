@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_loading import page, write
+from load_runs import page, write
 
 from policykg.graph.config import Settings
 from policykg.graph.loading.loader import Loader

@@ -13,7 +13,8 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 from conftest import store_environment
-from oai_server import OaiRecord, Repository, synthetic_records, write_files
+from oai_records import OaiRecord, synthetic_records, write_files
+from oai_server import Repository
 
 from policykg.graph import aggregates
 from policykg.graph.aggregates import pair_counts, tallies

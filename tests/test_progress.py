@@ -30,7 +30,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).parent))
 import oai_server
-from oai_server import Repository, synthetic_records
+from oai_records import synthetic_records
+from oai_server import Repository
 
 from policykg.graph.config import Settings
 

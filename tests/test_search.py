@@ -294,7 +294,7 @@ def test_pkg_matches_keeps_out_of_the_way_of_the_query_s_own_variables(server: L
 def test_a_store_s_own_index_matches_pkg_matches_inside_the_query_it_is_sent():
     """No list of hits goes to a shared store (Virtuoso refuses a query that lists thousands):
     the words do, as its free-text pattern, whatever the number of hits."""
-    from policykg.graph.search.store_index import StoreTextIndex
+    from policykg.graph.search.engines.store_index import StoreTextIndex
 
     pattern = StoreTextIndex(store=None).sparql_pattern(  # type: ignore[arg-type]
         ["publication", "score"], "informal employment", 1_000_000)
@@ -369,7 +369,7 @@ def test_a_load_cut_short_before_the_index_commits_is_caught_up_by_the_next_load
     from click.testing import CliRunner
 
     from policykg.graph.cli import main
-    from policykg.graph.search.tantivy_index import TantivyIndex
+    from policykg.graph.search.engines.tantivy_index import TantivyIndex
 
     def cut_short(index: TantivyIndex, token: str) -> None:
         raise KeyboardInterrupt  # the records are in the store, the index never commits

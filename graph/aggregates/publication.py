@@ -188,8 +188,8 @@ def read_stamps(store: GraphStore, uris: Uris) -> dict[str, str]:
 def _stored_texts(store: GraphStore, uris: Uris, record_graphs: Iterable[str],
                   hierarchy: ConceptHierarchy) -> list[str]:
     """The N-Quads lines of the analyzed texts of some publications, read from the store."""
+    from policykg.graph.search.engines.store_index import search_text_quads
     from policykg.graph.search.rebuild import stored_documents
-    from policykg.graph.search.store_index import search_text_quads
 
     lines = []
     for found in stored_documents(store, uris, record_graphs, hierarchy):

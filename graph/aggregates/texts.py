@@ -1,7 +1,7 @@
 """Where a store's publications' texts are searched, which decides what their aggregate graphs
 hold: nothing of the texts when a text index beside the store keeps them (``Texts.INDEX``: the
 embedded store's), their analyzed texts when the store searches its own literals
-(``Texts.STORE``: a remote store; ``search.store_index``).
+(``Texts.STORE``: a remote store; ``search.engines.store_index``).
 
 Aggregates stamped with ``LEGACY_WORDS`` come with a word index of ``pkg:word`` quads in the
 store's default graph, which nothing reads: a refresh removes it with the publication's

@@ -40,8 +40,8 @@ from policykg.graph.rdf.terms import Triple, nquads
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.readers.record import Problem, Record
 from policykg.graph.search.document import SearchDocument, Text, document
+from policykg.graph.search.engines.store_index import search_text_quads
 from policykg.graph.search.rebuild import concept_labels
-from policykg.graph.search.store_index import search_text_quads
 from policykg.graph.validation.shacl import Issue, validate
 
 RECORD_KIND = "publication"

@@ -24,7 +24,7 @@ from policykg.graph.aggregates.hierarchy import ConceptHierarchy
 from policykg.graph.aggregates.terms import RECORD_KIND, STAMP
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.search.document import SearchDocument
-from policykg.graph.search.engine import TextIndex
+from policykg.graph.search.engines.engine import TextIndex
 from policykg.graph.search.rebuild import record_graph_names, stored_documents
 from policykg.graph.store import GraphStore
 

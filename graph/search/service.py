@@ -19,7 +19,7 @@ from policykg.graph.rdf.queries import QueryFolder
 from policykg.graph.rdf.uris import Uris
 from policykg.graph.search import syntax
 from policykg.graph.search.document import HIERARCHICAL
-from policykg.graph.search.engine import TextIndex
+from policykg.graph.search.engines.engine import TextIndex
 from policykg.graph.search.highlight import Matchers, highlight, snippet
 from policykg.graph.search.names import Names
 from policykg.graph.search.request import Hit, SearchRequest

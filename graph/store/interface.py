@@ -16,7 +16,7 @@ import pyoxigraph as ox
 from policykg.graph.rdf.namespaces import PKG
 
 if TYPE_CHECKING:
-    from policykg.graph.search.engine import TextIndex
+    from policykg.graph.search.engines.engine import TextIndex
 
 CONTENT_HASH = ox.NamedNode(PKG + "contentHash")
 SOURCE_IDENTIFIER = ox.NamedNode(PKG + "sourceIdentifier")

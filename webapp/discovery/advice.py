@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from policykg.graph.search.engine import TextIndex
+from policykg.graph.search.engines.engine import TextIndex
 from policykg.graph.search.request import SearchRequest
 from policykg.webapp.discovery.state import SearchState, Shorten
 

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from policykg.graph.store.interface import GraphStore
 
 if TYPE_CHECKING:
-    from policykg.graph.search.engine import TextIndex
+    from policykg.graph.search.engines.engine import TextIndex
 
 T = TypeVar("T")
 TEXT_INDEX = "text-index"  # the folder of the text index, in the store's folder
@@ -301,7 +301,7 @@ class OxigraphStore:
         """The tantivy index beside the store (in its folder's TEXT_INDEX; in memory beside a
         store in memory), opened at the first use."""
         if self._text_index is None:
-            from policykg.graph.search.tantivy_index import TantivyIndex
+            from policykg.graph.search.engines.tantivy_index import TantivyIndex
 
             folder = self.folder
             self._text_index = TantivyIndex(folder / TEXT_INDEX if folder else None,

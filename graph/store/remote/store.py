@@ -7,9 +7,9 @@ and the command line behave as over the embedded Oxigraph store:
 
 - queries see the union of all graphs as their default graph; pyoxigraph's query options
   (``substitutions``, ``default_graph``, ``named_graphs``, ``base_iri``, ``prefixes``) are
-  written into the query text (``policykg.graph.rdf.sparql_text``);
-  results come back as pyoxigraph objects (QuerySolutions, QueryBoolean, QueryTriples), parsed
-  from the store's answer as it streams in. A query is first parsed by pyoxigraph, so a syntax
+  written into the query text (``prepare``); results come back as pyoxigraph objects
+  (QuerySolutions, QueryBoolean, QueryTriples), parsed from the store's answer as it streams
+  in (``answers``). A query is first parsed by pyoxigraph, so a syntax
   error reads the same on both stores and nothing but SPARQL 1.1 reaches the store;
 - writes are batched: ``replace`` removes graphs with one SPARQL Update per few hundred graphs,
   then sends the quads as N-Quads chunks to Virtuoso's own loader, or graph by graph with the
@@ -25,7 +25,6 @@ Virtuoso's deviations from the protocols are absorbed by its dialect (``virtuoso
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import nullcontext
@@ -34,13 +33,6 @@ from typing import IO, TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from policykg.graph.rdf.sparql_text import (
-    EMPTY_GRAPH,
-    has_dataset_clause,
-    with_dataset,
-    with_ordered_pages,
-    with_values,
-)
 from policykg.graph.store.interface import (
     CONTENT_HASH,
     EXPORT_FORMATS,
@@ -52,20 +44,19 @@ from policykg.graph.store.interface import (
     WriteBatch,
     exchange_update,
 )
+from policykg.graph.store.remote.answers import read_answer
+from policykg.graph.store.remote.prepare import prepared_text
 from policykg.graph.store.remote.syntax import check_update, query_form
 from policykg.graph.store.remote.transport import (
     JSON_RESULTS,
     N_TRIPLES,
-    XML_RESULTS,
     Endpoints,
     QueryClient,
     QueryReply,
-    StreamedAnswer,
     WriteClient,
     check_answer,
     parse_location,
     password_of,
-    triples_answer,
 )
 from policykg.graph.store.remote.uploads import families, load_into_virtuoso, post_graphs
 from policykg.graph.store.remote.virtuoso import Dialect, VirtuosoDialect
@@ -74,14 +65,13 @@ if TYPE_CHECKING:
     from policykg.graph.store.interface import GraphStore
 
 if TYPE_CHECKING:
-    from policykg.graph.search.engine import TextIndex
+    from policykg.graph.search.engines.engine import TextIndex
 
 log = logging.getLogger("policykg.store")
 
 REMOVE_CHUNK = 500       # graphs removed per SPARQL Update
 DUMP_GRAPHS = 200        # graphs read per request by quads() and dump()
 DUMP_CHUNK = 5_000       # quads serialised at a time by dump()
-EAGER_BYTES = 1 << 20    # answers up to this size are read whole (Virtuoso says its length)
 
 
 class RemoteStore:
@@ -234,63 +224,14 @@ class RemoteStore:
                  named_graphs: Any = None,
                  substitutions: dict[ox.Variable, Any] | None = None) -> str:
         """The text ``query`` sends the store for these options (its options written in)."""
-        text = self._rewrite(with_ordered_pages(sparql), substitutions, default_graph,
-                             named_graphs, use_default_graph_as_union)
-        prologue = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in (prefixes or {}).items())
-        if base_iri:
-            prologue = f"BASE <{base_iri}>\n" + prologue
-        return prologue + text
-
-    def _rewrite(self, text: str, substitutions: dict[ox.Variable, Any] | None,
-                 default_graph: Any, named_graphs: Any, union: bool) -> str:
-        if substitutions:
-            text = with_values(text, {v.value: self._term(t) for v, t in substitutions.items()})
-        if default_graph is not None or named_graphs is not None:
-            default = [self._graph_iri(g) for g in _as_list(default_graph)]
-            named = [self._graph_iri(g) for g in _as_list(named_graphs)]
-            text = with_dataset(text, default, named)
-        elif not union and not has_dataset_clause(text):
-            text = with_dataset(text, [self.dialect.default_graph or EMPTY_GRAPH], [])
-        return text
-
-    def _term(self, term: Any) -> str:
-        if isinstance(term, ox.BlankNode):
-            return self.dialect.blank(term.value)
-        if isinstance(term, ox.Triple):
-            raise ValueError("a triple term cannot be bound in a query to a remote store")
-        return str(term)
-
-    def _graph_iri(self, graph: Any) -> str:
-        if isinstance(graph, ox.DefaultGraph):
-            return self.dialect.default_graph or EMPTY_GRAPH
-        return graph.value
+        return prepared_text(sparql, lambda: self.dialect, base_iri=base_iri,
+                             prefixes=prefixes,
+                             use_default_graph_as_union=use_default_graph_as_union,
+                             default_graph=default_graph, named_graphs=named_graphs,
+                             substitutions=substitutions)
 
     def _result(self, response: QueryReply, form: str) -> Any:
-        media = response.header("Content-Type").split(";")[0].strip()
-        if form == "graph":
-            return triples_answer(self._body(response), media)
-        if media not in (JSON_RESULTS, "application/json", XML_RESULTS):
-            response.close()
-            raise StoreError(f"the store at {self.endpoints.host} answered a query with "
-                             f"{media or 'no content type'}")
-        if media == XML_RESULTS:
-            body = self._body(response, b"<bnode>nodeID://", b"<bnode>")
-            return ox.parse_query_results(body, ox.QueryResultsFormat.XML)
-        pattern = self.dialect.bnode_pattern
-        body = self._body(response, pattern, b'"bnode", "value": "')
-        return ox.parse_query_results(body, ox.QueryResultsFormat.JSON)
-
-    @staticmethod
-    def _body(response: QueryReply, pattern: bytes | None = None,
-              replacement: bytes = b"") -> IO[bytes]:
-        """The answer as a file: read whole when it is small (its connection goes back to the
-        pool at once), else streamed (a caller that stops early does not read the rest)."""
-        length = response.header("Content-Length")
-        if length.isdigit() and int(length) <= EAGER_BYTES:
-            data = response.read()
-            return io.BytesIO(data.replace(pattern, replacement) if pattern else data)
-        # a file all the same: typeshed's typing.IO is a class io.RawIOBase does not derive from
-        return StreamedAnswer(response, pattern, replacement)  # type: ignore[return-value]
+        return read_answer(response, form, self.endpoints.host, self.dialect.bnode_pattern)
 
     def _select_all(self, select: str, key: str) -> Iterator[ox.QuerySolution]:
         """Every row of a SELECT, in pages of ``page_size`` rows ordered by STR(?key) (keyset
@@ -397,7 +338,7 @@ class RemoteStore:
     def text_index(self) -> TextIndex:
         """The store's own free-text index, searched through SPARQL (every app server in
         front of the store searches the same)."""
-        from policykg.graph.search.store_index import StoreTextIndex
+        from policykg.graph.search.engines.store_index import StoreTextIndex
 
         return StoreTextIndex(self)
 
@@ -514,12 +455,6 @@ class RemoteStore:
         if mode == "gsp" and not self.endpoints.graph_store:
             raise StoreError("writing by the Graph Store Protocol needs store_graph_store_url")
         return mode
-
-
-def _as_list(graphs: Any) -> list[Any]:
-    if graphs is None:
-        return []
-    return list(graphs) if isinstance(graphs, list | tuple) else [graphs]
 
 
 def _iri(iri: str) -> str:

@@ -172,6 +172,26 @@ def test_exchange_changes_quads_and_rewrites_a_graph_as_the_embedded_store(remot
     assert rows(stores[0], query) == rows(stores[1], query) == [('"7"',), (f"<{EX}m>",)]
 
 
+def test_a_graph_replaced_by_more_quads_than_one_update_takes_is_replaced_whole(remote_store):
+    """A large tally (thousands of rows, a blank node each): Virtuoso refuses an update whose
+    SQL passes 10,000 lines, so the new graph is staged in pieces and put in place at once."""
+    graph = node("big-tally")
+    remote_store.exchange([], [ox.Quad(node("old"), node("count"), ox.Literal("1"), graph)],
+                          graph.value)
+    new = []
+    for n in range(4000):
+        tally = ox.BlankNode()
+        new += [ox.Quad(tally, node("dimension"), node(f"d{n}"), graph),
+                ox.Quad(tally, node("count"), ox.Literal(str(n)), graph),
+                ox.Quad(tally, node("kind"), node("Tally"), graph)]
+    remote_store.exchange([], new, graph.value)
+    query = (f"SELECT (COUNT(*) AS ?quads) (COUNT(DISTINCT ?s) AS ?tallies) "
+             f"WHERE {{ GRAPH <{graph.value}> {{ ?s ?p ?o }} }}")
+    assert rows(remote_store, query) == [('"12000"^^<http://www.w3.org/2001/XMLSchema#integer>',
+                                          '"4000"^^<http://www.w3.org/2001/XMLSchema#integer>')]
+    assert not remote_store.graph_names("urn:x-policykg:staging:")
+
+
 def test_a_graph_too_big_for_one_request_goes_in_pieces(remote_store, monkeypatch):
     monkeypatch.setitem(virtuoso_profile(), "chunk_bytes", 20_000)
     quads = []

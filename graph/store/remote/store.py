@@ -58,7 +58,12 @@ from policykg.graph.store.remote.transport import (
     parse_location,
     password_of,
 )
-from policykg.graph.store.remote.uploads import families, load_into_virtuoso, post_graphs
+from policykg.graph.store.remote.uploads import (
+    families,
+    load_into_virtuoso,
+    post_graphs,
+    replace_staged,
+)
 from policykg.graph.store.remote.virtuoso import Dialect, VirtuosoDialect
 
 if TYPE_CHECKING:
@@ -70,6 +75,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("policykg.store")
 
 REMOVE_CHUNK = 500       # graphs removed per SPARQL Update
+EXCHANGE_QUADS = 1_000   # quads an exchange sends in one update (more go through a staging graph)
 DUMP_GRAPHS = 200        # graphs read per request by quads() and dump()
 DUMP_CHUNK = 5_000       # quads serialised at a time by dump()
 
@@ -326,9 +332,16 @@ class RemoteStore:
 
     def exchange(self, removed: Iterable[ox.Quad], added: Iterable[ox.Quad],
                  graph: str | None = None) -> None:
-        """One SPARQL Update request: the store runs it as one transaction."""
+        """One SPARQL Update request: the store runs it as one transaction. A graph replaced
+        by more quads than one update takes is staged first (``replace_staged``)."""
         self._writable()
-        if text := exchange_update(removed, added, graph):
+        removed, added = list(removed), list(added)
+        target = ox.NamedNode(graph) if graph else None
+        if target and not removed and len(added) > EXCHANGE_QUADS and all(
+                q.graph_name == target for q in added):
+            replace_staged(lambda text: self._update(self.dialect.rewrite_update(text)),
+                           target, added, EXCHANGE_QUADS)
+        elif text := exchange_update(removed, added, graph):
             self._update(self.dialect.rewrite_update(text))
 
     def recover(self) -> int:
@@ -478,3 +491,4 @@ def open_location(location: str, read_only: bool = False, settings: Any = None) 
 
 if TYPE_CHECKING:
     _conforms: type[GraphStore] = RemoteStore  # mypy: the class implements the interface
+

@@ -1,17 +1,21 @@
 """Quads sent to a remote store in few, whole requests: grouped in families (a graph with its
 entailments graph, the families that carry a content hash last), then posted as N-Quads chunks
-to Virtuoso's own loader, or graph by graph with the Graph Store Protocol to any other store.
+to Virtuoso's own loader, or graph by graph with the Graph Store Protocol to any other store;
+and a graph replaced whole in one step by more quads than one update takes, through a staging
+graph.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from typing import Any
 
 import pyoxigraph as ox
 
 from policykg.graph.rdf.terms import serialized
-from policykg.graph.store.interface import CONTENT_HASH
+from policykg.graph.store.interface import CONTENT_HASH, StoreError, exchange_update
 from policykg.graph.store.remote.transport import JSON_RESULTS, N_TRIPLES, Endpoints, WriteClient
 from policykg.graph.store.remote.virtuoso import virtuoso_profile
 
@@ -99,3 +103,41 @@ def pieces(family: list[ox.Quad], limit: int) -> Iterator[bytes]:
         size += len(str(quad)) + 2
     if piece:
         yield serialized(piece, ox.RdfFormat.N_QUADS)
+
+
+
+STAGING = "urn:x-policykg:staging:"  # before the name of a graph being staged
+
+
+def replace_staged(send: Callable[[str], None], graph: ox.NamedNode, added: list[ox.Quad],
+                   size: int) -> None:
+    """A graph replaced whole by more quads than one update takes (a store turns an update
+    into code of bounded size: Virtuoso refuses one whose SQL passes 10,000 lines): the quads
+    ``send`` in updates of about ``size`` to a staging graph, a subject's together (its blank
+    nodes stay one), then moved over the graph in one update, so that a reader sees the old
+    graph or the new one. The staging graph is dropped if a step fails."""
+    staging = ox.NamedNode(f"{STAGING}{uuid.uuid4().hex}")
+    try:
+        for piece in by_subject(added, size):
+            send(exchange_update([], [ox.Quad(q.subject, q.predicate, q.object, staging)
+                                      for q in piece]))
+        send(f"MOVE SILENT GRAPH {staging} TO GRAPH {graph}")
+    except BaseException:
+        with suppress(StoreError, ValueError, OSError):
+            send(f"DROP SILENT GRAPH {staging}")
+        raise
+
+
+def by_subject(quads: list[ox.Quad], size: int) -> Iterator[list[ox.Quad]]:
+    """Quads in pieces of about ``size``, each subject's quads in one piece."""
+    subjects: dict[Any, list[ox.Quad]] = {}
+    for quad in quads:
+        subjects.setdefault(quad.subject, []).append(quad)
+    piece: list[ox.Quad] = []
+    for group in subjects.values():
+        if piece and len(piece) + len(group) > size:
+            yield piece
+            piece = []
+        piece += group
+    if piece:
+        yield piece

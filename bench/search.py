@@ -2,6 +2,7 @@
 
     python bench/search.py --records 100000 [--work DIR] [--baseline-python PY] [--runs 40]
     python bench/search.py --work DIR --searches-only     # the searches again, on the kept store
+    python bench/search.py --work DIR --virtuoso-only     # only step 5, beside an earlier run
 
 In one run, on one synthetic corpus (bench/synthetic.py, as bench/load.py makes it):
 
@@ -191,12 +192,8 @@ def _percentiles(pairs: list[tuple[float, float]]) -> dict:
 def measure(args: argparse.Namespace) -> dict:
     """Every stage's figures, written to WORK/search-results.json as each stage ends (a stage
     that fails leaves those before it)."""
-    corpus_args = argparse.Namespace(records=args.records, per_file=1000, seed=1,
-                                     invalid_rate=0.03, regenerate=False)
-    manifest, _ = load_bench.ensure_corpus(args.work / "corpus", corpus_args)
-    folder = load_bench.make_batches(args.work / "corpus", manifest, manifest.records,
-                                     args.work / "batches")[0][0]
-    figures: dict = {"records": manifest.records, "machine": _machine()}
+    records, folder = corpus(args)
+    figures: dict = {"records": records, "machine": _machine()}
     indexed, plain = args.work / "store-indexed", args.work / "store-no-index"
     figures["load_indexed"] = load(sys.executable, indexed, folder, args.work, "indexed")
     figures["load_no_index"] = load(sys.executable, plain, folder, args.work, "no-index",
@@ -218,6 +215,16 @@ def measure(args: argparse.Namespace) -> dict:
     figures["machine_after"] = _machine()
     save(figures, args.work)
     return figures
+
+
+def corpus(args: argparse.Namespace) -> tuple[int, Path]:
+    """The synthetic corpus (made once, then reused): its records, and the folder of them."""
+    corpus_args = argparse.Namespace(records=args.records, per_file=1000, seed=1,
+                                     invalid_rate=0.03, regenerate=False)
+    manifest, _ = load_bench.ensure_corpus(args.work / "corpus", corpus_args)
+    folder = load_bench.make_batches(args.work / "corpus", manifest, manifest.records,
+                                     args.work / "batches")[0][0]
+    return manifest.records, folder
 
 
 def time_served(store: Path, args: argparse.Namespace) -> dict:
@@ -278,7 +285,7 @@ def _machine() -> dict:
 def report(figures: dict) -> str:
     a, b = figures["load_indexed"], figures["load_no_index"]
     lines = [f"{figures['records']:,} records; machine load {figures['machine']} -> "
-             f"{figures['machine_after']}", "",
+             f"{figures.get('machine_after', 'not recorded')}", "",
              "| load | wall s | CPU s | peak tree PSS MiB |", "|---|---:|---:|---:|",
              f"| with the text index | {a['seconds']} | {a['cpu_seconds']} | "
              f"{a['peak_tree_pss_mib']} |",
@@ -330,11 +337,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="also load into Virtuoso and time the searches there")
     parser.add_argument("--buffers", type=int, default=400_000,
                         help="Virtuoso's NumberOfBuffers (8 KiB pages)")
+    parser.add_argument("--virtuoso-only", action="store_true",
+                        help="only the Virtuoso part (a fresh Virtuoso in WORK/virtuoso), added "
+                             "to the figures of an earlier run in WORK/search-results.json")
     parser.add_argument("--searches-only", action="store_true",
                         help="time the searches again over WORK/store-indexed, kept from a run "
                              "(after a change to search), into WORK/search-timings.json")
     args = parser.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.virtuoso_only:
+        figures = json.loads((args.work / "search-results.json").read_text(encoding="utf-8"))
+        figures["machine_before_virtuoso"] = _machine()
+        measure_virtuoso(corpus(args)[1], args, figures)
+        figures["machine_after_virtuoso"] = _machine()
+        save(figures, args.work)
+        print(report(figures))
+        return 0
     if args.searches_only:
         timings = {"machine": _machine(), **time_served(args.work / "store-indexed", args),
                    "machine_after": _machine()}

@@ -322,18 +322,6 @@ def test_timeout_stops_the_query_while_others_are_served(settings, loaded_store,
     assert count(server) > 0  # a fresh worker took its place
 
 
-def test_query_processes_yield_the_cpu_to_the_web_process(live_server):
-    """Slow /sparql queries burn CPU in query processes; pages and named queries, rendered in
-    the web process, come first."""
-    ready(live_server)
-    readers = live_server.app.extensions["policykg.sparql"].readers
-    query_workers = live_server.settings.query_workers
-    _wait(lambda: readers.idle.qsize() == query_workers, "every query worker is up")
-    web = os.getpriority(os.PRIO_PROCESS, 0)
-    assert [os.getpriority(os.PRIO_PROCESS, worker.process.pid) > web
-            for worker in list(readers.idle.queue)] == [True] * query_workers
-
-
 def _wait(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + 60
     while not condition():

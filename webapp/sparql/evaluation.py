@@ -7,7 +7,6 @@ in and its answer out as messages (head, data chunks, end; or an error with its 
 from __future__ import annotations
 
 import gc
-import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -39,7 +38,6 @@ GRAPH_FORMATS = {
 }
 CHUNK = 64 * 1024
 START_TIMEOUT = 60.0  # seconds a new worker process may take to start
-READER_NICENESS = 10  # added to a reader's nice value: pages win the CPU from /sparql queries
 
 Message = tuple[Any, ...]
 Send = Callable[[Message], None]
@@ -220,9 +218,7 @@ def _stream(serialize: Callable[[_ChunkWriter], object], send: Send) -> None:
 # --- the store folder ------------------------------------------------------------------------
 
 def serve_reader(jobs: Connection, out: Connection, path: str) -> None:
-    """A reader process: answer jobs on a read-only store until the pipe closes, at a lower
-    CPU priority than the web process, so that slow queries leave the CPU to pages."""
-    os.nice(READER_NICENESS)
+    """A reader process: answer jobs on a read-only store until the pipe closes."""
     reader: OxigraphStore | None = None
     out.send(("ready",))
     for job in _jobs(jobs):

@@ -5,9 +5,8 @@ Design (the embedded Oxigraph store on disk):
 
 - Reads: a small pool of pre-started processes (``query_workers``; each a
   ``python -m policykg.webapp.sparql.evaluation`` child talking over two pipes), each holding a
-  read-only ``pyoxigraph.Store`` opened on the store folder, at a lower CPU priority than the
-  web process (pages come first). A request leases an idle worker, sends it a
-  :class:`QueryJob` and waits for its answer. When the time limit passes the worker is
+  read-only ``pyoxigraph.Store`` opened on the store folder. A request leases an idle worker,
+  sends it a :class:`QueryJob` and waits for its answer. When the time limit passes the worker is
   killed (SIGKILL: the query really stops), a fresh one is started in the background and the
   caller answers 503; the other workers keep serving other clients meanwhile.
 - Freshness: a read-only RocksDB store sees the data as of when it was opened, never later

@@ -186,12 +186,18 @@ def _organisation(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
 
 
 def _region(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
+    out.add(rule.property, _named(out, fv, "regions", "region"))
+
+
+def _named(out: Emitter, fv: FieldValue, vocabulary: str, kind: str) -> URIRef:
+    """The thing of a vocabulary a value names; else one minted under ``kind`` and labelled
+    with the value."""
     name = normalise.tidy(fv.value)
-    found = out.lookups.find("regions", name)
+    found = out.lookups.find(vocabulary, name)
     if found is None:
-        found = out.uris.id("region", _slug(name))
+        found = out.uris.id(kind, _slug(name))
         out.about(found, _LABEL, out.label(fv, name))
-    out.add(rule.property, found)
+    return found
 
 
 def _concept(out: Emitter, rule: FieldRule, fv: FieldValue, label: str | None = None) -> None:
@@ -221,11 +227,7 @@ def _jel(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
 
 
 def _doctype(out: Emitter, rule: FieldRule, fv: FieldValue) -> None:
-    name = normalise.tidy(fv.value)
-    concept = out.lookups.find("doctypes", name)
-    if concept is None:
-        concept = out.uris.id("doctype", _slug(name))
-        out.about(concept, _LABEL, out.label(fv, name))
+    concept = _named(out, fv, "doctypes", "doctype")
     out.add(rule.property, concept)
     for class_iri in out.lookups.document_classes.get(concept, []):
         out.add(_TYPE, class_iri)
